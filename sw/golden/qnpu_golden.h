@@ -1,0 +1,231 @@
+/* qnpu_golden.h - the independent C golden model of qnpu's numerics.
+ *
+ * Plain loops, no knowledge of the hardware. Every other part of qnpu (RTL,
+ * fast model, runtime) is checked bit for bit against these functions. The
+ * contract they implement is written down in docs/numerics.md; in short:
+ *
+ *   real value         r = S * (q - Z)                    (Jacob et al. 2018)
+ *   accumulator        acc = bias + sum (w - Zw) * (x - Zx), int32, wraps mod 2^32
+ *   requantization     y = RDBPOT(SRDHM(sat32(acc << left), M0), right)
+ *                      out = clamp(y + Zy, act_min, act_max)
+ *
+ * Tensors hold one value per int8_t element; int4 values are stored
+ * sign-extended in [-8, 7] (pack them with qnpu_golden_pack_int4() for the
+ * hardware). Layouts: activations NHWC, conv filters OHWI, depthwise filters
+ * [1][KH][KW][O], fully-connected weights [O][K], GEMM A [M][K] and B [K][N].
+ */
+#ifndef QNPU_GOLDEN_H
+#define QNPU_GOLDEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "qnpu_status.h"
+
+/* ---------------------------------------------------------------------------
+ * Integer primitives (TFLite fixed-point semantics)
+ * ------------------------------------------------------------------------- */
+
+/* SaturatingRoundingDoublingHighMul: round((a * b) / 2^31), ties toward +inf.
+ * The only overflow, a = b = INT32_MIN, saturates to INT32_MAX. */
+int32_t qnpu_golden_srdhm(int32_t a, int32_t b);
+
+/* RoundingDivideByPOT: x / 2^exponent rounded to nearest, ties away from
+ * zero. exponent must be in [0, 31]. */
+int32_t qnpu_golden_rdbpot(int32_t x, int exponent);
+
+/* MultiplyByQuantizedMultiplier with double rounding. shift in [-31, 30]
+ * (>0 left, <0 right). The left shift saturates to int32 (qnpu's definition;
+ * TFLite leaves it undefined). Returns the unclamped, zero-point-free value. */
+int32_t qnpu_golden_mbqm(int32_t x, int32_t m0, int shift);
+
+/* QuantizeMultiplier: real >= 0 -> (M0, shift) with real ~= M0 * 2^(shift-31),
+ * M0 in [2^30, 2^31 - 1] or M0 = shift = 0 for real == 0 or real < 2^-32
+ * (after rounding). Exactly TFLite's algorithm (frexp, round half away from
+ * zero, M0 == 2^31 renormalised). QNPU_ERR_ARG for a negative, NaN or
+ * infinite real, or one whose shift would exceed 30. */
+qnpu_status_t qnpu_golden_quantize_multiplier(double real, int32_t *m0_out,
+                                              int *shift_out) QNPU_MUST_CHECK;
+
+/* ---------------------------------------------------------------------------
+ * Affine quantization of real values
+ * ------------------------------------------------------------------------- */
+
+typedef struct {
+  double scale;       /* S: real value of one integer step (> 0)  */
+  int32_t zero_point; /* Z: the integer that represents real 0.0 */
+  int bits;           /* 2..16: q in [-2^(bits-1), 2^(bits-1)-1]  */
+} qnpu_qparams_t;
+
+typedef enum {
+  /* Jacob et al. 2018 / MIT EfficientML: S = (rmax - rmin) / (qmax - qmin),
+   * Z = round(qmin - rmin / S). rmin/rmax are first widened to include 0. */
+  QNPU_RANGE_ASYMMETRIC,
+  /* Wu et al. 2020 "affine": S = (rmax - rmin) / (2^bits - 1),
+   * Z = 2^(bits-1) - round(rmax / S). Note Z is not clamped, so rmax
+   * itself may quantize to qmax + 1 and saturate. */
+  QNPU_RANGE_ASYMMETRIC_WU,
+  /* Symmetric, restricted range (Wu et al. "scale"): S = max(|rmin|, |rmax|)
+   * / (2^(bits-1) - 1), Z = 0, so q in [-qmax, qmax]. */
+  QNPU_RANGE_SYMMETRIC
+} qnpu_range_mode_t;
+
+/* Scale and zero point for values in [rmin, rmax]. QNPU_ERR_ARG when
+ * rmin > rmax, either is not finite, bits is outside [2, 16] or the range is
+ * empty for a symmetric mode (max |r| == 0). */
+qnpu_status_t qnpu_golden_qparams_from_range(double rmin, double rmax, int bits,
+                                             qnpu_range_mode_t mode,
+                                             qnpu_qparams_t *out) QNPU_MUST_CHECK;
+
+/* q = clamp(round_half_away(r / S) + Z, qmin, qmax). */
+int32_t qnpu_golden_quantize(double r, const qnpu_qparams_t *p);
+/* r = S * (q - Z). */
+double qnpu_golden_dequantize(int32_t q, const qnpu_qparams_t *p);
+
+/* ---------------------------------------------------------------------------
+ * int4 packing: element 2k in the low nibble of byte k, 2k+1 in the high one.
+ * ------------------------------------------------------------------------- */
+
+/* Bytes needed for n packed int4 values: ceil(n / 2). */
+size_t qnpu_golden_int4_packed_size(size_t n);
+/* Packs n values in [-8, 7]; an odd n leaves the last high nibble 0.
+ * QNPU_ERR_ARG (dst untouched) when a value is out of range. */
+qnpu_status_t qnpu_golden_pack_int4(const int8_t *src, size_t n,
+                                    uint8_t *dst) QNPU_MUST_CHECK;
+/* Unpacks n values, sign-extending each nibble. */
+void qnpu_golden_unpack_int4(const uint8_t *src, size_t n, int8_t *dst);
+
+/* ---------------------------------------------------------------------------
+ * Requantization of int32 accumulators
+ * ------------------------------------------------------------------------- */
+
+typedef enum {
+  QNPU_REQUANT_TFLITE_Q31, /* MBQM (double rounding), the default contract  */
+  QNPU_REQUANT_FLOAT_RNE,  /* ONNX: round_half_even(acc * scale), in double */
+  QNPU_REQUANT_NONE        /* raw int32 accumulators, no requantization     */
+} qnpu_requant_mode_t;
+
+typedef struct {
+  qnpu_requant_mode_t mode;
+  int per_channel;           /* 0: index 0 of the arrays serves every channel */
+  const int32_t *multiplier; /* Q31 M0 per channel (tflite_q31)              */
+  const int32_t *shift;      /* shift per channel, [-31, 30] (tflite_q31)     */
+  const double *scale;       /* real scale per channel (float_rne)           */
+  int32_t output_zero_point; /* Zy                                           */
+  int32_t act_min, act_max;  /* clamp; ReLU/ReLU6 are expressed through them */
+} qnpu_requant_t;
+
+/* Checks a requant description for `channels` channels (shift range, finite
+ * non-negative scales, act_min <= act_max, arrays present). */
+qnpu_status_t qnpu_golden_requant_check(const qnpu_requant_t *rq,
+                                        size_t channels) QNPU_MUST_CHECK;
+
+/* One value of channel c: MBQM / float RNE, + Zy, clamp. For mode NONE the
+ * accumulator is returned unchanged (no clamp). */
+int32_t qnpu_golden_requantize(int32_t acc, size_t c, const qnpu_requant_t *rq);
+
+/* Requantizes a [rows][channels] accumulator matrix into out (int32 so that
+ * every mode fits; the callers narrow it). */
+void qnpu_golden_requantize_rows(const int32_t *acc, size_t rows,
+                                 size_t channels, const qnpu_requant_t *rq,
+                                 int32_t *out);
+
+/* ---------------------------------------------------------------------------
+ * Layers. Every layer writes int32 results: requantized values (which fit
+ * the output type after the clamp) or raw accumulators for QNPU_REQUANT_NONE.
+ * ------------------------------------------------------------------------- */
+
+typedef struct {
+  int32_t n, h, w, c;             /* input NHWC                               */
+  int32_t out_c;                  /* O                                        */
+  int32_t kh, kw;                 /* kernel size                              */
+  int32_t stride_h, stride_w;     /* >= 1                                     */
+  int32_t dil_h, dil_w;           /* >= 1                                     */
+  int32_t pad_top, pad_left, pad_bottom, pad_right; /* >= 0, taps skipped   */
+  int32_t groups;                 /* conv2d: C/groups input channels per filter */
+  int32_t depth_multiplier;       /* depthwise: O = C * depth_multiplier       */
+  int32_t input_zero_point;       /* Zx                                       */
+  int32_t filter_zero_point;      /* Zw (0 for symmetric weights)             */
+} qnpu_conv_params_t;
+
+/* Output spatial size: floor((H + top + bottom - dil*(K-1) - 1) / stride) + 1,
+ * or 0 when the (dilated) kernel does not fit. */
+int32_t qnpu_golden_conv_out_dim(int32_t in, int32_t k, int32_t stride,
+                                 int32_t dil, int32_t pad_a, int32_t pad_b);
+
+/* conv2d: input [N][H][W][C], filter [O][KH][KW][C/groups], bias [O] or NULL,
+ * out [N][OH][OW][O]. QNPU_ERR_ARG for an inconsistent shape or groups. */
+qnpu_status_t qnpu_golden_conv2d(const qnpu_conv_params_t *p,
+                                 const qnpu_requant_t *rq, const int8_t *input,
+                                 const int8_t *filter, const int32_t *bias,
+                                 int32_t *out) QNPU_MUST_CHECK;
+
+/* depthwise conv2d: filter [1][KH][KW][O], O = C * depth_multiplier,
+ * output channel oc reads input channel oc / depth_multiplier. */
+qnpu_status_t qnpu_golden_depthwise_conv2d(const qnpu_conv_params_t *p,
+                                           const qnpu_requant_t *rq,
+                                           const int8_t *input,
+                                           const int8_t *filter,
+                                           const int32_t *bias,
+                                           int32_t *out) QNPU_MUST_CHECK;
+
+/* fully-connected: input [N][K], weights [O][K], out [N][O];
+ * acc = bias + sum_k (w - Zw)(x - Zx). */
+qnpu_status_t qnpu_golden_fully_connected(int32_t n, int32_t k, int32_t o,
+                                          int32_t input_zero_point,
+                                          int32_t filter_zero_point,
+                                          const qnpu_requant_t *rq,
+                                          const int8_t *input,
+                                          const int8_t *weights,
+                                          const int32_t *bias,
+                                          int32_t *out) QNPU_MUST_CHECK;
+
+/* GEMM: A [M][K] (activations, zero point za), B [K][N] (weights, zb),
+ * bias [N], requant per column, out [M][N]. */
+qnpu_status_t qnpu_golden_gemm(int32_t m, int32_t k, int32_t n, int32_t za,
+                               int32_t zb, const qnpu_requant_t *rq,
+                               const int8_t *a, const int8_t *b,
+                               const int32_t *bias,
+                               int32_t *out) QNPU_MUST_CHECK;
+
+/* ---------------------------------------------------------------------------
+ * Pooling and elementwise add (TFLite int8 reference semantics)
+ * ------------------------------------------------------------------------- */
+
+typedef struct {
+  int32_t n, h, w, c;
+  int32_t kh, kw, stride_h, stride_w;
+  int32_t pad_top, pad_left, pad_bottom, pad_right; /* padded taps ignored */
+  int32_t act_min, act_max;
+} qnpu_pool_params_t;
+
+/* max over the in-input taps of each window, then clamp. */
+qnpu_status_t qnpu_golden_max_pool(const qnpu_pool_params_t *p,
+                                   const int8_t *input,
+                                   int8_t *out) QNPU_MUST_CHECK;
+/* sum / count rounded half away from zero, count = in-input taps, clamp.
+ * A window without any in-input tap is an error (QNPU_ERR_ARG). */
+qnpu_status_t qnpu_golden_avg_pool(const qnpu_pool_params_t *p,
+                                   const int8_t *input,
+                                   int8_t *out) QNPU_MUST_CHECK;
+
+/* Quantized ADD as TFLite int8: both inputs rescaled to a common scale with
+ * a left shift of 20, summed, rescaled to the output, + Zy, clamp. */
+typedef struct {
+  int32_t input1_offset, input2_offset; /* -Z1, -Z2 */
+  int32_t output_offset;                /* +Zy      */
+  int left_shift;                       /* 20 for int8 */
+  int32_t input1_multiplier, input2_multiplier, output_multiplier;
+  int input1_shift, input2_shift, output_shift; /* all <= 0 */
+  int32_t act_min, act_max;
+} qnpu_add_params_t;
+
+/* Derives the ADD parameters from float scales exactly as TFLite's Prepare. */
+qnpu_status_t qnpu_golden_add_params(double s1, int32_t z1, double s2,
+                                     int32_t z2, double sy, int32_t zy,
+                                     int32_t act_min, int32_t act_max,
+                                     qnpu_add_params_t *out) QNPU_MUST_CHECK;
+void qnpu_golden_add(const qnpu_add_params_t *p, const int8_t *in1,
+                     const int8_t *in2, size_t n, int8_t *out);
+
+#endif /* QNPU_GOLDEN_H */

@@ -1,0 +1,176 @@
+/* test_cli.c - the qnpu command line: help, exit codes, text and JSON
+ * reports, --out, mismatch reporting, malformed cases through the CLI. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "case_fixture.h"
+#include "cli_util.h"
+
+typedef struct {
+  char dir[64];
+  char args[512];
+  char out[16384];
+} fixture_t;
+
+static int setup(void **state) {
+  fixture_t *f = calloc(1, sizeof *f);
+  if (!f || !test_mkdtemp(f->dir) || fixture_write_case(f->dir, test_master_seed())) return -1;
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fixture_t *f = *state;
+  test_rmdir(f->dir);
+  free(f);
+  return 0;
+}
+
+static int run(fixture_t *f, int merge, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int run(fixture_t *f, int merge, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(f->args, sizeof f->args, fmt, ap);
+  va_end(ap);
+  return cli_run(f->args, merge, f->out, sizeof f->out);
+}
+
+static void test_cli_help_and_usage_errors(void **state) {
+  fixture_t *f = *state;
+  assert_int_equal(run(f, 1, "--help"), 0);
+  assert_non_null(strstr(f->out, "usage: qnpu COMMAND"));
+  assert_int_equal(run(f, 1, "layer --help"), 0);
+  assert_non_null(strstr(f->out, "--backend"));
+  assert_non_null(strstr(f->out, "--json"));
+  assert_int_equal(run(f, 1, "--version"), 0);
+  assert_non_null(strstr(f->out, "qnpu "));
+  assert_int_equal(run(f, 1, "%s", ""), 2);
+  assert_int_equal(run(f, 1, "frobnicate"), 2);
+  assert_non_null(strstr(f->out, "unknown command 'frobnicate'"));
+  assert_int_equal(run(f, 1, "layer"), 2);
+  assert_non_null(strstr(f->out, "missing CASE_DIR"));
+  assert_int_equal(run(f, 1, "layer %s --fast", f->dir), 2);
+  assert_non_null(strstr(f->out, "unknown option '--fast'"));
+  assert_int_equal(run(f, 1, "layer %s --backend", f->dir), 2);
+  assert_non_null(strstr(f->out, "--backend needs a value"));
+  assert_int_equal(run(f, 1, "layer %s --backend rtl9000", f->dir), 2);
+  assert_non_null(strstr(f->out, "unknown backend 'rtl9000'"));
+  assert_int_equal(run(f, 1, "layer %s/does-not-exist", f->dir), 2);
+  assert_non_null(strstr(f->out, "layer.json: cannot open"));
+}
+
+static void test_cli_layer_match_text(void **state) {
+  fixture_t *f = *state;
+  assert_int_equal(run(f, 1, "layer %s --backend golden", f->dir), 0);
+  assert_non_null(strstr(f->out, "case fixture_conv: conv2d W8A8"));
+  assert_non_null(strstr(f->out, "match: 48/48"));
+}
+
+static void test_cli_layer_json(void **state) {
+  fixture_t *f = *state;
+  assert_int_equal(run(f, 0, "layer %s --json", f->dir), 0);
+  cJSON *j = cJSON_Parse(f->out);
+  assert_non_null(j);
+  assert_string_equal(cJSON_GetObjectItem(j, "case")->valuestring, "fixture_conv");
+  assert_string_equal(cJSON_GetObjectItem(j, "backend")->valuestring, "golden");
+  assert_int_equal(cJSON_GetObjectItem(j, "elements")->valueint, 48);
+  assert_int_equal(cJSON_GetObjectItem(j, "mismatches")->valueint, 0);
+  assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "bit_exact")));
+  cJSON_Delete(j);
+}
+
+static void test_cli_layer_out_file_equals_expected(void **state) {
+  fixture_t *f = *state;
+  char path[128], err[256], epath[128];
+  snprintf(path, sizeof path, "%s/out.npy", f->dir);
+  snprintf(epath, sizeof epath, "%s/expected.npy", f->dir);
+  assert_int_equal(run(f, 1, "layer %s --out %s", f->dir, path), 0);
+  qnpu_npy_t got, want;
+  assert_int_equal(qnpu_npy_read(path, &got, err, sizeof err), QNPU_OK);
+  assert_int_equal(qnpu_npy_read(epath, &want, err, sizeof err), QNPU_OK);
+  assert_int_equal(got.dtype, QNPU_DT_INT8);
+  assert_int_equal(got.count, want.count);
+  assert_memory_equal(got.shape, want.shape, sizeof got.shape);
+  assert_memory_equal(got.data, want.data, want.count);
+  qnpu_npy_free(&got);
+  qnpu_npy_free(&want);
+  assert_int_equal(run(f, 1, "layer %s --out /nonexistent-dir/x.npy", f->dir), 2);
+  assert_non_null(strstr(f->out, "/nonexistent-dir/x.npy: cannot create"));
+}
+
+/* Change one expected element; the CLI must find exactly it. */
+static void test_cli_layer_mismatch_reports_coordinates(void **state) {
+  fixture_t *f = *state;
+  char epath[128], err[256];
+  snprintf(epath, sizeof epath, "%s/expected.npy", f->dir);
+  qnpu_npy_t e;
+  assert_int_equal(qnpu_npy_read(epath, &e, err, sizeof err), QNPU_OK);
+  int8_t *v = e.data;
+  const size_t flat = ((0 * 4 + 2) * 4 + 1) * 3 + 2; /* [0, 2, 1, 2] */
+  const int old = v[flat];
+  v[flat] = (int8_t)(old == 127 ? 126 : old + 1);
+  assert_int_equal(qnpu_npy_write(epath, e.dtype, e.ndim, e.shape, e.data, err, sizeof err), QNPU_OK);
+  assert_int_equal(run(f, 1, "layer %s", f->dir), 1);
+  assert_non_null(strstr(f->out, "MISMATCH: 1 of 48 elements differ"));
+  char line[96];
+  snprintf(line, sizeof line, "[0, 2, 1, 2]: got %d, expected %d", old, v[flat]);
+  if (!strstr(f->out, line)) fail_msg("'%s' not in:\n%s", line, f->out);
+  assert_int_equal(run(f, 0, "layer %s --json", f->dir), 1);
+  cJSON *j = cJSON_Parse(f->out);
+  assert_non_null(j);
+  assert_int_equal(cJSON_GetObjectItem(j, "mismatches")->valueint, 1);
+  assert_false(cJSON_IsTrue(cJSON_GetObjectItem(j, "bit_exact")));
+  cJSON *m = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "first_mismatches"), 0);
+  assert_int_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(m, "index"), 2)->valueint, 1);
+  assert_int_equal(cJSON_GetObjectItem(m, "got")->valueint, old);
+  cJSON_Delete(j);
+  qnpu_npy_free(&e);
+}
+
+/* Without expected.npy the run succeeds and says there is nothing to compare. */
+static void test_cli_layer_without_expected(void **state) {
+  fixture_t *f = *state;
+  char epath[128];
+  snprintf(epath, sizeof epath, "%s/expected.npy", f->dir);
+  assert_int_equal(unlink(epath), 0);
+  assert_int_equal(run(f, 1, "layer %s", f->dir), 0);
+  assert_non_null(strstr(f->out, "nothing to compare"));
+}
+
+/* Malformed cases through the CLI: exit 2, one message naming the file; and
+ * with --json a JSON object with "error". */
+static void test_cli_malformed_exit_2(void **state) {
+  fixture_t *f = *state;
+  /* value outside the declared bits */
+  assert_int_equal(fixture_edit_json(f->dir, "weight_bits", cJSON_CreateNumber(4)), 0);
+  assert_int_equal(run(f, 1, "layer %s", f->dir), 2);
+  assert_non_null(strstr(f->out, "filter.npy: element"));
+  assert_int_equal(run(f, 0, "layer %s --json", f->dir), 2);
+  cJSON *j = cJSON_Parse(f->out);
+  assert_non_null(j);
+  assert_non_null(strstr(cJSON_GetObjectItem(j, "error")->valuestring, "weight width of 4 bits"));
+  cJSON_Delete(j);
+  /* unsupported op */
+  assert_int_equal(fixture_edit_json(f->dir, "op", cJSON_CreateString("transpose_conv")), 0);
+  assert_int_equal(run(f, 1, "layer %s", f->dir), 2);
+  assert_non_null(strstr(f->out, "layer.json: field 'op': unsupported value 'transpose_conv'"));
+  /* missing key */
+  assert_int_equal(fixture_edit_json(f->dir, "op", NULL), 0);
+  assert_int_equal(run(f, 1, "layer %s", f->dir), 2);
+  assert_non_null(strstr(f->out, "field 'op': missing"));
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_cli_help_and_usage_errors, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_cli_layer_match_text, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_cli_layer_json, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_cli_layer_out_file_equals_expected, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_cli_layer_mismatch_reports_coordinates, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_cli_layer_without_expected, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_cli_malformed_exit_2, setup, teardown),
+  };
+  return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
+}

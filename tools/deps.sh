@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# deps.sh - install what qnpu needs on a Debian machine; idempotent and quiet.
+#   tools/deps.sh          install whatever is missing (root, or sudo)
+#   tools/deps.sh --check  only report what is missing; exit 1 if anything is
+# The package list is the single place to add a dependency.
+set -euo pipefail
+
+packages=(
+  build-essential   # cc, make
+  pkg-config
+  verilator         # cycle-accurate RTL simulation and lint
+  yosys             # synthesis, area
+  iverilog          # second simulator (gate-level checks)
+  libcmocka-dev     # unit tests
+  libcjson-dev      # layer-case JSON
+  zlib1g-dev        # FST waveform traces
+  python3
+  python3-venv      # tools/ helpers run in build/venv
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  [[ $status == installed ]] || missing+=("$p")
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  exit 0
+fi
+if [[ ${1:-} == --check ]]; then
+  echo "missing packages: ${missing[*]}"
+  exit 1
+fi
+
+echo "deps: installing ${missing[*]}"
+sudo=()
+if [[ $(id -u) -ne 0 ]]; then
+  if command -v sudo >/dev/null; then sudo=(sudo); else
+    echo "deps: need root (or sudo) to install: ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+if ! { "${sudo[@]}" apt-get update -qq &&
+       "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+  echo "deps: apt-get failed; its output:" >&2
+  cat "$log" >&2
+  exit 1
+fi
+echo "deps: done"
