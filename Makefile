@@ -1,6 +1,8 @@
 # qnpu - top-level Makefile.
 #   make demo      the main job (installs what is missing first)
-#   make test      every test: unit, conformance, and again under ASan/UBSan
+#   make test      lint, unit + conformance tests, RTL block tests (4x4, 16x16), ASan/UBSan
+#   make regress   RTL block tests on every array size, longer and with more seeds
+#   make lint      verilator --lint-only -Wall and a Yosys read of every RTL file
 #   make deps      install build and test dependencies (Debian)
 #   make           build the library, the CLI and the tests
 SHELL := bash
@@ -29,11 +31,12 @@ CLI      := $(B)/bin/qnpu
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 TESTS    := $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all deps demo test test-unit test-asan clean help
+.PHONY: all deps demo test test-unit test-asan test-rtl lint regress clean help
+.SECONDARY:
 all: $(CLI) $(TESTS)
 
 help:
-	@sed -n '2,6p' Makefile | sed 's/^# //'
+	@sed -n '2,8p' Makefile | sed 's/^# //'
 
 deps:
 	@tools/deps.sh
@@ -63,8 +66,58 @@ test-asan:
 	@$(MAKE) --no-print-directory BUILD=$(B)/asan SANITIZE=address,undefined OPT=-O1\ -g LABEL=asan-ubsan test-unit
 
 test: deps
+	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory test-unit
+	@$(MAKE) --no-print-directory test-rtl
 	@$(MAKE) --no-print-directory test-asan
+
+# ---- RTL -------------------------------------------------------------------
+RTL_SRC   := rtl/qnpu_pkg.sv rtl/qnpu_pe.sv rtl/qnpu_array.sv rtl/qnpu_accum.sv \
+             rtl/qnpu_requant.sv rtl/qnpu_core.sv   # package first
+RTL_TOP   := qnpu_core
+ACC_DEPTH := 64                       # accumulator rows of the test benches
+TEST_SIZES    := 4x4 16x16            # array sizes in make test
+REGRESS_SIZES := 4x4 8x8 16x16 8x16 32x32
+LINT_SIZES    := 2x2 4x4 8x8 16x16 8x16 32x32
+RTL_MACS      ?= 1000000              # MACs per precision per size in make test
+REGRESS_MACS  ?= 4000000              # ... in make regress
+VSEED         ?= $(shell od -An -N2 -tu2 /dev/urandom | tr -d ' ')  # random-init seed
+
+lint:
+	@for sz in $(LINT_SIZES); do \
+	  r=$${sz%x*}; c=$${sz#*x}; \
+	  verilator --lint-only -Wall -GRows=$$r -GCols=$$c --top-module $(RTL_TOP) $(RTL_SRC) \
+	    || { echo "lint: verilator warnings at $$sz"; exit 1; }; \
+	done
+	@yosys -q -p 'read_verilog -sv -DSYNTHESIS $(RTL_SRC); hierarchy -check -top $(RTL_TOP); proc; check -assert' \
+	  > $(B)/yosys-lint.log 2>&1 || { cat $(B)/yosys-lint.log; echo "lint: yosys check failed"; exit 1; }
+	@echo "lint: verilator -Wall clean at $(LINT_SIZES); yosys 'hierarchy -check; proc; check -assert' clean"
+
+$(B)/yosys-lint.log: | $(B)
+$(B):
+	@mkdir -p $@
+
+# One Verilated test bench per size: $(B)/rtl/core_RxC/tb_core.
+$(B)/rtl/core_%/tb_core: $(RTL_SRC) tests/rtl/tb_core.cpp $(LIB)
+	@mkdir -p $(dir $@)
+	@echo "verilator: building the $* core test bench"
+	@r=$(word 1,$(subst x, ,$*)); c=$(word 2,$(subst x, ,$*)); \
+	verilator --cc --exe --build -j 2 -O3 --assert --x-assign unique --x-initial unique \
+	  -GRows=$$r -GCols=$$c -GAccDepth=$(ACC_DEPTH) --top-module $(RTL_TOP) \
+	  -Mdir $(dir $@) -o tb_core \
+	  -CFLAGS "-O2 -std=c++17 -DTB_ROWS=$$r -DTB_COLS=$$c -DTB_ACC_DEPTH=$(ACC_DEPTH) \
+	           -DTB_ROW_W=$$(python3 -c 'import math; print(math.ceil(math.log2($(ACC_DEPTH))))') \
+	           -I$(CURDIR)/sw/golden -I$(CURDIR)/sw/include" \
+	  -LDFLAGS "$(CURDIR)/$(LIB) -lm" \
+	  $(RTL_SRC) $(CURDIR)/tests/rtl/tb_core.cpp > $(dir $@)build.log 2>&1 \
+	  || { tail -30 $(dir $@)build.log; exit 1; }
+
+# Each size: zero-initialised flip-flops, then random ones (+verilator+seed).
+test-rtl: $(TEST_SIZES:%=$(B)/rtl/core_%/tb_core)
+	@tests/run_rtl.sh "rtl" "$(RTL_MACS)" "1" "$(strip $(VSEED))" $^
+
+regress: $(REGRESS_SIZES:%=$(B)/rtl/core_%/tb_core)
+	@tests/run_rtl.sh "regress" "$(REGRESS_MACS)" "1 2 3" "$(strip $(VSEED))" $^
 
 demo: deps
 	@$(MAKE) --no-print-directory $(CLI)

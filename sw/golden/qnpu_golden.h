@@ -22,6 +22,10 @@
 
 #include "qnpu_status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* ---------------------------------------------------------------------------
  * Integer primitives (TFLite fixed-point semantics)
  * ------------------------------------------------------------------------- */
@@ -227,5 +231,9 @@ qnpu_status_t qnpu_golden_add_params(double s1, int32_t z1, double s2,
                                      qnpu_add_params_t *out) QNPU_MUST_CHECK;
 void qnpu_golden_add(const qnpu_add_params_t *p, const int8_t *in1,
                      const int8_t *in2, size_t n, int8_t *out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* QNPU_GOLDEN_H */

@@ -7,6 +7,10 @@
 #ifndef QNPU_STATUS_H
 #define QNPU_STATUS_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum {
   QNPU_OK = 0,
   QNPU_ERR_ARG,         /* invalid argument; nothing was touched          */
@@ -26,5 +30,9 @@ typedef enum {
 
 /* Short stable name of a status ("ok", "invalid argument", ...). */
 const char *qnpu_status_str(qnpu_status_t s);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* QNPU_STATUS_H */

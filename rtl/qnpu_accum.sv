@@ -1,0 +1,59 @@
+// qnpu_accum.sv - one column's int32 accumulator memory.
+//
+// A K dimension longer than one fold is summed here: on the first fold a
+// row starts from the column's bias, later folds add to what is stored, and
+// on the last fold the sum goes to the requantization unit instead of the
+// memory. Arithmetic is modulo 2^32 (docs/numerics.md: wrap-around).
+// The memory has an asynchronous read, so a row may be updated every cycle.
+module qnpu_accum #(
+  parameter int PsumW = 20,  // width of the column sums from the array
+  parameter int Depth = 64,  // rows of one output tile (M)
+  parameter int RowW  = $clog2(Depth)
+) (
+  input  logic             clk_i,
+  input  logic             rst_ni,
+  input  logic             in_valid_i,
+  input  logic [RowW-1:0]  in_row_i,
+  input  logic             in_first_i,  // first fold: start from the bias
+  input  logic             in_last_i,   // last fold: emit instead of store
+  input  logic             in_bank_i,   // parameter bank of this tile
+  input  logic [PsumW-1:0] psum_i,
+  output logic             bias_bank_o,
+  input  logic [31:0]      bias_i,
+  output logic             out_valid_o,
+  output logic [RowW-1:0]  out_row_o,
+  output logic             out_bank_o,
+  output logic [31:0]      out_acc_o
+);
+
+  logic [31:0] mem_q [Depth];
+  logic [31:0] base, sum;
+
+  assign bias_bank_o = in_bank_i;
+  assign base = in_first_i ? bias_i : mem_q[in_row_i];
+  assign sum  = base + {{(32-PsumW){psum_i[PsumW-1]}}, psum_i};
+
+  always_ff @(posedge clk_i) begin
+    if (in_valid_i && !in_last_i) mem_q[in_row_i] <= sum;
+  end
+
+  logic            valid_q;
+  logic [RowW-1:0] row_q;
+  logic            bank_q;
+  logic [31:0]     acc_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) valid_q <= 1'b0;
+    else         valid_q <= in_valid_i & in_last_i;
+  end
+  always_ff @(posedge clk_i) begin
+    row_q  <= in_row_i;
+    bank_q <= in_bank_i;
+    acc_q  <= sum;
+  end
+
+  assign out_valid_o = valid_q;
+  assign out_row_o   = row_q;
+  assign out_bank_o  = bank_q;
+  assign out_acc_o   = acc_q;
+
+endmodule
