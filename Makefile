@@ -89,13 +89,10 @@ lint:
 	  verilator --lint-only -Wall -GRows=$$r -GCols=$$c --top-module $(RTL_TOP) $(RTL_SRC) \
 	    || { echo "lint: verilator warnings at $$sz"; exit 1; }; \
 	done
+	@mkdir -p $(B)
 	@yosys -q -p 'read_verilog -sv -DSYNTHESIS $(RTL_SRC); hierarchy -check -top $(RTL_TOP); proc; check -assert' \
 	  > $(B)/yosys-lint.log 2>&1 || { cat $(B)/yosys-lint.log; echo "lint: yosys check failed"; exit 1; }
 	@echo "lint: verilator -Wall clean at $(LINT_SIZES); yosys 'hierarchy -check; proc; check -assert' clean"
-
-$(B)/yosys-lint.log: | $(B)
-$(B):
-	@mkdir -p $@
 
 # One Verilated test bench per size: $(B)/rtl/core_RxC/tb_core.
 $(B)/rtl/core_%/tb_core: $(RTL_SRC) tests/rtl/tb_core.cpp $(LIB)
