@@ -3,6 +3,7 @@
 #   make test      lint, unit + conformance tests, RTL block tests (4x4, 16x16), ASan/UBSan
 #   make regress   RTL block tests on every array size, longer and with more seeds
 #   make lint      verilator --lint-only -Wall and a Yosys read of every RTL file
+#   make gen       regenerate the register map files from regs/qnpu.json
 #   make deps      install build and test dependencies (Debian)
 #   make           build the library, the CLI and the tests
 SHELL := bash
@@ -31,12 +32,12 @@ CLI      := $(B)/bin/qnpu
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 TESTS    := $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all deps demo test test-unit test-asan test-rtl lint regress clean help
+.PHONY: all deps demo test test-unit test-asan test-rtl lint gen check-gen regress clean help
 .SECONDARY:
 all: $(CLI) $(TESTS)
 
 help:
-	@sed -n '2,8p' Makefile | sed 's/^# //'
+	@sed -n '2,9p' Makefile | sed 's/^# //'
 
 deps:
 	@tools/deps.sh
@@ -72,27 +73,43 @@ test: deps
 	@$(MAKE) --no-print-directory test-asan
 
 # ---- RTL -------------------------------------------------------------------
-RTL_SRC   := rtl/qnpu_pkg.sv rtl/qnpu_pe.sv rtl/qnpu_array.sv rtl/qnpu_accum.sv \
-             rtl/qnpu_requant.sv rtl/qnpu_core.sv   # package first
+CORE_SRC  := rtl/qnpu_pkg.sv rtl/qnpu_pe.sv rtl/qnpu_array.sv rtl/qnpu_accum.sv \
+             rtl/qnpu_requant.sv rtl/qnpu_core.sv          # packages first
+TOP_SRC   := rtl/qnpu_pkg.sv rtl/qnpu_reg_pkg.sv rtl/qnpu_fifo.sv rtl/qnpu_spad.sv \
+             $(filter-out rtl/qnpu_pkg.sv,$(CORE_SRC)) rtl/qnpu_ex.sv rtl/qnpu_ld.sv \
+             rtl/qnpu_st.sv rtl/qnpu_ctrl.sv rtl/qnpu_regs.sv rtl/qnpu_mem_arb.sv rtl/qnpu_top.sv
+RTL_SRC   := $(CORE_SRC)
 RTL_TOP   := qnpu_core
 ACC_DEPTH := 64                       # accumulator rows of the test benches
 TEST_SIZES    := 4x4 16x16            # array sizes in make test
 REGRESS_SIZES := 4x4 8x8 16x16 8x16 32x32
-LINT_SIZES    := 2x2 4x4 8x8 16x16 8x16 32x32
+LINT_SIZES    := 2x2 4x4 8x8 16x16 8x16 32x32   # 2x2 and up; the top needs even sizes
 RTL_MACS      ?= 1000000              # MACs per precision per size in make test
 REGRESS_MACS  ?= 4000000              # ... in make regress
 VSEED         ?= $(shell od -An -N2 -tu2 /dev/urandom | tr -d ' ')  # random-init seed
 
-lint:
+# Verilator -Wall on the core and on the whole accelerator at every size
+# (waivers, each with its reason, only in rtl/lint.vlt), then Yosys 0.23.
+lint: check-gen
 	@for sz in $(LINT_SIZES); do \
 	  r=$${sz%x*}; c=$${sz#*x}; \
-	  verilator --lint-only -Wall -GRows=$$r -GCols=$$c --top-module $(RTL_TOP) $(RTL_SRC) \
-	    || { echo "lint: verilator warnings at $$sz"; exit 1; }; \
+	  verilator --lint-only -Wall -GRows=$$r -GCols=$$c --top-module qnpu_core $(CORE_SRC) \
+	    || { echo "lint: verilator warnings in qnpu_core at $$sz"; exit 1; }; \
+	  verilator --lint-only -Wall -GRows=$$r -GCols=$$c --top-module qnpu_top rtl/lint.vlt $(TOP_SRC) \
+	    || { echo "lint: verilator warnings in qnpu_top at $$sz"; exit 1; }; \
 	done
 	@mkdir -p $(B)
-	@yosys -q -p 'read_verilog -sv -DSYNTHESIS $(RTL_SRC); hierarchy -check -top $(RTL_TOP); proc; check -assert' \
+	@yosys -q -p 'read_verilog -sv -DSYNTHESIS $(TOP_SRC); hierarchy -check -top qnpu_top; proc; check -assert' \
 	  > $(B)/yosys-lint.log 2>&1 || { cat $(B)/yosys-lint.log; echo "lint: yosys check failed"; exit 1; }
-	@echo "lint: verilator -Wall clean at $(LINT_SIZES); yosys 'hierarchy -check; proc; check -assert' clean"
+	@echo "lint: verilator -Wall clean (qnpu_core, qnpu_top) at $(strip $(LINT_SIZES)); yosys 'hierarchy -check; proc; check -assert' clean"
+
+# The register map and command format: regs/qnpu.json -> SV package, C header, docs.
+gen:
+	@python3 tools/regtool.py
+
+check-gen:
+	@python3 tools/regtool.py --check
+	@echo "check-gen: rtl/qnpu_reg_pkg.sv, sw/include/qnpu_regs.h, docs/registers.md match regs/qnpu.json"
 
 # One Verilated test bench per size: $(B)/rtl/core_RxC/tb_core.
 $(B)/rtl/core_%/tb_core: $(RTL_SRC) tests/rtl/tb_core.cpp $(LIB)
