@@ -17,15 +17,16 @@ OPT      ?= -O2 -g                    # optimisation and debug info
 WARN := -Wall -Wextra -Wshadow -Wundef -Wpointer-arith -Wcast-qual \
         -Wwrite-strings -Werror
 SAN  := $(if $(strip $(SANITIZE)),-fsanitize=$(strip $(SANITIZE)) -fno-sanitize-recover=all -fno-omit-frame-pointer)
+INCLUDES   := -Isw/include -Isw/golden -Isw/case -Isw/fastmodel -Idriver -Isim
 CFLAGS_ALL := -std=c11 -D_POSIX_C_SOURCE=200809L $(strip $(OPT)) $(WARN) $(SAN) -MMD -MP \
-              -Isw/include -Isw/golden -Isw/case $(CFLAGS)
+              $(INCLUDES) $(CFLAGS)
 LDFLAGS_ALL := $(SAN) $(LDFLAGS)
 LIBS := -lcjson -lm
 
 B := $(strip $(BUILD))
 LABEL ?= unit                         # name on the summary line of a test run
 
-LIB_SRC  := $(wildcard sw/golden/*.c sw/case/*.c)
+LIB_SRC  := $(wildcard sw/golden/*.c sw/case/*.c sw/fastmodel/*.c driver/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
 LIB      := $(B)/lib/libqnpu.a
 CLI      := $(B)/bin/qnpu
@@ -44,7 +45,7 @@ deps:
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -c $< -o $@
+	$(CC) $(CFLAGS_ALL) -Itests/unit -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -81,7 +82,8 @@ TOP_SRC   := rtl/qnpu_pkg.sv rtl/qnpu_reg_pkg.sv rtl/qnpu_fifo.sv rtl/qnpu_spad.
 RTL_SRC   := $(CORE_SRC)
 RTL_TOP   := qnpu_core
 ACC_DEPTH := 64                       # accumulator rows of the test benches
-TEST_SIZES    := 4x4 16x16            # array sizes in make test
+TEST_SIZES    := 4x4 16x16            # core sizes in make test
+SIM_SIZES     := 4x4 16x16            # accelerator sizes the sim tests run on
 REGRESS_SIZES := 4x4 8x8 16x16 8x16 32x32
 LINT_SIZES    := 2x2 4x4 8x8 16x16 8x16 32x32   # 2x2 and up; the top needs even sizes
 RTL_MACS      ?= 1000000              # MACs per precision per size in make test
@@ -127,8 +129,31 @@ $(B)/rtl/core_%/tb_core: $(RTL_SRC) tests/rtl/tb_core.cpp $(LIB)
 	  || { tail -30 $(dir $@)build.log; exit 1; }
 
 # Each size: zero-initialised flip-flops, then random ones (+verilator+seed).
-test-rtl: $(TEST_SIZES:%=$(B)/rtl/core_%/tb_core)
-	@tests/run_rtl.sh "rtl" "$(RTL_MACS)" "1" "$(strip $(VSEED))" $^
+test-rtl: $(TEST_SIZES:%=$(B)/rtl/core_%/tb_core) $(SIM_SIZES:%=$(B)/tests/sim/test_sim_%)
+	@tests/run_rtl.sh "rtl" "$(RTL_MACS)" "1" "$(strip $(VSEED))" $(TEST_SIZES:%=$(B)/rtl/core_%/tb_core)
+	@QNPU_RANDOM_INIT= tests/run_tests.sh "sim" $(SIM_SIZES:%=$(B)/tests/sim/test_sim_%)
+	@QNPU_RANDOM_INIT=$(strip $(VSEED)) tests/run_tests.sh "sim-random-init" $(SIM_SIZES:%=$(B)/tests/sim/test_sim_%)
+
+# ---- the accelerator behind the C API of sim/qnpu_sim.h -----------------------
+VINC      := -isystem /usr/share/verilator/include -isystem /usr/share/verilator/include/vltstd
+
+# One Verilated library per size (FST tracing compiled in, off until asked).
+$(B)/sim_%/libqnpu_vtop.a: $(TOP_SRC) rtl/lint.vlt
+	@mkdir -p $(dir $@)
+	@echo "verilator: building the $* accelerator model"
+	@r=$(word 1,$(subst x, ,$*)); c=$(word 2,$(subst x, ,$*)); \
+	verilator --cc --build -j 2 -O3 --assert --trace-fst --x-assign unique --x-initial unique \
+	  -GRows=$$r -GCols=$$c --top-module qnpu_top --lib-create qnpu_vtop -Mdir $(dir $@) \
+	  -CFLAGS "-O2 -std=c++17" rtl/lint.vlt $(TOP_SRC) > $(dir $@)build.log 2>&1 \
+	  || { tail -30 $(dir $@)build.log; exit 1; }
+
+$(B)/sim_%/qnpu_sim.o: sim/qnpu_sim.cpp sim/qnpu_sim.h sw/include/qnpu_regs.h $(B)/sim_%/libqnpu_vtop.a
+	$(CXX) -O2 -g -std=c++17 -Wall -Wextra -Werror -DVM_TRACE=1 -DVM_TRACE_FST=1 \
+	  $(INCLUDES) -isystem $(B)/sim_$* $(VINC) -c $< -o $@
+
+$(B)/tests/sim/test_sim_%: $(B)/obj/tests/sim/test_sim.o $(B)/sim_%/qnpu_sim.o $(B)/sim_%/libqnpu_vtop.a $(LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) -o $@ $^ -lcmocka $(LIBS) -lz -lpthread
 
 regress: $(REGRESS_SIZES:%=$(B)/rtl/core_%/tb_core)
 	@tests/run_rtl.sh "regress" "$(REGRESS_MACS)" "1 2 3" "$(strip $(VSEED))" $^

@@ -433,7 +433,7 @@ module qnpu_ctrl #(
   end
 
   assign busy_o       = !dq_empty || !(&eq_empty) || (|eng_busy_i) || fout_q != '0 ||
-                        (ring_en_i && ring_ok && tail_q != ring_head_i && !halted_q);
+                        (ring_en_i && tail_q != ring_head_i && !halted_q);  // bad ring: busy until it halts
   assign cmdq_level_o = 8'(dq_count);
 
   logic unused_ctrl;

@@ -66,6 +66,7 @@ module qnpu_ex #(
   assign c.out_row = cmd_i[qnpu_reg_pkg::CmdOutRowLsb +: qnpu_reg_pkg::CmdOutRowWidth];
 
   logic [1:0] mode_q;        // the mode the core runs in
+  logic       wv_q, wc_q, whi_q;  // weight read issued last cycle: valid, commit, high nibble
   logic       core_busy;
 
   // ---- W stage -------------------------------------------------------------------
@@ -77,9 +78,10 @@ module qnpu_ex #(
 
   // A new mode only when nothing is in flight.
   logic quiet, mode_ok, accept;
-  assign quiet       = !w_active_q && !slot_q && !a_active_q && !core_busy;
+  assign quiet       = !w_active_q && !wc_q && !slot_q && !a_active_q && !a_drain_q && !core_busy;
   assign mode_ok     = (c.mode == mode_q) || quiet;
-  assign cmd_ready_o = !w_active_q && !slot_q && mode_ok && !halt_i;
+  // A commit still on its way to the slot (wc_q) occupies it already.
+  assign cmd_ready_o = !w_active_q && !wc_q && !slot_q && mode_ok && !halt_i;
   assign accept      = cmd_valid_i && cmd_ready_o;
 
   // Weight read for PE row i = Rows-1-step.
@@ -88,7 +90,6 @@ module qnpu_ex #(
   assign wgt_re_o    = w_active_q && !halt_i;
   assign wgt_raddr_o = w_fold_q.w_row + ((w_fold_q.mode == qnpu_pkg::ModeW4A8) ? (w_pe_row >> 1) : w_pe_row);
 
-  logic       wv_q, wc_q, whi_q;   // read issued last cycle: valid, commit, high nibble
   logic       wb_q;
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin

@@ -147,6 +147,18 @@ def gen_c(d):
     o.append("#define QNPU_CMD_GET(cmd, F) \\")
     o.append("  (((cmd)[QNPU_CMD_##F##_WORD] >> QNPU_CMD_##F##_SHIFT) & QNPU_CMD_##F##_MASK)")
     o.append("")
+    o.append("/* Register name of a byte offset, for logs (\"?\" if none). */")
+    o.append("static inline const char *qnpu_regs_name_of(uint32_t offset) {")
+    o.append("  switch (offset) {")
+    for r in d["registers"]:
+        for i in range(r.get("count", 1)):
+            off = int(r["offset"], 16) + 4 * i
+            nm = r["name"] + (f"[{i}]" if r.get("count", 1) > 1 else "")
+            o.append(f"    case 0x{off:03x}u: return \"{nm}\";")
+    o.append("    default: return \"?\";")
+    o.append("  }")
+    o.append("}")
+    o.append("")
     o.append("#endif /* QNPU_REGS_H */")
     return "\n".join(o) + "\n"
 

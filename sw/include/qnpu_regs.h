@@ -225,4 +225,48 @@
 #define QNPU_CMD_GET(cmd, F) \
   (((cmd)[QNPU_CMD_##F##_WORD] >> QNPU_CMD_##F##_SHIFT) & QNPU_CMD_##F##_MASK)
 
+/* Register name of a byte offset, for logs ("?" if none). */
+static inline const char *qnpu_regs_name_of(uint32_t offset) {
+  switch (offset) {
+    case 0x000u: return "ID";
+    case 0x004u: return "VERSION";
+    case 0x008u: return "CONFIG0";
+    case 0x00cu: return "CONFIG1";
+    case 0x010u: return "CONFIG2";
+    case 0x014u: return "CTRL";
+    case 0x018u: return "STATUS";
+    case 0x01cu: return "IRQ_STATUS";
+    case 0x020u: return "ERR_STATUS";
+    case 0x024u: return "ERR_INFO";
+    case 0x028u: return "RING_BASE";
+    case 0x02cu: return "RING_SIZE";
+    case 0x030u: return "RING_HEAD";
+    case 0x034u: return "RING_TAIL";
+    case 0x038u: return "WATCHDOG";
+    case 0x040u: return "CMD_PUSH[0]";
+    case 0x044u: return "CMD_PUSH[1]";
+    case 0x048u: return "CMD_PUSH[2]";
+    case 0x04cu: return "CMD_PUSH[3]";
+    case 0x050u: return "CMD_PUSH[4]";
+    case 0x054u: return "CMD_PUSH[5]";
+    case 0x058u: return "CMD_PUSH[6]";
+    case 0x05cu: return "CMD_PUSH[7]";
+    case 0x080u: return "PERF_CTRL";
+    case 0x084u: return "PERF_CYCLES_LO";
+    case 0x088u: return "PERF_CYCLES_HI";
+    case 0x08cu: return "PERF_LD_BUSY";
+    case 0x090u: return "PERF_LD_STALL";
+    case 0x094u: return "PERF_EX_BUSY";
+    case 0x098u: return "PERF_EX_STALL";
+    case 0x09cu: return "PERF_ST_BUSY";
+    case 0x0a0u: return "PERF_ST_STALL";
+    case 0x0a4u: return "PERF_MACS_LO";
+    case 0x0a8u: return "PERF_MACS_HI";
+    case 0x0acu: return "PERF_RD_BYTES";
+    case 0x0b0u: return "PERF_WR_BYTES";
+    case 0x0b4u: return "PERF_SAT";
+    default: return "?";
+  }
+}
+
 #endif /* QNPU_REGS_H */

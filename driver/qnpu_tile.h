@@ -1,0 +1,56 @@
+/* qnpu_tile.h - one GEMM output tile on a qnpu device through the driver:
+ * out[M][N] = requant(bias + sum_k (A[m][k] - zx) * B[k][n]).
+ *
+ * The helper packs the operands into the hardware layouts (int4 values two
+ * per byte, the input zero point folded into the bias, 16-byte parameter
+ * records), writes them to device memory, builds the command stream
+ * (LOAD params, weights, activations -> COMPUTE per K fold -> STORE, with
+ * dependency tokens), submits it, waits, and reads the result back.
+ * Limits: N <= Cols, M <= AccDepth, the folds must fit the scratchpads. */
+#ifndef QNPU_TILE_H
+#define QNPU_TILE_H
+
+#include "qnpu_drv.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+  uint32_t mode;              /* 0 W8A8, 1 W4A8, 2 W4A4                       */
+  int32_t m, k, n;
+  const int8_t *a;            /* [m][k]; int4 values in [-8, 7] for W4A4     */
+  const int8_t *b;            /* [k][n]; int4 values for W4A8 and W4A4       */
+  int32_t zx;                 /* input zero point                            */
+  const int32_t *bias;        /* [n] (NULL = 0)                              */
+  const int32_t *m0, *shift;  /* [n] per-channel requantization              */
+  int32_t zp, act_min, act_max;
+  int bypass;                 /* raw int32 output (no requantization)        */
+} qnpu_tile_t;
+
+typedef struct {
+  uint64_t macs;              /* MACs the array will issue                   */
+  uint64_t rd_bytes;          /* DRAM bytes the loads and fetches read       */
+  uint64_t wr_bytes;          /* DRAM bytes the store writes                 */
+  uint32_t commands;
+  uint64_t out_addr;          /* where the result sits in device memory      */
+  uint32_t out_bytes;
+} qnpu_tile_plan_t;
+
+/* Writes operands and commands for t to the device and submits them (does
+ * not wait). QNPU_ERR_ARG when t does not fit the device. */
+qnpu_status_t qnpu_tile_submit(qnpu_dev_t *dev, const qnpu_tile_t *t, qnpu_tile_plan_t *plan) QNPU_MUST_CHECK;
+
+/* Reads the result of a completed tile into out[m][n] (int32 values). */
+qnpu_status_t qnpu_tile_result(qnpu_dev_t *dev, const qnpu_tile_t *t, const qnpu_tile_plan_t *plan,
+                               int32_t *out) QNPU_MUST_CHECK;
+
+/* submit + wait + result. */
+qnpu_status_t qnpu_tile_run(qnpu_dev_t *dev, const qnpu_tile_t *t, uint64_t timeout_cycles, int32_t *out,
+                            qnpu_tile_plan_t *plan) QNPU_MUST_CHECK;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* QNPU_TILE_H */

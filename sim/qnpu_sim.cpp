@@ -1,0 +1,275 @@
+// qnpu_sim.cpp - the Verilated qnpu_top behind the C API of qnpu_sim.h.
+#include "qnpu_sim.h"
+
+#include <cstring>
+#include <deque>
+#include <new>
+#include <vector>
+
+#include "Vqnpu_top.h"
+#include "verilated.h"
+#include "verilated_fst_c.h"
+
+#include "qnpu_regs.h"
+
+namespace {
+
+constexpr int kBeat = 16;  // memory-port bytes
+
+struct MemReq {
+  uint64_t due;  // cycle the response may be given
+  bool write;
+  uint32_t addr;
+  uint8_t data[kBeat];
+  uint16_t strb;
+};
+
+}  // namespace
+
+struct qnpu_sim {
+  qnpu_sim_config_t cfg;
+  VerilatedContext *ctx = nullptr;
+  Vqnpu_top *top = nullptr;
+  VerilatedFstC *trace = nullptr;
+  std::vector<uint8_t> dram;
+  std::deque<MemReq> queue;  // accepted, in order
+  uint64_t cycle = 0;
+  uint64_t errors = 0;
+  uint32_t tokens = 0;       // bandwidth bucket, in bytes
+  qnpu_sim_shape_t shape{};
+};
+
+namespace {
+
+bool in_dram(const qnpu_sim_t *s, uint64_t addr, uint64_t len) {
+  return addr <= s->dram.size() && len <= s->dram.size() - addr;
+}
+
+void set_wide(VlWide<4> &w, const uint8_t *b) {
+  for (int i = 0; i < 4; i++)
+    w[i] = static_cast<uint32_t>(b[4 * i]) | static_cast<uint32_t>(b[4 * i + 1]) << 8 |
+           static_cast<uint32_t>(b[4 * i + 2]) << 16 | static_cast<uint32_t>(b[4 * i + 3]) << 24;
+}
+
+void get_wide(const VlWide<4> &w, uint8_t *b) {
+  for (int i = 0; i < 4; i++)
+    for (int k = 0; k < 4; k++) b[4 * i + k] = static_cast<uint8_t>(w[i] >> (8 * k));
+}
+
+void dump(qnpu_sim_t *s, uint64_t t) {
+  if (!s->trace) return;
+  if (s->cycle < s->cfg.trace_start || (s->cfg.trace_end && s->cycle > s->cfg.trace_end)) return;
+  s->trace->dump(t);
+}
+
+// One clock cycle: present the DRAM model's outputs, sample the handshakes
+// before the edge, clock, then update the model.
+void tick(qnpu_sim_t *s) {
+  Vqnpu_top *t = s->top;
+  // Response at the head of the queue, if due.
+  const bool rsp_avail = !s->queue.empty() && s->queue.front().due <= s->cycle;
+  t->mem_rsp_valid_i = rsp_avail;
+  t->mem_rsp_err_i = 0;
+  uint8_t rdata[kBeat] = {0};
+  if (rsp_avail) {
+    const MemReq &r = s->queue.front();
+    if (!in_dram(s, r.addr, kBeat)) {
+      t->mem_rsp_err_i = 1;
+    } else if (!r.write) {
+      std::memcpy(rdata, &s->dram[r.addr], kBeat);
+    }
+  }
+  set_wide(t->mem_rsp_rdata_i, rdata);
+  s->tokens += s->cfg.dram_bytes_per_cycle;
+  if (s->tokens > 2 * kBeat) s->tokens = 2 * kBeat;
+  t->mem_req_ready_i = s->tokens >= kBeat;
+  t->clk_i = 0;
+  t->eval();
+  dump(s, 2 * s->cycle);
+
+  const bool req_fire = t->mem_req_valid_o && t->mem_req_ready_i;
+  const bool rsp_fire = rsp_avail && t->mem_rsp_ready_o;
+  MemReq nr{};
+  if (req_fire) {
+    nr.due = s->cycle + s->cfg.dram_latency;
+    nr.write = t->mem_req_write_o;
+    nr.addr = t->mem_req_addr_o;
+    get_wide(t->mem_req_wdata_o, nr.data);
+    nr.strb = static_cast<uint16_t>(t->mem_req_wstrb_o);
+  }
+
+  t->clk_i = 1;
+  t->eval();
+  dump(s, 2 * s->cycle + 1);
+  s->cycle++;
+
+  if (rsp_fire) {
+    const MemReq &r = s->queue.front();
+    if (!in_dram(s, r.addr, kBeat)) {
+      s->errors++;
+    } else if (r.write) {
+      for (int b = 0; b < kBeat; b++)
+        if (r.strb >> b & 1) s->dram[r.addr + b] = r.data[b];
+    }
+    s->queue.pop_front();
+  }
+  if (req_fire) {
+    s->tokens -= kBeat;
+    s->queue.push_back(nr);
+  }
+}
+
+}  // namespace
+
+extern "C" {
+
+void qnpu_sim_config_default(qnpu_sim_config_t *cfg) {
+  std::memset(cfg, 0, sizeof *cfg);
+  cfg->dram_bytes = 16u << 20;
+  cfg->dram_latency = 64;
+  cfg->dram_bytes_per_cycle = 16;
+  cfg->mmio_timeout = 10000;
+}
+
+qnpu_status_t qnpu_sim_create(const qnpu_sim_config_t *cfg_in, qnpu_sim_t **out) {
+  if (!out) return QNPU_ERR_ARG;
+  *out = nullptr;
+  qnpu_sim_config_t cfg;
+  if (cfg_in) cfg = *cfg_in;
+  else qnpu_sim_config_default(&cfg);
+  if (cfg.dram_bytes == 0 || cfg.dram_bytes > (1ull << 32) || cfg.dram_bytes_per_cycle == 0 ||
+      cfg.mmio_timeout == 0 || (cfg.trace_end && cfg.trace_end < cfg.trace_start))
+    return QNPU_ERR_ARG;
+  qnpu_sim_t *s = new (std::nothrow) qnpu_sim_t;
+  if (!s) return QNPU_ERR_NOMEM;
+  s->cfg = cfg;
+  try {
+    s->dram.assign(cfg.dram_bytes, 0);
+  } catch (const std::bad_alloc &) {
+    delete s;
+    return QNPU_ERR_NOMEM;
+  }
+  s->ctx = new VerilatedContext;
+  if (cfg.random_init_seed) {
+    s->ctx->randReset(2);
+    s->ctx->randSeed(static_cast<int>(cfg.random_init_seed & 0x7fffffff));
+  }
+  if (cfg.trace_path) s->ctx->traceEverOn(true);
+  s->top = new Vqnpu_top{s->ctx, "qnpu"};
+  if (cfg.trace_path) {
+    s->trace = new VerilatedFstC;
+    s->top->trace(s->trace, 99);
+    s->trace->open(cfg.trace_path);
+    if (!s->trace->isOpen()) {
+      qnpu_sim_destroy(s);
+      return QNPU_ERR_IO;
+    }
+  }
+  Vqnpu_top *t = s->top;
+  t->mmio_valid_i = 0;
+  t->mmio_write_i = 0;
+  t->mmio_addr_i = 0;
+  t->mmio_wdata_i = 0;
+  if (qnpu_sim_reset(s) != QNPU_OK) {
+    qnpu_sim_destroy(s);
+    return QNPU_ERR_HW;
+  }
+  uint32_t c0 = 0, c1 = 0, c2 = 0;
+  if (qnpu_sim_mmio_read(s, QNPU_CONFIG0_REG_OFFSET, &c0) || qnpu_sim_mmio_read(s, QNPU_CONFIG1_REG_OFFSET, &c1) ||
+      qnpu_sim_mmio_read(s, QNPU_CONFIG2_REG_OFFSET, &c2)) {
+    qnpu_sim_destroy(s);
+    return QNPU_ERR_HW;
+  }
+  s->shape.rows = (c0 >> QNPU_CONFIG0_ROWS_SHIFT) & QNPU_CONFIG0_ROWS_MASK;
+  s->shape.cols = (c0 >> QNPU_CONFIG0_COLS_SHIFT) & QNPU_CONFIG0_COLS_MASK;
+  s->shape.data_bytes = (c0 >> QNPU_CONFIG0_DATA_BYTES_SHIFT) & QNPU_CONFIG0_DATA_BYTES_MASK;
+  s->shape.act_rows = (c1 >> QNPU_CONFIG1_ACT_ROWS_SHIFT) & QNPU_CONFIG1_ACT_ROWS_MASK;
+  s->shape.wgt_rows = (c1 >> QNPU_CONFIG1_WGT_ROWS_SHIFT) & QNPU_CONFIG1_WGT_ROWS_MASK;
+  s->shape.out_rows = (c2 >> QNPU_CONFIG2_OUT_ROWS_SHIFT) & QNPU_CONFIG2_OUT_ROWS_MASK;
+  s->shape.acc_depth = (c2 >> QNPU_CONFIG2_ACC_DEPTH_SHIFT) & QNPU_CONFIG2_ACC_DEPTH_MASK;
+  *out = s;
+  return QNPU_OK;
+}
+
+void qnpu_sim_destroy(qnpu_sim_t *s) {
+  if (!s) return;
+  if (s->trace) {
+    s->trace->close();  // the waveform survives whatever happens next
+    delete s->trace;
+  }
+  if (s->top) {
+    s->top->final();
+    delete s->top;
+  }
+  delete s->ctx;
+  delete s;
+}
+
+qnpu_status_t qnpu_sim_reset(qnpu_sim_t *s) {
+  if (!s) return QNPU_ERR_ARG;
+  s->top->rst_ni = 0;
+  for (int i = 0; i < 4; i++) tick(s);
+  s->top->rst_ni = 1;
+  s->queue.clear();
+  tick(s);
+  return QNPU_OK;
+}
+
+qnpu_status_t qnpu_sim_step(qnpu_sim_t *s, uint64_t n) {
+  if (!s) return QNPU_ERR_ARG;
+  for (uint64_t i = 0; i < n; i++) tick(s);
+  return QNPU_OK;
+}
+
+static qnpu_status_t mmio(qnpu_sim_t *s, bool write, uint32_t off, uint32_t wdata, uint32_t *rdata) {
+  if (!s || (off & 3) || off >= 0x1000) return QNPU_ERR_ARG;
+  Vqnpu_top *t = s->top;
+  t->mmio_valid_i = 1;
+  t->mmio_write_i = write;
+  t->mmio_addr_i = off;
+  t->mmio_wdata_i = wdata;
+  bool done = false;
+  for (uint32_t i = 0; i < s->cfg.mmio_timeout && !done; i++) {
+    t->clk_i = 0;
+    t->eval();
+    done = t->mmio_ready_o;
+    tick(s);
+  }
+  t->mmio_valid_i = 0;
+  t->mmio_write_i = 0;
+  if (!done) return QNPU_ERR_TIMEOUT;
+  if (write) return QNPU_OK;
+  // Read data follows one cycle after the access was accepted.
+  if (!t->mmio_rvalid_o) return QNPU_ERR_HW;
+  *rdata = t->mmio_rdata_o;
+  return QNPU_OK;
+}
+
+qnpu_status_t qnpu_sim_mmio_read(qnpu_sim_t *s, uint32_t offset, uint32_t *value) {
+  if (!value) return QNPU_ERR_ARG;
+  return mmio(s, false, offset, 0, value);
+}
+
+qnpu_status_t qnpu_sim_mmio_write(qnpu_sim_t *s, uint32_t offset, uint32_t value) {
+  return mmio(s, true, offset, value, nullptr);
+}
+
+qnpu_status_t qnpu_sim_dram_read(qnpu_sim_t *s, uint64_t addr, void *buf, size_t len) {
+  if (!s || (!buf && len) || !in_dram(s, addr, len)) return QNPU_ERR_ARG;
+  if (len) std::memcpy(buf, &s->dram[addr], len);
+  return QNPU_OK;
+}
+
+qnpu_status_t qnpu_sim_dram_write(qnpu_sim_t *s, uint64_t addr, const void *buf, size_t len) {
+  if (!s || (!buf && len) || !in_dram(s, addr, len)) return QNPU_ERR_ARG;
+  if (len) std::memcpy(&s->dram[addr], buf, len);
+  return QNPU_OK;
+}
+
+uint64_t qnpu_sim_dram_size(const qnpu_sim_t *s) { return s ? s->dram.size() : 0; }
+uint64_t qnpu_sim_cycles(const qnpu_sim_t *s) { return s ? s->cycle : 0; }
+int qnpu_sim_irq(const qnpu_sim_t *s) { return s && s->top->irq_o; }
+qnpu_sim_shape_t qnpu_sim_shape(const qnpu_sim_t *s) { return s ? s->shape : qnpu_sim_shape_t{}; }
+uint64_t qnpu_sim_dram_errors(const qnpu_sim_t *s) { return s ? s->errors : 0; }
+
+}  // extern "C"

@@ -1,0 +1,368 @@
+/* test_sim.c - the accelerator on the Verilator model, through the driver:
+ * each command type, GEMM tiles in every precision against the golden
+ * model and byte for byte against the fast model, performance counters,
+ * and every error path ending in an error status (never a hang). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "qnpu_drv.h"
+#include "qnpu_fm.h"
+#include "qnpu_golden.h"
+#include "qnpu_hal_sim.h"
+#include "qnpu_tile.h"
+#include "test_util.h"
+
+typedef struct {
+  qnpu_sim_t *sim;
+  qnpu_fm_t *fm;
+  qnpu_hal_t hal_sim, hal_fm;
+  qnpu_dev_t *dev, *fdev;  /* the same driver on both backends */
+} fixture_t;
+
+static int setup(void **state) {
+  fixture_t *f = calloc(1, sizeof *f);
+  qnpu_sim_config_t sc;
+  qnpu_sim_config_default(&sc);
+  sc.dram_bytes = 1u << 20;
+  const char *rs = getenv("QNPU_RANDOM_INIT");
+  if (rs && *rs) sc.random_init_seed = strtoull(rs, NULL, 0);
+  if (!f || qnpu_sim_create(&sc, &f->sim)) return -1;
+  const qnpu_sim_shape_t sh = qnpu_sim_shape(f->sim);
+  qnpu_fm_config_t fc;
+  qnpu_fm_config_default(&fc);
+  fc.rows = sh.rows;
+  fc.cols = sh.cols;
+  fc.acc_depth = sh.acc_depth;
+  fc.act_rows = sh.act_rows;
+  fc.wgt_rows = sh.wgt_rows;
+  fc.out_rows = sh.out_rows;
+  fc.dram_bytes = sc.dram_bytes;
+  if (qnpu_fm_create(&fc, &f->fm)) return -1;
+  f->hal_sim = qnpu_hal_sim(f->sim);
+  f->hal_fm = qnpu_hal_fast(f->fm);
+  if (qnpu_drv_open(&f->hal_sim, NULL, NULL, &f->dev) || qnpu_drv_open(&f->hal_fm, NULL, NULL, &f->fdev))
+    return -1;
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fixture_t *f = *state;
+  qnpu_drv_close(f->dev);
+  qnpu_drv_close(f->fdev);
+  qnpu_sim_destroy(f->sim);
+  qnpu_fm_destroy(f->fm);
+  free(f);
+  return 0;
+}
+
+static void test_sim_open_checks_configuration(void **state) {
+  fixture_t *f = *state;
+  const qnpu_dev_info_t *in = qnpu_drv_info(f->dev);
+  const qnpu_sim_shape_t sh = qnpu_sim_shape(f->sim);
+  assert_int_equal(in->rows, sh.rows);
+  assert_int_equal(in->cols, sh.cols);
+  assert_int_equal(in->precisions, 7);
+  assert_int_equal(in->data_bytes, 16);
+  assert_true(in->act_rows >= 64 && in->acc_depth >= 16);
+  const qnpu_dev_expect_t wrong = {sh.rows + 2, 0};
+  qnpu_dev_t *d = (qnpu_dev_t *)1;
+  assert_int_equal(qnpu_drv_open(&f->hal_sim, &wrong, NULL, &d), QNPU_ERR_UNSUPPORTED);
+  const qnpu_dev_expect_t right = {sh.rows, sh.cols};
+  assert_int_equal(qnpu_drv_open(&f->hal_sim, &right, NULL, &d), QNPU_OK);
+  qnpu_drv_close(d);
+}
+
+/* Runs the same commands on both backends and checks they end equal. */
+static void run_both(fixture_t *f, const qnpu_cmd_t *c, size_t n, uint64_t lo, uint64_t hi) {
+  assert_int_equal(qnpu_drv_submit(f->dev, c, n), QNPU_OK);
+  assert_int_equal(qnpu_drv_wait(f->dev, 2000000), QNPU_OK);
+  assert_int_equal(qnpu_drv_submit(f->fdev, c, n), QNPU_OK);
+  assert_int_equal(qnpu_drv_wait(f->fdev, 2000000), QNPU_OK);
+  uint8_t *a = malloc(hi - lo), *b = malloc(hi - lo);
+  assert_int_equal(qnpu_drv_read(f->dev, lo, a, hi - lo), QNPU_OK);
+  assert_int_equal(qnpu_drv_read(f->fdev, lo, b, hi - lo), QNPU_OK);
+  assert_memory_equal(a, b, hi - lo);
+  free(a);
+  free(b);
+}
+
+static void write_both(fixture_t *f, uint64_t addr, const void *buf, size_t n) {
+  assert_int_equal(qnpu_drv_write(f->dev, addr, buf, n), QNPU_OK);
+  assert_int_equal(qnpu_drv_write(f->fdev, addr, buf, n), QNPU_OK);
+}
+
+/* LOAD then STORE through the activation and weight scratchpads with odd
+ * alignments and strides: DRAM must hold exactly the gathered rows. */
+static void test_sim_load_store_strided(void **state) {
+  fixture_t *f = *state;
+  const qnpu_dev_info_t *in = qnpu_drv_info(f->dev);
+  test_rng_t r = {test_master_seed()};
+  const uint64_t src = 0x10003, dst = 0x40005, dst2 = 0x60000;
+  uint8_t data[8192];
+  for (size_t i = 0; i < sizeof data; i++) data[i] = (uint8_t)rng_next(&r);
+  write_both(f, src, data, sizeof data);
+  uint8_t guard[4096];
+  memset(guard, 0xA5, sizeof guard);
+  write_both(f, dst - 64, guard, sizeof guard);
+  write_both(f, dst2 - 64, guard, sizeof guard);
+  const uint32_t c1 = 5, c2 = 3, s1 = 37, s2 = 301, len = in->rows - 1, wlen = in->cols;
+  const qnpu_xfer_t la = {QNPU_TGT_LOAD_ACT, 7, (uint32_t)src, len, c1, c2, s1, s2};
+  const qnpu_xfer_t sa = {QNPU_TGT_STORE_ACT, 7, (uint32_t)dst, in->rows, c1 * c2, 1, 19, 0};
+  const qnpu_xfer_t lw = {QNPU_TGT_LOAD_WGT, 3, (uint32_t)src + 11, wlen, 4, 2, 53, 1000};
+  const qnpu_xfer_t sw = {QNPU_TGT_STORE_WGT, 3, (uint32_t)dst2, wlen, 8, 1, wlen + 3, 0};
+  /* Phase 1 loads, phase 2 stores; the fence between makes the stores see
+   * the loaded rows (the engines run concurrently otherwise). */
+  const qnpu_cmd_t c[4] = {qnpu_cmd_load(&la), qnpu_cmd_load(&lw), qnpu_cmd_store(&sa), qnpu_cmd_store(&sw)};
+  const qnpu_cmd_t phase1[3] = {c[0], c[1], qnpu_cmd_fence(0)};
+  run_both(f, phase1, 3, 0, 0x1000);
+  const qnpu_cmd_t phase2[3] = {c[2], c[3], qnpu_cmd_fence(0)};
+  run_both(f, phase2, 3, 0x3ff00, 0x70000);
+  uint8_t got[4096];
+  assert_int_equal(qnpu_drv_read(f->dev, dst - 64, got, sizeof got), QNPU_OK);
+  for (uint32_t i2 = 0; i2 < c2; i2++)
+    for (uint32_t i1 = 0; i1 < c1; i1++) {
+      const uint32_t row = i2 * c1 + i1;
+      const uint8_t *want = data + i2 * s2 + i1 * s1;
+      const uint8_t *g = got + 64 + row * 19;
+      assert_memory_equal(g, want, len);
+      assert_int_equal(g[len], 0); /* the row was zero-padded to Rows bytes */
+    }
+  assert_int_equal(got[63], 0xA5);                       /* before the first row */
+  assert_int_equal(got[64 + (c1 * c2 - 1) * 19 + in->rows], 0xA5); /* after the last */
+  assert_int_equal(qnpu_drv_read(f->dev, dst2 - 64, got, sizeof got), QNPU_OK);
+  for (uint32_t row = 0; row < 8; row++) {
+    const uint8_t *want = data + 11 + (row / 4) * 1000 + (row % 4) * 53;
+    assert_memory_equal(got + 64 + row * (wlen + 3), want, wlen);
+    assert_int_equal(got[64 + row * (wlen + 3) + wlen], 0xA5); /* stride gap untouched */
+  }
+}
+
+/* ---- GEMM tiles ------------------------------------------------------------------ */
+
+static void gemm_case(fixture_t *f, uint32_t mode, int bypass, uint64_t seed) {
+  const qnpu_dev_info_t *in = qnpu_drv_info(f->dev);
+  test_rng_t r = {seed};
+  const int32_t kf = mode == 2 ? 2 * (int32_t)in->rows : (int32_t)in->rows;
+  qnpu_tile_t t;
+  memset(&t, 0, sizeof t);
+  t.mode = mode;
+  t.m = 24;
+  t.k = 3 * kf;
+  t.n = (int32_t)in->cols;
+  const int alo = mode == 2 ? -8 : -128, ahi = mode == 2 ? 7 : 127, wlo = mode == 0 ? -128 : -8,
+            whi = mode == 0 ? 127 : 7;
+  int8_t *a = malloc((size_t)t.m * t.k), *b = malloc((size_t)t.k * t.n);
+  int32_t bias[64], m0[64], sh[64];
+  for (int i = 0; i < t.m * t.k; i++) a[i] = (int8_t)rng_range(&r, alo, ahi);
+  for (int i = 0; i < t.k * t.n; i++) b[i] = (int8_t)rng_range(&r, wlo, whi);
+  for (int j = 0; j < t.n; j++) {
+    bias[j] = rng_range(&r, -5000, 5000);
+    m0[j] = rng_range(&r, 1 << 30, INT32_MAX);
+    sh[j] = rng_range(&r, -12, 1);
+  }
+  t.a = a;
+  t.b = b;
+  t.zx = rng_range(&r, alo, ahi);
+  t.bias = bias;
+  t.m0 = m0;
+  t.shift = sh;
+  t.zp = rng_range(&r, mode == 2 ? -8 : -128, mode == 2 ? 7 : 127);
+  t.act_min = mode == 2 ? -8 : -128;
+  t.act_max = mode == 2 ? 7 : 127;
+  t.bypass = bypass;
+  int32_t *want = malloc(sizeof(int32_t) * (size_t)t.m * t.n), *got = malloc(sizeof(int32_t) * (size_t)t.m * t.n);
+  const qnpu_requant_t rq = {bypass ? QNPU_REQUANT_NONE : QNPU_REQUANT_TFLITE_Q31, 1, m0, sh, NULL, t.zp,
+                             t.act_min, t.act_max};
+  assert_int_equal(qnpu_golden_gemm(t.m, t.k, t.n, t.zx, 0, &rq, a, b, bias, want), QNPU_OK);
+
+  qnpu_drv_free_all(f->dev);
+  qnpu_drv_free_all(f->fdev);
+  qnpu_counters_t cs, cf;
+  assert_int_equal(qnpu_drv_clear_counters(f->dev), QNPU_OK);
+  assert_int_equal(qnpu_drv_clear_counters(f->fdev), QNPU_OK);
+  qnpu_tile_plan_t plan, fplan;
+  const uint64_t c0 = qnpu_sim_cycles(f->sim);
+  const qnpu_status_t rst = qnpu_tile_run(f->dev, &t, 5000000, got, &plan);
+  if (rst != QNPU_OK) {
+    qnpu_hw_error_t e;
+    if (qnpu_drv_hw_error(f->dev, &e) != QNPU_OK) snprintf(e.message, sizeof e.message, "unreadable");
+    fail_msg("mode %u: tile run failed: %s (%s)", mode, qnpu_status_str(rst), e.message);
+  }
+  const uint64_t cyc = qnpu_sim_cycles(f->sim) - c0;
+  for (int i = 0; i < t.m * t.n; i++)
+    if (got[i] != want[i])
+      fail_msg("mode %u%s: out[%d][%d] = %d, golden %d; repro: QNPU_SEED=%llu build/tests/test_sim", mode,
+               bypass ? " bypass" : "", i / t.n, i % t.n, got[i], want[i], (unsigned long long)test_master_seed());
+  assert_int_equal(qnpu_drv_counters(f->dev, &cs), QNPU_OK);
+  /* The same command stream on the fast model: same result, same DRAM. */
+  int32_t *fgot = malloc(sizeof(int32_t) * (size_t)t.m * t.n);
+  assert_int_equal(qnpu_tile_run(f->fdev, &t, 0, fgot, &fplan), QNPU_OK);
+  assert_memory_equal(fgot, got, sizeof(int32_t) * (size_t)t.m * t.n);
+  assert_int_equal(qnpu_drv_counters(f->fdev, &cf), QNPU_OK);
+  const size_t span = (size_t)(plan.out_addr + plan.out_bytes);
+  uint8_t *ds = malloc(span), *df = malloc(span);
+  assert_int_equal(qnpu_drv_read(f->dev, 0, ds, span), QNPU_OK);
+  assert_int_equal(qnpu_drv_read(f->fdev, 0, df, span), QNPU_OK);
+  assert_memory_equal(ds, df, span);
+  /* Counters agree with what ran: MACs = the tile's (K and N fill the
+   * array exactly), DRAM bytes = bytes moved. */
+  assert_int_equal(cs.macs, (uint64_t)t.m * t.k * t.n);
+  assert_int_equal(cs.macs, plan.macs);
+  assert_int_equal(cs.rd_bytes, plan.rd_bytes);
+  assert_int_equal(cs.wr_bytes, plan.wr_bytes);
+  assert_int_equal(cf.macs, cs.macs);
+  assert_int_equal(cf.rd_bytes, cs.rd_bytes);
+  assert_int_equal(cf.wr_bytes, cs.wr_bytes);
+  assert_int_equal(cf.saturations, cs.saturations);
+  assert_true(cs.cycles > 0 && cs.ex_busy > 0 && cs.ld_busy > 0 && cs.st_busy > 0);
+  print_message("  mode %u%s: %dx%dx%d bit-exact on sim and fast model; %llu MACs, %u B read, %u B written, "
+                "%u saturated, %llu cycles\n",
+                mode, bypass ? " (int32)" : "", t.m, t.k, t.n, (unsigned long long)cs.macs, cs.rd_bytes,
+                cs.wr_bytes, cs.saturations, (unsigned long long)cyc);
+  free(a);
+  free(b);
+  free(want);
+  free(got);
+  free(fgot);
+  free(ds);
+  free(df);
+}
+
+static void test_sim_gemm_w8a8(void **state) { gemm_case(*state, 0, 0, test_master_seed() + 1); }
+static void test_sim_gemm_w4a8(void **state) { gemm_case(*state, 1, 0, test_master_seed() + 2); }
+static void test_sim_gemm_w4a4(void **state) { gemm_case(*state, 2, 0, test_master_seed() + 3); }
+static void test_sim_gemm_int32_output(void **state) { gemm_case(*state, 0, 1, test_master_seed() + 4); }
+
+/* ---- MMIO push and fences ------------------------------------------------------ */
+
+static void test_sim_mmio_push_and_fence_irq(void **state) {
+  fixture_t *f = *state;
+  qnpu_hal_t *h[2] = {&f->hal_sim, &f->hal_fm};
+  qnpu_dev_t *d[2] = {f->dev, f->fdev};
+  for (int k = 0; k < 2; k++) {
+    const qnpu_cmd_t nop = qnpu_cmd_nop(), fence = qnpu_cmd_fence(1);
+    assert_int_equal(qnpu_drv_push(d[k], &nop), QNPU_OK);
+    assert_int_equal(qnpu_drv_push(d[k], &fence), QNPU_OK);
+    assert_int_equal(qnpu_drv_wait(d[k], 100000), QNPU_OK);
+    uint32_t irq = 0;
+    assert_int_equal(qnpu_hal_reg_read(h[k], QNPU_IRQ_STATUS_REG_OFFSET, &irq), QNPU_OK);
+    assert_int_equal(irq, 1u << QNPU_IRQ_STATUS_FENCE_SHIFT);
+    assert_int_equal(qnpu_hal_reg_write(h[k], QNPU_IRQ_STATUS_REG_OFFSET, irq), QNPU_OK);
+    assert_int_equal(qnpu_hal_reg_read(h[k], QNPU_IRQ_STATUS_REG_OFFSET, &irq), QNPU_OK);
+    assert_int_equal(irq, 0);
+  }
+}
+
+/* ---- errors: each ends in an error status, on both backends --------------------- */
+
+typedef struct {
+  const char *what;
+  uint32_t code, engine;
+  int info_is_index;   /* info = command index, else = address / watchdog */
+} err_case_t;
+
+static void expect_error(fixture_t *f, qnpu_dev_t *d, const qnpu_cmd_t *c, size_t n, uint32_t code,
+                         uint32_t engine, uint32_t info, const char *what) {
+  assert_int_equal(qnpu_drv_reset(d), QNPU_OK);
+  assert_int_equal(qnpu_drv_submit(d, c, n), QNPU_OK);
+  const qnpu_status_t st = qnpu_drv_wait(d, 3000000);
+  if (st != QNPU_ERR_HW) fail_msg("%s: wait returned %s, expected a hardware error", what, qnpu_status_str(st));
+  qnpu_hw_error_t e;
+  assert_int_equal(qnpu_drv_hw_error(d, &e), QNPU_OK);
+  if (e.code != code || e.engine != engine || e.info != info)
+    fail_msg("%s: got code %u engine %u info 0x%x (%s), want code %u engine %u info 0x%x", what, e.code, e.engine,
+             e.info, e.message, code, engine, info);
+  assert_true(strlen(e.message) > 10);
+  /* A soft reset brings the device back. */
+  assert_int_equal(qnpu_drv_reset(d), QNPU_OK);
+  const qnpu_cmd_t fence = qnpu_cmd_fence(0);
+  assert_int_equal(qnpu_drv_submit(d, &fence, 1), QNPU_OK);
+  assert_int_equal(qnpu_drv_wait(d, 100000), QNPU_OK);
+  (void)f;
+}
+
+static void test_sim_errors(void **state) {
+  fixture_t *f = *state;
+  const qnpu_dev_info_t *in = qnpu_drv_info(f->dev);
+  const uint64_t dram = 1u << 20;
+  qnpu_dev_t *d[2] = {f->dev, f->fdev};
+  for (int k = 0; k < 2; k++) {
+    /* illegal opcode as the 3rd command */
+    qnpu_cmd_t c[3] = {qnpu_cmd_nop(), qnpu_cmd_nop(), qnpu_cmd_nop()};
+    QNPU_CMD_SET(c[2].w, OPCODE, 9);
+    expect_error(f, d[k], c, 3, QNPU_HWERR_ILLEGAL_OPCODE, QNPU_ENGINE_DISPATCH, 2, "illegal opcode");
+    /* illegal field: a row longer than the scratchpad row */
+    const qnpu_xfer_t bad = {QNPU_TGT_LOAD_ACT, 0, 0x1000, in->rows + 1, 1, 1, 0, 0};
+    c[0] = qnpu_cmd_load(&bad);
+    expect_error(f, d[k], c, 1, QNPU_HWERR_ILLEGAL_FIELD, QNPU_ENGINE_DISPATCH, 0, "row too long");
+    /* illegal field: COMPUTE with M beyond the accumulators */
+    c[0] = qnpu_cmd_nop();
+    c[1] = qnpu_cmd_compute(0, 0, 0, in->acc_depth + 1, 0, 1, 1, 0);
+    expect_error(f, d[k], c, 2, QNPU_HWERR_ILLEGAL_FIELD, QNPU_ENGINE_DISPATCH, 1, "M too large");
+    /* DMA out of range on a load: the first beat past the end */
+    const qnpu_xfer_t oob = {QNPU_TGT_LOAD_ACT, 0, (uint32_t)dram - 32, in->rows, 4, 1, 16, 0};
+    c[0] = qnpu_cmd_load(&oob);
+    expect_error(f, d[k], c, 1, QNPU_HWERR_DMA, QNPU_ENGINE_LOAD, (uint32_t)dram, "load out of range");
+    /* DMA out of range on a store */
+    const qnpu_xfer_t soob = {QNPU_TGT_STORE_WGT, 0, (uint32_t)dram + 4096, in->cols, 1, 1, 0, 0};
+    c[0] = qnpu_cmd_store(&soob);
+    expect_error(f, d[k], c, 1, QNPU_HWERR_DMA, QNPU_ENGINE_STORE, (uint32_t)dram + 4096, "store out of range");
+    /* watchdog: a COMPUTE waiting for a token no LOAD will give */
+    qnpu_hal_t *h = k ? &f->hal_fm : &f->hal_sim;
+    assert_int_equal(qnpu_hal_reg_write(h, QNPU_WATCHDOG_REG_OFFSET, 3000), QNPU_OK);
+    c[0] = qnpu_cmd_compute(0, 0, 0, 4, 0, 1, 1, 0);
+    qnpu_cmd_deps(&c[0], 1, 0, 0, 0);
+    expect_error(f, d[k], c, 1, QNPU_HWERR_WATCHDOG, QNPU_ENGINE_COMPUTE, 3000, "dependency deadlock");
+    assert_int_equal(qnpu_hal_reg_write(h, QNPU_WATCHDOG_REG_OFFSET, QNPU_WATCHDOG_RESET), QNPU_OK);
+  }
+}
+
+/* A bad ring setup is an error status, not a hang. */
+static void test_sim_ring_error(void **state) {
+  fixture_t *f = *state;
+  qnpu_hal_t *h[2] = {&f->hal_sim, &f->hal_fm};
+  qnpu_dev_t *d[2] = {f->dev, f->fdev};
+  for (int k = 0; k < 2; k++) {
+    assert_int_equal(qnpu_drv_reset(d[k]), QNPU_OK);
+    assert_int_equal(qnpu_hal_reg_write(h[k], QNPU_RING_SIZE_REG_OFFSET, 3), QNPU_OK);
+    assert_int_equal(qnpu_hal_reg_write(h[k], QNPU_RING_HEAD_REG_OFFSET, 1), QNPU_OK);
+    const qnpu_status_t wst = qnpu_drv_wait(d[k], 100000);
+    if (wst != QNPU_ERR_HW) fail_msg("backend %d: ring error not raised: %s", k, qnpu_status_str(wst));
+    qnpu_hw_error_t e;
+    assert_int_equal(qnpu_drv_hw_error(d[k], &e), QNPU_OK);
+    assert_int_equal(e.code, QNPU_HWERR_RING);
+    assert_int_equal(e.engine, QNPU_ENGINE_FETCH);
+    assert_int_equal(qnpu_drv_reset(d[k]), QNPU_OK);
+  }
+}
+
+/* The driver's wait gives up with a timeout status. */
+static void test_sim_wait_times_out(void **state) {
+  fixture_t *f = *state;
+  assert_int_equal(qnpu_drv_reset(f->dev), QNPU_OK);
+  /* A long load: many rows, one beat each. */
+  const qnpu_xfer_t big = {QNPU_TGT_LOAD_ACT, 0, 0x1000, 4, 500, 1, 64, 0};
+  const qnpu_cmd_t c = qnpu_cmd_load(&big);
+  assert_int_equal(qnpu_drv_submit(f->dev, &c, 1), QNPU_OK);
+  assert_int_equal(qnpu_drv_wait(f->dev, 300), QNPU_ERR_TIMEOUT);
+  assert_int_equal(qnpu_drv_wait(f->dev, 2000000), QNPU_OK);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_sim_open_checks_configuration, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_sim_load_store_strided, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_sim_gemm_w8a8, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_sim_gemm_w4a8, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_sim_gemm_w4a4, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_sim_gemm_int32_output, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_sim_mmio_push_and_fence_irq, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_sim_errors, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_sim_ring_error, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_sim_wait_times_out, setup, teardown),
+  };
+  return cmocka_run_group_tests_name("sim", tests, NULL, NULL);
+}
