@@ -155,8 +155,10 @@ $(B)/tests/sim/test_sim_%: $(B)/obj/tests/sim/test_sim.o $(B)/sim_%/qnpu_sim.o $
 	@mkdir -p $(dir $@)
 	$(CXX) -o $@ $^ -lcmocka $(LIBS) -lz -lpthread
 
-regress: $(REGRESS_SIZES:%=$(B)/rtl/core_%/tb_core)
-	@tests/run_rtl.sh "regress" "$(REGRESS_MACS)" "1 2 3" "$(strip $(VSEED))" $^
+regress: $(REGRESS_SIZES:%=$(B)/rtl/core_%/tb_core) $(REGRESS_SIZES:%=$(B)/tests/sim/test_sim_%)
+	@tests/run_rtl.sh "regress" "$(REGRESS_MACS)" "1 2 3" "$(strip $(VSEED))" $(REGRESS_SIZES:%=$(B)/rtl/core_%/tb_core)
+	@for s in 1 2 3; do QNPU_SEED=$$s tests/run_tests.sh "regress-sim-seed$$s" $(REGRESS_SIZES:%=$(B)/tests/sim/test_sim_%) || exit 1; done
+	@QNPU_RANDOM_INIT=$(strip $(VSEED)) tests/run_tests.sh "regress-sim-random-init" $(REGRESS_SIZES:%=$(B)/tests/sim/test_sim_%)
 
 demo: deps
 	@$(MAKE) --no-print-directory $(CLI)

@@ -8,7 +8,7 @@ static uint32_t beats(uint64_t addr, uint64_t len) {
   return (uint32_t)((((addr + len - 1) & ~15ull) - (addr & ~15ull)) / 16 + 1);
 }
 
-qnpu_status_t qnpu_tile_submit(qnpu_dev_t *dev, const qnpu_tile_t *t, qnpu_tile_plan_t *plan) {
+qnpu_status_t qnpu_tile_prepare(qnpu_dev_t *dev, const qnpu_tile_t *t, qnpu_tile_plan_t *plan, qnpu_cmd_t *cmds) {
   const qnpu_dev_info_t *in = qnpu_drv_info(dev);
   if (!in || !t || !plan || !t->a || !t->b || (!t->bypass && (!t->m0 || !t->shift)) || t->mode > 2 ||
       t->m < 1 || t->k < 1 || t->n < 1)
@@ -18,8 +18,9 @@ qnpu_status_t qnpu_tile_submit(qnpu_dev_t *dev, const qnpu_tile_t *t, qnpu_tile_
   const uint32_t folds = ((uint32_t)t->k + kf - 1) / kf;
   const uint32_t wrows = t->mode == 1 ? R / 2 : R;              /* weight rows/fold */
   const uint32_t m = (uint32_t)t->m;
-  if ((uint32_t)t->n > C || m > in->acc_depth || (uint64_t)folds * m > in->act_rows ||
-      (uint64_t)folds * wrows > in->wgt_rows || m > in->out_rows)
+  if (!cmds || (uint32_t)t->n > C || m > in->acc_depth || t->pbank > 1 ||
+      t->act_row0 + (uint64_t)folds * m > in->act_rows || t->wgt_row0 + (uint64_t)folds * wrows > in->wgt_rows ||
+      t->out_row0 + (uint64_t)m > in->out_rows || 5 + folds > QNPU_TILE_MAX_CMDS)
     return QNPU_ERR_ARG;
 
   /* Activations: [m][folds*R bytes]; W4A4 packs two K values per byte. */
@@ -91,28 +92,28 @@ qnpu_status_t qnpu_tile_submit(qnpu_dev_t *dev, const qnpu_tile_t *t, qnpu_tile_
   free(B);
   free(P);
 
-  qnpu_cmd_t cmds[8 + 64];
   uint32_t n = 0;
-  const uint32_t ncmd = 5 + folds;
-  if (ncmd > sizeof cmds / sizeof cmds[0]) return QNPU_ERR_ARG;
   memset(plan, 0, sizeof *plan);
-  const qnpu_xfer_t prm = {QNPU_TGT_LOAD_PRM0, 0, (uint32_t)p_addr, 16u * C, 1, 1, 0, 0};
-  const qnpu_xfer_t wgt = {QNPU_TGT_LOAD_WGT, 0, (uint32_t)b_addr, C, folds * wrows, 1, C, 0};
-  /* activation rows f*m + r <- A[r][f*R .. f*R + R - 1] */
-  const qnpu_xfer_t act = {QNPU_TGT_LOAD_ACT, 0, (uint32_t)a_addr, R, m, folds, arow, R};
+  const uint32_t prm_tgt = t->pbank ? QNPU_TGT_LOAD_PRM1 : QNPU_TGT_LOAD_PRM0;
+  const qnpu_xfer_t prm = {prm_tgt, 0, (uint32_t)p_addr, 16u * C, 1, 1, 0, 0};
+  const qnpu_xfer_t wgt = {QNPU_TGT_LOAD_WGT, t->wgt_row0, (uint32_t)b_addr, C, folds * wrows, 1, C, 0};
+  /* activation rows act_row0 + f*m + r <- A[r][f*R .. f*R + R - 1] */
+  const qnpu_xfer_t act = {QNPU_TGT_LOAD_ACT, t->act_row0, (uint32_t)a_addr, R, m, folds, arow, R};
   cmds[n++] = qnpu_cmd_load(&prm);
   cmds[n++] = qnpu_cmd_load(&wgt);
   cmds[n] = qnpu_cmd_load(&act);
   qnpu_cmd_deps(&cmds[n++], 0, 0, 0, 1);
   for (uint32_t f = 0; f < folds; f++) {
-    cmds[n] = qnpu_cmd_compute(t->mode, f * m, f * wrows, m, 0, f == 0, f == folds - 1, 0);
+    cmds[n] = qnpu_cmd_compute(t->mode, t->act_row0 + f * m, t->wgt_row0 + f * wrows, m, t->out_row0, f == 0,
+                               f == folds - 1, t->pbank);
     qnpu_cmd_deps(&cmds[n++], f == 0, 0, 0, f == folds - 1);
   }
-  const qnpu_xfer_t out = {tgt, 0, (uint32_t)o_addr, orow, m, 1, orow, 0};
+  const qnpu_xfer_t out = {tgt, t->out_row0, (uint32_t)o_addr, orow, m, 1, orow, 0};
   cmds[n] = qnpu_cmd_store(&out);
   qnpu_cmd_deps(&cmds[n++], 1, 0, 0, 0);
-  cmds[n++] = qnpu_cmd_fence(1);
-
+  plan->n_load = 3;
+  plan->n_compute = folds;
+  plan->n_store = 1;
   plan->commands = n;
   plan->macs = (uint64_t)m * folds * R * C * (t->mode == 2 ? 2 : 1);
   plan->rd_bytes = 32ull * n + 16ull * C; /* command fetches and parameter records */
@@ -123,7 +124,18 @@ qnpu_status_t qnpu_tile_submit(qnpu_dev_t *dev, const qnpu_tile_t *t, qnpu_tile_
   plan->wr_bytes = (uint64_t)m * orow;
   plan->out_addr = o_addr;
   plan->out_bytes = m * orow;
-  return qnpu_drv_submit(dev, cmds, n);
+  return QNPU_OK;
+}
+
+qnpu_status_t qnpu_tile_submit(qnpu_dev_t *dev, const qnpu_tile_t *t, qnpu_tile_plan_t *plan) {
+  qnpu_cmd_t cmds[QNPU_TILE_MAX_CMDS + 1];
+  const qnpu_status_t st = qnpu_tile_prepare(dev, t, plan, cmds);
+  if (st) return st;
+  const uint32_t n = plan->n_load + plan->n_compute + plan->n_store;
+  cmds[n] = qnpu_cmd_fence(1);
+  plan->commands = n + 1;
+  plan->rd_bytes += 32; /* the fence is fetched too */
+  return qnpu_drv_submit(dev, cmds, n + 1);
 }
 
 qnpu_status_t qnpu_tile_result(qnpu_dev_t *dev, const qnpu_tile_t *t, const qnpu_tile_plan_t *plan, int32_t *out) {

@@ -26,6 +26,8 @@ typedef struct {
   const int32_t *m0, *shift;  /* [n] per-channel requantization              */
   int32_t zp, act_min, act_max;
   int bypass;                 /* raw int32 output (no requantization)        */
+  /* Placement, so that several tiles can be in flight (0 = the start). */
+  uint32_t act_row0, wgt_row0, out_row0, pbank;
 } qnpu_tile_t;
 
 typedef struct {
@@ -35,7 +37,16 @@ typedef struct {
   uint32_t commands;
   uint64_t out_addr;          /* where the result sits in device memory      */
   uint32_t out_bytes;
+  uint32_t n_load, n_compute, n_store;  /* commands of each kind, in that order */
 } qnpu_tile_plan_t;
+
+#define QNPU_TILE_MAX_CMDS 72u
+
+/* Writes the operands of t to device memory and returns its commands
+ * (loads, then one COMPUTE per K fold, then the store; dependency tokens
+ * set, no fence) in cmds[QNPU_TILE_MAX_CMDS]. */
+qnpu_status_t qnpu_tile_prepare(qnpu_dev_t *dev, const qnpu_tile_t *t, qnpu_tile_plan_t *plan,
+                                qnpu_cmd_t *cmds) QNPU_MUST_CHECK;
 
 /* Writes operands and commands for t to the device and submits them (does
  * not wait). QNPU_ERR_ARG when t does not fit the device. */
