@@ -446,8 +446,76 @@ static void test_sim_wait_times_out(void **state) {
   assert_int_equal(qnpu_drv_wait(f->dev, 2000000), QNPU_OK);
 }
 
+/* Tracing: off by default, an FST file when asked (a cycle window here). */
+static void test_sim_trace_file(void **state) {
+  (void)state;
+  char dir[64], path[128];
+  assert_true(test_mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/wave.fst", dir);
+  qnpu_sim_config_t sc;
+  qnpu_sim_config_default(&sc);
+  sc.dram_bytes = 1u << 16;
+  sc.trace_path = path;
+  sc.trace_start = 10;
+  sc.trace_end = 60;
+  qnpu_sim_t *s;
+  assert_int_equal(qnpu_sim_create(&sc, &s), QNPU_OK);
+  assert_int_equal(qnpu_sim_step(s, 200), QNPU_OK);
+  qnpu_sim_destroy(s);
+  FILE *fp = fopen(path, "rb");
+  assert_non_null(fp);
+  fseek(fp, 0, SEEK_END);
+  const long size = ftell(fp);
+  fclose(fp);
+  assert_true(size > 100);
+  /* An unwritable path is an error, not a crash. */
+  sc.trace_path = "/nonexistent-dir/wave.fst";
+  assert_int_equal(qnpu_sim_create(&sc, &s), QNPU_ERR_IO);
+  /* Bad configurations are refused. */
+  sc.trace_path = NULL;
+  sc.dram_bytes = 0;
+  assert_int_equal(qnpu_sim_create(&sc, &s), QNPU_ERR_ARG);
+  test_rmdir(dir);
+}
+
+/* Two models at once: each keeps its own state. */
+static void test_sim_two_instances(void **state) {
+  (void)state;
+  qnpu_sim_config_t sc;
+  qnpu_sim_config_default(&sc);
+  sc.dram_bytes = 1u << 16;
+  qnpu_sim_t *s[2];
+  qnpu_dev_t *d[2];
+  qnpu_hal_t h[2];
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(qnpu_sim_create(&sc, &s[i]), QNPU_OK);
+    h[i] = qnpu_hal_sim(s[i]);
+    assert_int_equal(qnpu_drv_open(&h[i], NULL, NULL, &d[i]), QNPU_OK);
+  }
+  const qnpu_dev_info_t *in = qnpu_drv_info(d[0]);
+  uint8_t src[2][64];
+  for (int i = 0; i < 2; i++) {
+    for (int k = 0; k < 64; k++) src[i][k] = (uint8_t)(i * 100 + k);
+    assert_int_equal(qnpu_drv_write(d[i], 0x4000, src[i], 64), QNPU_OK);
+  }
+  const qnpu_xfer_t ld = {QNPU_TGT_LOAD_WGT, 0, 0x4000, in->cols, 4, 1, in->cols, 0};
+  const qnpu_xfer_t st = {QNPU_TGT_STORE_WGT, 0, 0x8000, in->cols, 4, 1, in->cols, 0};
+  const qnpu_cmd_t c[3] = {qnpu_cmd_load(&ld), qnpu_cmd_fence(0), qnpu_cmd_store(&st)};
+  for (int i = 0; i < 2; i++) assert_int_equal(qnpu_drv_submit(d[i], c, 3), QNPU_OK);
+  for (int i = 0; i < 2; i++) assert_int_equal(qnpu_drv_wait(d[i], 100000), QNPU_OK);
+  for (int i = 0; i < 2; i++) {
+    uint8_t got[64];
+    assert_int_equal(qnpu_drv_read(d[i], 0x8000, got, 4 * in->cols), QNPU_OK);
+    assert_memory_equal(got, src[i], 4 * in->cols);
+    qnpu_drv_close(d[i]);
+    qnpu_sim_destroy(s[i]);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_sim_trace_file),
+      cmocka_unit_test(test_sim_two_instances),
       cmocka_unit_test_setup_teardown(test_sim_open_checks_configuration, setup, teardown),
       cmocka_unit_test_setup_teardown(test_sim_load_store_strided, setup, teardown),
       cmocka_unit_test_setup_teardown(test_sim_gemm_w8a8, setup, teardown),
