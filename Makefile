@@ -4,6 +4,7 @@
 #   make regress   RTL block tests on every array size, longer and with more seeds
 #   make lint      verilator --lint-only -Wall and a Yosys read of every RTL file
 #   make gen       regenerate the register map files from regs/qnpu.json
+#   make syn       Yosys area report (GE) for every size, iCE40 fit and Fmax -> build/syn/report.md
 #   make deps      install build and test dependencies (Debian)
 #   make           build the library, the CLI and the tests
 SHELL := bash
@@ -33,12 +34,12 @@ CLI      := $(B)/bin/qnpu
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 TESTS    := $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all deps demo test test-unit test-asan test-rtl lint gen check-gen regress clean help
+.PHONY: all deps demo test test-unit test-asan test-rtl test-gl lint gen check-gen regress syn clean help
 .SECONDARY:
 all: $(CLI) $(TESTS)
 
 help:
-	@sed -n '2,9p' Makefile | sed 's/^# //'
+	@sed -n '2,10p' Makefile | sed 's/^# //'
 
 deps:
 	@tools/deps.sh
@@ -71,6 +72,7 @@ test: deps
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory test-unit
 	@$(MAKE) --no-print-directory test-rtl
+	@$(MAKE) --no-print-directory test-gl
 	@$(MAKE) --no-print-directory test-asan
 
 # ---- RTL -------------------------------------------------------------------
@@ -133,6 +135,55 @@ test-rtl: $(TEST_SIZES:%=$(B)/rtl/core_%/tb_core) $(SIM_SIZES:%=$(B)/tests/sim/t
 	@tests/run_rtl.sh "rtl" "$(RTL_MACS)" "1" "$(strip $(VSEED))" $(TEST_SIZES:%=$(B)/rtl/core_%/tb_core)
 	@QNPU_RANDOM_INIT= tests/run_tests.sh "sim" $(SIM_SIZES:%=$(B)/tests/sim/test_sim_%)
 	@QNPU_RANDOM_INIT=$(strip $(VSEED)) tests/run_tests.sh "sim-random-init" $(SIM_SIZES:%=$(B)/tests/sim/test_sim_%)
+
+# ---- gate-level check: the synthesized 4x4 core on the RTL test bench's vectors -------
+# core size of the gate-level check (no comment on the line: it is part of file names)
+GL_SIZE := 4x4
+GL_MACS ?= 1000000                    # MACs per precision (the RTL test's vectors)
+
+$(B)/gl/qnpu_core_$(GL_SIZE)_gates.v: $(CORE_SRC) syn/gates.ys
+	@mkdir -p $(dir $@)
+	@echo "yosys: gate-level netlist of the $(GL_SIZE) core"
+	@r=$(word 1,$(subst x, ,$(GL_SIZE))); c=$(word 2,$(subst x, ,$(GL_SIZE))); \
+	yosys -q -l $(B)/gl/synth.log -p "read_verilog -sv -DSYNTHESIS $(CORE_SRC); \
+	  chparam -set Rows $$r -set Cols $$c -set AccDepth $(ACC_DEPTH) qnpu_core; \
+	  hierarchy -check -top qnpu_core; script syn/gates.ys; rename -top qnpu_core; \
+	  tee -q -o $(B)/gl/stat.txt stat; write_verilog -noattr -noexpr $@" >/dev/null 2>&1 \
+	  || { tail -20 $(B)/gl/synth.log; exit 1; }
+
+# The RTL test bench, unchanged, on the netlist with Yosys' cell models.
+# UNOPTFLAT stays fatal: a false loop would make Verilator mis-evaluate gates.
+$(B)/gl/tb_core_gl: $(B)/gl/qnpu_core_$(GL_SIZE)_gates.v tests/rtl/tb_core.cpp $(LIB)
+	@echo "verilator: building the gate-level test bench"
+	@r=$(word 1,$(subst x, ,$(GL_SIZE))); c=$(word 2,$(subst x, ,$(GL_SIZE))); \
+	verilator --cc --exe --build -j 2 --x-assign unique --x-initial unique \
+	  -Wno-lint -Wno-style -Wno-MULTIDRIVEN --top-module qnpu_core -Mdir $(B)/gl/obj -o ../tb_core_gl \
+	  -MAKEFLAGS "OPT_FAST=-O1 OPT_SLOW=-O0 OPT_GLOBAL=-O1" \
+	  -CFLAGS "-std=c++17 -DTB_ROWS=$$r -DTB_COLS=$$c -DTB_ACC_DEPTH=$(ACC_DEPTH) -DTB_ROW_W=6 \
+	           -I$(CURDIR)/sw/golden -I$(CURDIR)/sw/include" \
+	  -LDFLAGS "$(CURDIR)/$(LIB) -lm" \
+	  $(CURDIR)/$< /usr/share/yosys/simcells.v $(CURDIR)/tests/rtl/tb_core.cpp > $(B)/gl/build.log 2>&1 \
+	  || { grep -m5 '%Error\|%Warning' $(B)/gl/build.log; tail -5 $(B)/gl/build.log; exit 1; }
+
+test-gl: $(B)/gl/tb_core_gl
+	@grep -E 'Number of cells' $(B)/gl/stat.txt | sed 's/^ */gate-level netlist: /'
+	@tests/run_rtl.sh "gate-level" "$(GL_MACS)" "1" "$(strip $(VSEED))" $<
+
+# ---- synthesis report (make syn) -------------------------------------------------
+SYN_SIZES := 4x4 8x8 16x16 32x32      # array sizes in the area table
+SYN_RUNS  := $(foreach s,$(SYN_SIZES),$(foreach i,0 1,$(B)/syn/top_$(s)_i4$(i).run.json))
+
+$(B)/syn/top_%.run.json: $(TOP_SRC) syn/generic.ys tools/syn.sh
+	@sz=$(word 1,$(subst _i4, ,$*)); i4=$(word 2,$(subst _i4, ,$*)); \
+	tools/syn.sh $${sz%x*} $${sz#*x} $$i4 $(B)/syn $(TOP_SRC)
+
+$(B)/syn/ice40.json: $(CORE_SRC) syn/qnpu_ice40_wrap.sv tools/ice40.sh
+	@tools/ice40.sh $(B)/syn $(CORE_SRC)
+
+syn: deps $(SYN_RUNS) $(B)/syn/ice40.json
+	@python3 tools/synreport.py --weights syn/ge_weights.json --out $(B)/syn --ice40 $(B)/syn/ice40.json $(SYN_RUNS)
+	@cat $(B)/syn/report.md
+	@echo; echo "syn: wrote $(B)/syn/report.md, report.json and ge_vs_size.png"
 
 # ---- the accelerator behind the C API of sim/qnpu_sim.h -----------------------
 VINC      := -isystem /usr/share/verilator/include -isystem /usr/share/verilator/include/vltstd

@@ -14,7 +14,8 @@
 module qnpu_array #(
   parameter int Rows  = 4,                 // PE rows (the K dimension of a fold)
   parameter int Cols  = 4,                 // PE columns (output channels)
-  parameter int PsumW = 16 + $clog2(Rows)  // partial-sum width
+  parameter int PsumW = 16 + $clog2(Rows), // partial-sum width
+  parameter int Int4  = 1                  // 0: int8-only PEs (W4A4 unsupported)
 ) (
   input  logic                  clk_i,
   input  logic                  rst_ni,
@@ -135,7 +136,7 @@ module qnpu_array #(
         assign ps_v[0][j] = '0;
         assign w_v[0][j]  = w_col[j];
       end
-      qnpu_pe #(.PsumW(PsumW)) u_pe (
+      qnpu_pe #(.PsumW(PsumW), .Int4(Int4)) u_pe (
         .clk_i,
         .mode4_i        (mode4),
         .a_i            (a_h[i][j]),

@@ -10,7 +10,8 @@ module qnpu_core #(
   parameter int Rows     = 4,                // PE rows
   parameter int Cols     = 4,                // PE columns
   parameter int AccDepth = 64,               // accumulator rows per column (max M)
-  parameter int RowW     = $clog2(AccDepth)  // width of a row tag
+  parameter int RowW     = $clog2(AccDepth), // width of a row tag
+  parameter int Int4     = 1                 // 0: int8-only PEs (W4A4 unsupported)
 ) (
   input  logic                 clk_i,
   input  logic                 rst_ni,
@@ -46,7 +47,7 @@ module qnpu_core #(
 
   logic [Cols*PsumW-1:0] psum;
 
-  qnpu_array #(.Rows(Rows), .Cols(Cols), .PsumW(PsumW)) u_array (
+  qnpu_array #(.Rows(Rows), .Cols(Cols), .PsumW(PsumW), .Int4(Int4)) u_array (
     .clk_i,
     .rst_ni,
     .mode_i,
@@ -122,7 +123,8 @@ module qnpu_core #(
     qnpu_requant #(.RowW(RowW)) u_requant (
       .clk_i,
       .rst_ni,
-      .prm_we_i    (prm_we_i && prm_col_i == j[$clog2(Cols)-1:0]),
+      // A sized cast, not j[...]: Yosys 0.23 mis-reads a bit-select of a genvar.
+      .prm_we_i    (prm_we_i && prm_col_i == ($clog2(Cols))'(j)),
       .prm_bank_i,
       .prm_field_i,
       .prm_wdata_i,
@@ -162,6 +164,8 @@ module qnpu_core #(
                    mode_i == qnpu_pkg::ModeW8A8 || mode_i == qnpu_pkg::ModeW4A8 ||
                    mode_i == qnpu_pkg::ModeW4A4)
     else $error("qnpu_core: illegal mode_i %0d", mode_i);
+  assert property (@(posedge clk_i) disable iff (!rst_ni) Int4 != 0 || mode_i != qnpu_pkg::ModeW4A4)
+    else $error("qnpu_core: W4A4 on a core built with Int4 = 0");
 `endif
 
 endmodule

@@ -14,7 +14,8 @@ module qnpu_ex #(
   parameter int Rows     = 4,
   parameter int Cols     = 4,
   parameter int AccDepth = 64,
-  parameter int RowW     = $clog2(AccDepth)
+  parameter int RowW     = $clog2(AccDepth),
+  parameter int Int4     = 1     // 0: int8-only PEs
 ) (
   input  logic                clk_i,
   input  logic                rst_ni,
@@ -221,7 +222,7 @@ module qnpu_ex #(
   logic [Cols*RowW-1:0] o_row;
   logic [Cols*32-1:0]   o_data;
 
-  qnpu_core #(.Rows(Rows), .Cols(Cols), .AccDepth(AccDepth), .RowW(RowW)) u_core (
+  qnpu_core #(.Rows(Rows), .Cols(Cols), .AccDepth(AccDepth), .RowW(RowW), .Int4(Int4)) u_core (
     .clk_i,
     .rst_ni,
     .mode_i      (mode_q),

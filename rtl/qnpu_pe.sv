@@ -11,7 +11,8 @@
 //              high nibble = odd k (docs/numerics.md, int4 packing).
 // No reset: every register here is datapath; control travels elsewhere.
 module qnpu_pe #(
-  parameter int PsumW = 20  // partial-sum width: 16 + clog2(Rows) holds a full column
+  parameter int PsumW = 20,  // partial-sum width: 16 + clog2(Rows) holds a full column
+  parameter int Int4  = 1    // 0: int8-only PE (no W4A4 datapath), for area comparisons
 ) (
   input  logic                    clk_i,
   input  logic                    mode4_i,
@@ -44,21 +45,30 @@ module qnpu_pe #(
   logic signed [7:0]  prod_hi;
   logic signed [3:0]  w_hi, a_hi;
 
+  logic m4;
+  assign m4 = (Int4 != 0) ? mode4_i : 1'b0;
+
   always_comb begin
     w_sel = a_bank_i ? w_bank1_q : w_bank0_q;
-    if (mode4_i) begin
+    if (m4) begin
       mul_w = {{4{w_sel[3]}}, w_sel[3:0]};
       mul_a = {{4{a_i[3]}}, a_i[3:0]};
     end else begin
       mul_w = w_sel;
       mul_a = a_i;
     end
-    w_hi = mode4_i ? w_sel[7:4] : 4'sd0;
+    w_hi = m4 ? w_sel[7:4] : 4'sd0;
     a_hi = a_i[7:4];
   end
 
   assign prod_lo = mul_w * mul_a;
-  assign prod_hi = w_hi * a_hi;
+  if (Int4 != 0) begin : gen_int4
+    assign prod_hi = w_hi * a_hi;
+  end else begin : gen_int8_only
+    assign prod_hi = '0;
+    logic unused_hi;
+    assign unused_hi = ^{w_hi, a_hi, mode4_i};
+  end
 
   logic [PsumW-1:0] psum_d;
   assign psum_d = psum_i + {{(PsumW-16){prod_lo[15]}}, prod_lo}

@@ -9,7 +9,8 @@ module qnpu_regs #(
   parameter int ActRows  = 1024,
   parameter int WgtRows  = 512,
   parameter int OutRows  = 128,
-  parameter int DataW    = 128
+  parameter int DataW    = 128,
+  parameter int Int4     = 1      // 0: no W4A4 (CONFIG0.PRECISIONS)
 ) (
   input  logic          clk_i,
   input  logic          rst_ni,
@@ -178,7 +179,8 @@ module qnpu_regs #(
       unique case (a)
         qnpu_reg_pkg::IdOffset:      rdata_d = qnpu_reg_pkg::IdValue;
         qnpu_reg_pkg::VersionOffset: rdata_d = {qnpu_reg_pkg::VersionMajor, qnpu_reg_pkg::VersionMinor};
-        qnpu_reg_pkg::Config0Offset: rdata_d = {8'(DataW / 8), 5'd0, 3'b111, 8'(Cols), 8'(Rows)};
+        qnpu_reg_pkg::Config0Offset: rdata_d = {8'(DataW / 8), 5'd0, (Int4 != 0) ? 3'b111 : 3'b011,
+                                                8'(Cols), 8'(Rows)};
         qnpu_reg_pkg::Config1Offset: rdata_d = {16'(WgtRows), 16'(ActRows)};
         qnpu_reg_pkg::Config2Offset: rdata_d = {16'(AccDepth), 16'(OutRows)};
         qnpu_reg_pkg::CtrlOffset:    rdata_d = {29'd0, irq_en_q, 1'b0, ring_en_q};

@@ -13,7 +13,8 @@ module qnpu_top #(
   parameter int WgtRows  = 512,   // weight scratchpad rows (Cols bytes each)
   parameter int OutRows  = 128,   // output scratchpad rows (Cols x int32)
   parameter int DataW    = 128,   // memory-port data bits
-  parameter int MaxOut   = 64     // memory requests in flight
+  parameter int MaxOut   = 64,    // memory requests in flight
+  parameter int Int4     = 1      // 0: int8-only PEs (no W4A4; CONFIG0 says so)
 ) (
   input  logic               clk_i,
   input  logic               rst_ni,
@@ -63,7 +64,7 @@ module qnpu_top #(
   logic [$clog2(StrbW+1)-1:0] rd_bytes, wr_bytes;
 
   qnpu_regs #(.Rows(Rows), .Cols(Cols), .AccDepth(AccDepth), .ActRows(ActRows),
-              .WgtRows(WgtRows), .OutRows(OutRows), .DataW(DataW)) u_regs (
+              .WgtRows(WgtRows), .OutRows(OutRows), .DataW(DataW), .Int4(Int4)) u_regs (
     .clk_i, .rst_ni,
     .mmio_valid_i, .mmio_write_i, .mmio_addr_i, .mmio_wdata_i, .mmio_ready_o,
     .mmio_rvalid_o, .mmio_rdata_o, .irq_o,
@@ -162,7 +163,7 @@ module qnpu_top #(
   assign rq_wdata[2*DataW-1:DataW] = '0;
   assign rq_wstrb[2*StrbW-1:StrbW] = '0;
 
-  qnpu_ex #(.Rows(Rows), .Cols(Cols), .AccDepth(AccDepth)) u_ex (
+  qnpu_ex #(.Rows(Rows), .Cols(Cols), .AccDepth(AccDepth), .Int4(Int4)) u_ex (
     .clk_i, .rst_ni, .halt_i(halt),
     .cmd_valid_i(eng_valid[1]), .cmd_ready_o(eng_ready[1]), .cmd_i(eng_cmd[511:256]), .done_o(eng_done[1]),
     .act_re_o(ex_act_re), .act_raddr_o(ex_act_raddr), .act_rdata_i(act_rdata),

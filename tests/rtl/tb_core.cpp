@@ -140,6 +140,7 @@ class Bench {
   Vqnpu_core *top_;
   uint64_t cycle_ = 0;
   uint64_t fold_counter_ = 0;  // global, so weight banks alternate across problems
+  uint64_t max_report_ = getenv("TB_MAX_REPORT") ? strtoull(getenv("TB_MAX_REPORT"), nullptr, 0) : 5;
 };
 
 int kfold(Mode m) { return m == kW4A4 ? 2 * kRows : kRows; }
@@ -205,7 +206,7 @@ uint64_t Bench::run(const Problem &p, Stats &st, std::string &why) {
       if (get(top_->out_sat_o, j, 1)) st.sat++;
       if (n >= p.N) continue;
       const int32_t want = p.golden[static_cast<size_t>(m) * p.N + n];
-      if (got != want && mismatches++ < 5) {
+      if (got != want && mismatches++ < max_report_) {
         char buf[200];
         snprintf(buf, sizeof buf, "%sout[%d][%d] = %d, golden %d", why.empty() ? "" : "; ", m, n, got, want);
         why += buf;

@@ -110,7 +110,8 @@ static void test_sim_load_store_strided(void **state) {
   write_both(f, dst2 - 64, guard, sizeof guard);
   const uint32_t c1 = 5, c2 = 3, s1 = 37, s2 = 301, len = in->rows - 1, wlen = in->cols;
   const qnpu_xfer_t la = {QNPU_TGT_LOAD_ACT, 7, (uint32_t)src, len, c1, c2, s1, s2};
-  const qnpu_xfer_t sa = {QNPU_TGT_STORE_ACT, 7, (uint32_t)dst, in->rows, c1 * c2, 1, 19, 0};
+  const uint32_t sstride = in->rows + 3; /* odd, and room for a whole row */
+  const qnpu_xfer_t sa = {QNPU_TGT_STORE_ACT, 7, (uint32_t)dst, in->rows, c1 * c2, 1, sstride, 0};
   const qnpu_xfer_t lw = {QNPU_TGT_LOAD_WGT, 3, (uint32_t)src + 11, wlen, 4, 2, 53, 1000};
   const qnpu_xfer_t sw = {QNPU_TGT_STORE_WGT, 3, (uint32_t)dst2, wlen, 8, 1, wlen + 3, 0};
   /* Phase 1 loads, phase 2 stores; the fence between makes the stores see
@@ -126,12 +127,12 @@ static void test_sim_load_store_strided(void **state) {
     for (uint32_t i1 = 0; i1 < c1; i1++) {
       const uint32_t row = i2 * c1 + i1;
       const uint8_t *want = data + i2 * s2 + i1 * s1;
-      const uint8_t *g = got + 64 + row * 19;
+      const uint8_t *g = got + 64 + row * sstride;
       assert_memory_equal(g, want, len);
       assert_int_equal(g[len], 0); /* the row was zero-padded to Rows bytes */
     }
   assert_int_equal(got[63], 0xA5);                       /* before the first row */
-  assert_int_equal(got[64 + (c1 * c2 - 1) * 19 + in->rows], 0xA5); /* after the last */
+  assert_int_equal(got[64 + (c1 * c2 - 1) * sstride + in->rows], 0xA5); /* after the last */
   assert_int_equal(qnpu_drv_read(f->dev, dst2 - 64, got, sizeof got), QNPU_OK);
   for (uint32_t row = 0; row < 8; row++) {
     const uint8_t *want = data + 11 + (row / 4) * 1000 + (row % 4) * 53;
@@ -493,10 +494,10 @@ static void test_sim_two_instances(void **state) {
     assert_int_equal(qnpu_drv_open(&h[i], NULL, NULL, &d[i]), QNPU_OK);
   }
   const qnpu_dev_info_t *in = qnpu_drv_info(d[0]);
-  uint8_t src[2][64];
+  uint8_t src[2][4 * 255];
   for (int i = 0; i < 2; i++) {
-    for (int k = 0; k < 64; k++) src[i][k] = (uint8_t)(i * 100 + k);
-    assert_int_equal(qnpu_drv_write(d[i], 0x4000, src[i], 64), QNPU_OK);
+    for (int k = 0; k < 4 * 255; k++) src[i][k] = (uint8_t)(i * 100 + k);
+    assert_int_equal(qnpu_drv_write(d[i], 0x4000, src[i], 4 * in->cols), QNPU_OK);
   }
   const qnpu_xfer_t ld = {QNPU_TGT_LOAD_WGT, 0, 0x4000, in->cols, 4, 1, in->cols, 0};
   const qnpu_xfer_t st = {QNPU_TGT_STORE_WGT, 0, 0x8000, in->cols, 4, 1, in->cols, 0};
@@ -504,7 +505,7 @@ static void test_sim_two_instances(void **state) {
   for (int i = 0; i < 2; i++) assert_int_equal(qnpu_drv_submit(d[i], c, 3), QNPU_OK);
   for (int i = 0; i < 2; i++) assert_int_equal(qnpu_drv_wait(d[i], 100000), QNPU_OK);
   for (int i = 0; i < 2; i++) {
-    uint8_t got[64];
+    uint8_t got[4 * 255];
     assert_int_equal(qnpu_drv_read(d[i], 0x8000, got, 4 * in->cols), QNPU_OK);
     assert_memory_equal(got, src[i], 4 * in->cols);
     qnpu_drv_close(d[i]);

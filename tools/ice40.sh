@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# ice40.sh OUTDIR RTL... - the largest qnpu_array (inside syn/qnpu_ice40_wrap.sv)
+# that synth_ice40 + nextpnr-ice40 can place and route on an UP5K (with and
+# without DSP inference) and an HX8K; Fmax as the median of SEEDS placement
+# seeds. Writes OUTDIR/ice40.json for tools/synreport.py.
+set -uo pipefail
+out=$1; shift
+rtl="$*"
+seeds=${SEEDS:-"1 2 3"}
+sizes=${ICE40_SIZES:-"2x2 4x4 4x8 8x8 8x16 16x16"}
+mkdir -p "$out/ice40"
+results=()
+
+try() {  # device package dsp R C -> prints a JSON object on success
+  local dev=$1 pkg=$2 dsp=$3 r=$4 c=$5 tag="$1_dsp$3_$4x$5"
+  local flags=""; [[ $dsp == 1 ]] && flags="-dsp"
+  yosys -q -l "$out/ice40/$tag.yosys.log" -p "read_verilog -sv -DSYNTHESIS $rtl syn/qnpu_ice40_wrap.sv; \
+    chparam -set Rows $r -set Cols $c qnpu_ice40_wrap; \
+    synth_ice40 -top qnpu_ice40_wrap $flags -json $out/ice40/$tag.json; \
+    tee -q -o $out/ice40/$tag.stat.txt stat" >/dev/null 2>&1 || return 1
+  local luts ffs dsps brams
+  luts=$(awk '/SB_LUT4/{print $2; exit}' "$out/ice40/$tag.stat.txt"); luts=${luts:-0}
+  ffs=$(awk '/SB_DFF/{s+=$2} END{print s+0}' "$out/ice40/$tag.stat.txt")
+  dsps=$(awk '/SB_MAC16/{print $2; exit}' "$out/ice40/$tag.stat.txt"); dsps=${dsps:-0}
+  brams=$(awk '/SB_RAM40_4K/{print $2; exit}' "$out/ice40/$tag.stat.txt"); brams=${brams:-0}
+  local fm=() s
+  for s in $seeds; do
+    if ! timeout 900 nextpnr-ice40 --$dev --package "$pkg" --json "$out/ice40/$tag.json" --freq 12 \
+         --seed "$s" --log "$out/ice40/$tag.seed$s.log" >/dev/null 2>&1; then
+      return 1
+    fi
+    local f
+    f=$(grep -o "Max frequency for clock '[^']*': [0-9.]*" "$out/ice40/$tag.seed$s.log" | tail -1 | awk '{print $NF}')
+    fm+=("${f:-0}")
+  done
+  local med
+  med=$(printf '%s\n' "${fm[@]}" | sort -g | awk '{a[NR]=$1} END{print (NR%2)? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}')
+  printf '{"device": "%s", "dsp": %s, "block": "qnpu_array", "rows": %d, "cols": %d, "luts": %d, "ffs": %d, "dsps": %d, "brams": %d, "fmax_median": %s, "fmax_seeds": [%s]}' \
+    "$dev" "$([[ $dsp == 1 ]] && echo true || echo false)" "$r" "$c" "$luts" "$ffs" "$dsps" "$brams" "$med" \
+    "$(IFS=,; echo "${fm[*]}")"
+}
+
+for target in "up5k sg48 1" "up5k sg48 0" "hx8k ct256 0"; do
+  set -- $target
+  best=""
+  for sz in $sizes; do
+    r=${sz%x*}; c=${sz#*x}
+    echo "ice40: $1 dsp=$3 trying ${r}x${c}" >&2
+    if res=$(try "$1" "$2" "$3" "$r" "$c"); then best=$res; else break; fi
+  done
+  if [[ -n $best ]]; then
+    results+=("$best")
+    echo "ice40: $1 dsp=$3: largest that fits: $best" >&2
+  else
+    echo "ice40: $1 dsp=$3: nothing fits" >&2
+  fi
+done
+# For the record: what one requantization unit and the smallest whole core
+# cost on iCE40 (synthesis only; they do not fit the parts above).
+extra=()
+for blk in qnpu_requant qnpu_core; do
+  setp=""; [[ $blk == qnpu_core ]] && setp="chparam -set Rows 2 -set Cols 2 -set AccDepth 4 qnpu_core;"
+  yosys -q -p "read_verilog -sv -DSYNTHESIS $rtl; $setp \
+    synth_ice40 -top $blk; tee -q -o $out/ice40/$blk.stat.txt stat" >/dev/null 2>&1 || continue
+  l=$(awk '/SB_LUT4/{print $2; exit}' "$out/ice40/$blk.stat.txt")
+  f=$(awk '/SB_DFF/{s+=$2} END{print s+0}' "$out/ice40/$blk.stat.txt")
+  extra+=("$(printf '{"block": "%s", "luts": %d, "ffs": %d}' "$blk" "${l:-0}" "$f")")
+done
+(IFS=,; printf '{"fits": [%s], "synth_only": [%s]}\n' "${results[*]}" "${extra[*]}") > "$out/ice40.json"

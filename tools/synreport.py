@@ -1,0 +1,219 @@
+#!/usr/bin/env python3
+"""synreport.py - turn Yosys netlists into qnpu's area report.
+
+  tools/synreport.py --weights syn/ge_weights.json --out build/syn \
+      [--ice40 build/syn/ice40.json] RUN.json...
+
+Each RUN.json is written by tools/syn.sh: {"rows", "cols", "int4",
+"netlist": path to Yosys write_json output, "seconds": synthesis time}.
+Areas are NAND2 gate equivalents (docs/area.md): every gate-level cell
+weighted by syn/ge_weights.json, summed over the instance hierarchy;
+memories ($mem cells) are counted in bits with a separate SRAM estimate.
+Writes report.md, report.json and ge_vs_size.png into --out.
+"""
+import argparse
+import json
+import os
+import sys
+
+ANCHOR_GE_PER_MAC = 700  # Horowitz 45 nm int8 MAC + 32-bit accumulator register
+
+
+def base(name):
+    """The module's own name inside Yosys' $paramod$hash\\name\\P=V decoration."""
+    for part in name.split("\\"):
+        if part.startswith("qnpu_"):
+            return part
+    return name
+
+
+def analyse(netlist, weights):
+    with open(netlist) as f:
+        mods = json.load(f)["modules"]
+    own = {}
+    for name, m in mods.items():
+        ge = ff = mem_bits = 0.0
+        cells = {}
+        kids = []
+        for c in m["cells"].values():
+            t = c["type"]
+            if t in mods:
+                kids.append(t)
+                continue
+            if t.startswith("$mem"):
+                p = c["parameters"]
+                mem_bits += int(p["WIDTH"], 2) * int(p["SIZE"], 2)
+                continue
+            if t not in weights:
+                raise SystemExit(f"synreport: no GE weight for cell type {t} in {name}")
+            ge += weights[t]
+            cells[t] = cells.get(t, 0) + 1
+            if "DFF" in t:
+                ff += 1
+        own[name] = {"ge": ge, "ff": ff, "mem_bits": mem_bits, "kids": kids, "cells": cells}
+    memo = {}
+
+    def total(name):
+        if name in memo:
+            return memo[name]
+        o = own[name]
+        t = {"ge": o["ge"], "ff": o["ff"], "mem_bits": o["mem_bits"]}
+        for k in o["kids"]:
+            kt = total(k)
+            for key in t:
+                t[key] += kt[key]
+        memo[name] = t
+        return t
+
+    by_base = {}
+    for name in mods:
+        by_base.setdefault(base(name), []).append(name)
+    return own, total, by_base
+
+
+def block(total, by_base, b, pick=max):
+    names = by_base.get(b, [])
+    if not names:
+        return None
+    return pick((total(n) for n in names), key=lambda t: t["ge"])
+
+
+def main():
+    ap = argparse.ArgumentParser(description="qnpu synthesis report")
+    ap.add_argument("--weights", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--ice40", help="results of tools/ice40.sh")
+    ap.add_argument("runs", nargs="+")
+    a = ap.parse_args()
+    with open(a.weights) as f:
+        wfile = json.load(f)
+    weights, sram = wfile["cells"], wfile["sram_ge_per_bit"]
+
+    rows = []
+    for rpath in a.runs:
+        with open(rpath) as f:
+            run = json.load(f)
+        own, total, by_base = analyse(run["netlist"], weights)
+        top = total("qnpu_top")
+        r, c = run["rows"], run["cols"]
+        pe = block(total, by_base, "qnpu_pe")
+        arr = block(total, by_base, "qnpu_array")
+        rq = block(total, by_base, "qnpu_requant")
+        acc = block(total, by_base, "qnpu_accum")
+        core = block(total, by_base, "qnpu_core")
+        ld, st = block(total, by_base, "qnpu_ld"), block(total, by_base, "qnpu_st")
+        ctrl, regs = block(total, by_base, "qnpu_ctrl"), block(total, by_base, "qnpu_regs")
+        arb = block(total, by_base, "qnpu_mem_arb")
+        rows.append({
+            "rows": r, "cols": c, "int4": bool(run["int4"]), "seconds": run["seconds"],
+            "pe_ge": pe["ge"], "array_ge": arr["ge"], "requant_ge": rq["ge"],
+            "accum_ge": acc["ge"], "accum_mem_bits": acc["mem_bits"], "core_ge": core["ge"],
+            "dma_ge": ld["ge"] + st["ge"], "ctrl_ge": ctrl["ge"], "regfile_ge": regs["ge"],
+            "arbiter_ge": arb["ge"], "total_ge": top["ge"], "ff": top["ff"],
+            "mem_bits": top["mem_bits"], "sram_ge": top["mem_bits"] * sram,
+            "ge_per_mac_array": arr["ge"] / (r * c), "ge_per_mac_total": top["ge"] / (r * c),
+        })
+    rows.sort(key=lambda x: (x["rows"] * x["cols"], x["int4"]))
+    # int4 overhead: the same size without int4
+    for x in rows:
+        ref = [y for y in rows if y["rows"] == x["rows"] and y["cols"] == x["cols"] and not y["int4"]]
+        if x["int4"] and ref:
+            x["int4_overhead_pe_pct"] = 100.0 * (x["pe_ge"] / ref[0]["pe_ge"] - 1)
+            x["int4_overhead_total_pct"] = 100.0 * (x["total_ge"] / ref[0]["total_ge"] - 1)
+
+    ice = None
+    if a.ice40 and os.path.exists(a.ice40):
+        with open(a.ice40) as f:
+            ice = json.load(f)
+
+    os.makedirs(a.out, exist_ok=True)
+    with open(os.path.join(a.out, "report.json"), "w") as f:
+        json.dump({"ge_weights": a.weights, "sram_ge_per_bit": sram, "anchor_ge_per_int8_mac": ANCHOR_GE_PER_MAC,
+                   "generic": rows, "ice40": ice}, f, indent=1)
+
+    L = ["# qnpu synthesis report", "",
+         "Yosys 0.23, technology-independent gates weighted in NAND2 gate equivalents "
+         "(GE; 1 GE = NanGate45 NAND2_X1 = 0.798 µm²; method: docs/area.md). Whole accelerator "
+         "(`qnpu_top`); memories of 32+ entries are counted in bits and estimated separately "
+         f"at {sram} GE/bit. Anchor: ≈{ANCHOR_GE_PER_MAC} GE per int8 MAC with a 32-bit accumulator "
+         "(Horowitz, ISSCC 2014, 45 nm).", "",
+         "| array | PE | PE GE | array GE | GE/MAC (array) | int4 overhead (PE) | total GE | GE/MAC (total) "
+         "| int4 overhead (total) | flip-flops | memory bits | SRAM est. GE | synth s |",
+         "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for x in rows:
+        L.append("| {r}×{c} | {v} | {pe:.0f} | {arr:,.0f} | {gm:.0f} | {o1} | {tot:,.0f} | {gt:.0f} | {o2} | {ff:,.0f} "
+                 "| {mb:,.0f} | {sg:,.0f} | {s:.0f} |".format(
+                     r=x["rows"], c=x["cols"], v="int8/int4" if x["int4"] else "int8 only", pe=x["pe_ge"],
+                     arr=x["array_ge"], gm=x["ge_per_mac_array"],
+                     o1=f"{x['int4_overhead_pe_pct']:+.1f}%" if "int4_overhead_pe_pct" in x else "—",
+                     tot=x["total_ge"], gt=x["ge_per_mac_total"],
+                     o2=f"{x['int4_overhead_total_pct']:+.1f}%" if "int4_overhead_total_pct" in x else "—",
+                     ff=x["ff"], mb=x["mem_bits"], sg=x["sram_ge"], s=x["seconds"]))
+    L += ["", "## Per block (GE, logic only)", "",
+          "| array | PE | PE | array | requant unit | accumulator logic (+ bits) | core | DMA (load+store) "
+          "| controller | register file | memory arbiter | total |",
+          "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for x in rows:
+        L.append("| {r}×{c} | {v} | {pe:.0f} | {arr:,.0f} | {rq:,.0f} | {ac:,.0f} (+{ab:,.0f} b) | {co:,.0f} | {dma:,.0f} "
+                 "| {ct:,.0f} | {rg:,.0f} | {ar:,.0f} | {tot:,.0f} |".format(
+                     r=x["rows"], c=x["cols"], v="int8/int4" if x["int4"] else "int8", pe=x["pe_ge"],
+                     arr=x["array_ge"], rq=x["requant_ge"], ac=x["accum_ge"], ab=x["accum_mem_bits"],
+                     co=x["core_ge"], dma=x["dma_ge"], ct=x["ctrl_ge"], rg=x["regfile_ge"], ar=x["arbiter_ge"],
+                     tot=x["total_ge"]))
+    if ice:
+        L += ["", "## iCE40 (yosys synth_ice40 + nextpnr-ice40)", "",
+              "The largest systolic array (`qnpu_array`, in the serial harness `syn/qnpu_ice40_wrap.sv`) that "
+              "places and routes; Fmax is the median over the placement seeds.", "",
+              "| device | DSP inference | array | LUTs | DSPs | BRAMs | flip-flops | Fmax MHz (median) | seeds (MHz) |",
+              "|---|---|---|---|---|---|---|---|---|"]
+        for e in ice.get("fits", []):
+            L.append("| {d} | {dsp} | {r}×{c} | {lut} | {ds} | {br} | {ff} | {f:.1f} | {seeds} |".format(
+                d=e["device"], dsp="yes" if e["dsp"] else "no", r=e["rows"], c=e["cols"],
+                lut=e["luts"], ds=e["dsps"], br=e["brams"], ff=e["ffs"], f=e["fmax_median"],
+                seeds=", ".join(f"{v:.1f}" for v in e["fmax_seeds"])))
+        if not ice.get("fits"):
+            L.append("| — | — | nothing fits | | | | | | |")
+        so = ice.get("synth_only", [])
+        if so:
+            L += ["", "Synthesis only (these do not fit either part): " + "; ".join(
+                f"`{e['block']}` (2×2, AccDepth 4 for the core): {e['luts']} LUTs, {e['ffs']} flip-flops" for e in so)
+                  + ". Each column's requantization unit has a 32×32 multiplier, so even the smallest whole "
+                  "core exceeds an UP5K (5280 LUTs, 8 DSPs) and an HX8K (7680 LUTs)."]
+    L += ["", "![GE vs array size](ge_vs_size.png)", ""]
+    with open(os.path.join(a.out, "report.md"), "w") as f:
+        f.write("\n".join(L))
+
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("synreport: matplotlib missing, no plot", file=sys.stderr)
+        return 0
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for int4, style in ((False, "o--"), (True, "s-")):
+        xs = [x for x in rows if x["int4"] == int4]
+        if not xs:
+            continue
+        macs = [x["rows"] * x["cols"] for x in xs]
+        lab = "int8/int4" if int4 else "int8 only"
+        ax.plot(macs, [x["total_ge"] for x in xs], style, label=f"accelerator, {lab}")
+        ax.plot(macs, [x["array_ge"] for x in xs], style, alpha=0.5, label=f"array, {lab}")
+    m = sorted({x["rows"] * x["cols"] for x in rows})
+    ax.plot(m, [ANCHOR_GE_PER_MAC * v for v in m], ":", color="gray", label="700 GE × MACs (anchor)")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xticks(m)
+    ax.set_xticklabels([f"{x['rows']}×{x['cols']}" for x in rows if x["int4"]] or [str(v) for v in m])
+    ax.set_xlabel("array size (MACs per cycle in W8A8)")
+    ax.set_ylabel("NAND2 gate equivalents (logic)")
+    ax.set_title("qnpu area (Yosys 0.23, generic gates)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(os.path.join(a.out, "ge_vs_size.png"), dpi=120)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
