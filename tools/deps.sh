@@ -14,8 +14,11 @@ packages=(
   libcmocka-dev     # unit tests
   libcjson-dev      # layer-case JSON
   zlib1g-dev        # FST waveform traces
+  nextpnr-ice40     # iCE40 place and route (make syn)
+  fpga-icestorm     # iCE40 chip database and tools (make syn)
   python3
-  python3-venv      # tools/ helpers run in build/venv
+  python3-venv      # for Python helpers in a build/ virtual environment
+  python3-matplotlib # the area plot of make syn
 )
 
 missing=()
