@@ -25,6 +25,8 @@ LDFLAGS_ALL := $(SAN) $(LDFLAGS)
 LIBS := -lcjson -lm
 
 B := $(strip $(BUILD))
+# Debian's Python (the one make deps installs packages for), else any python3.
+PYTHON := $(firstword $(wildcard /usr/bin/python3) python3)
 LABEL ?= unit                         # name on the summary line of a test run
 
 LIB_SRC  := $(wildcard sw/golden/*.c sw/case/*.c sw/fastmodel/*.c driver/*.c)
@@ -109,10 +111,10 @@ lint: check-gen
 
 # The register map and command format: regs/qnpu.json -> SV package, C header, docs.
 gen:
-	@python3 tools/regtool.py
+	@$(PYTHON) tools/regtool.py
 
 check-gen:
-	@python3 tools/regtool.py --check
+	@$(PYTHON) tools/regtool.py --check
 	@echo "check-gen: rtl/qnpu_reg_pkg.sv, sw/include/qnpu_regs.h, docs/registers.md match regs/qnpu.json"
 
 # One Verilated test bench per size: $(B)/rtl/core_RxC/tb_core.
@@ -181,7 +183,7 @@ $(B)/syn/ice40.json: $(CORE_SRC) syn/qnpu_ice40_wrap.sv tools/ice40.sh
 	@tools/ice40.sh $(B)/syn $(CORE_SRC)
 
 syn: deps $(SYN_RUNS) $(B)/syn/ice40.json
-	@python3 tools/synreport.py --weights syn/ge_weights.json --out $(B)/syn --ice40 $(B)/syn/ice40.json $(SYN_RUNS)
+	@$(PYTHON) tools/synreport.py --weights syn/ge_weights.json --out $(B)/syn --ice40 $(B)/syn/ice40.json $(SYN_RUNS)
 	@cat $(B)/syn/report.md
 	@echo; echo "syn: wrote $(B)/syn/report.md, report.json and ge_vs_size.png"
 
