@@ -210,16 +210,12 @@ static void exec_load(qnpu_fm_t *f, const uint32_t *w) {
 
 static int32_t sext4(uint32_t v) { return (int32_t)((v & 15u) ^ 8u) - 8; }
 
-/* The RTL's requantization unit: qnpu_golden_* primitives on its 6-bit
- * shift field (in-contract shifts -31..30 give exactly MBQM). */
+/* The RTL's requantization unit: the golden MBQM on its 6-bit shift field
+ * (-32..31). Every value behaves as in MBQM except -32, whose 5-bit right
+ * shift amount wraps to 0 in the RTL. */
 static int32_t requant(qnpu_fm_t *f, const prm_t *p, int32_t acc) {
   if (p->bypass) return acc;
-  const int left = p->shift > 0 ? p->shift : 0;
-  const int right = p->shift < 0 ? (-p->shift) & 31 : 0;
-  int64_t a = (int64_t)acc * ((int64_t)1 << left);
-  if (a > INT32_MAX) a = INT32_MAX;
-  if (a < INT32_MIN) a = INT32_MIN;
-  const int32_t y = qnpu_golden_rdbpot(qnpu_golden_srdhm((int32_t)a, p->m0), right);
+  const int32_t y = qnpu_golden_mbqm(acc, p->m0, p->shift == -32 ? 0 : p->shift);
   const int64_t z = (int64_t)y + p->zp;
   if (z < p->act_min) {
     f->sat++;
