@@ -155,10 +155,13 @@ $(B)/gl/qnpu_core_$(GL_SIZE)_gates.v: $(CORE_SRC) syn/gates.ys
 
 # The RTL test bench, unchanged, on the netlist with Yosys' cell models.
 # UNOPTFLAT stays fatal: a false loop would make Verilator mis-evaluate gates.
+# -fno-const-bit-op-tree: Verilator 5.006 (Debian bookworm) mis-evaluates
+# some XOR/XNOR gate trees of Yosys netlists with that optimisation on
+# (upstream verilator#4059, #4709, #5186); docs/area.md has the evidence.
 $(B)/gl/tb_core_gl: $(B)/gl/qnpu_core_$(GL_SIZE)_gates.v tests/rtl/tb_core.cpp $(LIB)
 	@echo "verilator: building the gate-level test bench"
 	@r=$(word 1,$(subst x, ,$(GL_SIZE))); c=$(word 2,$(subst x, ,$(GL_SIZE))); \
-	verilator --cc --exe --build -j 2 --x-assign unique --x-initial unique \
+	verilator --cc --exe --build -j 2 --x-assign unique --x-initial unique -fno-const-bit-op-tree \
 	  -Wno-lint -Wno-style -Wno-MULTIDRIVEN --top-module qnpu_core -Mdir $(B)/gl/obj -o ../tb_core_gl \
 	  -MAKEFLAGS "OPT_FAST=-O1 OPT_SLOW=-O0 OPT_GLOBAL=-O1" \
 	  -CFLAGS "-std=c++17 -DTB_ROWS=$$r -DTB_COLS=$$c -DTB_ACC_DEPTH=$(ACC_DEPTH) -DTB_ROW_W=6 \

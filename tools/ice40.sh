@@ -16,8 +16,10 @@ try() {  # device package dsp R C -> prints a JSON object on success
   local flags=""; [[ $dsp == 1 ]] && flags="-dsp"
   yosys -q -l "$out/ice40/$tag.yosys.log" -p "read_verilog -sv -DSYNTHESIS $rtl syn/qnpu_ice40_wrap.sv; \
     chparam -set Rows $r -set Cols $c qnpu_ice40_wrap; \
-    synth_ice40 -top qnpu_ice40_wrap $flags -json $out/ice40/$tag.json; \
-    tee -q -o $out/ice40/$tag.stat.txt stat" >/dev/null 2>&1 || return 1
+    synth_ice40 -top qnpu_ice40_wrap $flags -json $out/ice40/$tag.json; check -assert; \
+    tee -q -o $out/ice40/$tag.stat.txt stat; tee -q -o $out/ice40/$tag.stat.json stat -json" \
+    >/dev/null 2>&1 || return 1
+  "${PYTHON:-python3}" tools/statjson.py "$out/ice40/$tag.stat.json" || return 1
   local luts ffs dsps brams
   luts=$(awk '/SB_LUT4/{print $2; exit}' "$out/ice40/$tag.stat.txt"); luts=${luts:-0}
   ffs=$(awk '/SB_DFF/{s+=$2} END{print s+0}' "$out/ice40/$tag.stat.txt")
@@ -61,7 +63,9 @@ extra=()
 for blk in qnpu_requant qnpu_core; do
   setp=""; [[ $blk == qnpu_core ]] && setp="chparam -set Rows 2 -set Cols 2 -set AccDepth 4 qnpu_core;"
   yosys -q -p "read_verilog -sv -DSYNTHESIS $rtl; $setp \
-    synth_ice40 -top $blk; tee -q -o $out/ice40/$blk.stat.txt stat" >/dev/null 2>&1 || continue
+    synth_ice40 -top $blk; check -assert; tee -q -o $out/ice40/$blk.stat.txt stat; \
+    tee -q -o $out/ice40/$blk.stat.json stat -json" >/dev/null 2>&1 || continue
+  "${PYTHON:-python3}" tools/statjson.py "$out/ice40/$blk.stat.json" || continue
   l=$(awk '/SB_LUT4/{print $2; exit}' "$out/ice40/$blk.stat.txt")
   f=$(awk '/SB_DFF/{s+=$2} END{print s+0}' "$out/ice40/$blk.stat.txt")
   extra+=("$(printf '{"block": "%s", "luts": %d, "ffs": %d}' "$blk" "${l:-0}" "$f")")

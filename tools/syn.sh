@@ -11,6 +11,7 @@ yosys -q -l "$out/$tag.log" -p "read_verilog -sv -DSYNTHESIS $*; \
   script syn/generic.ys; tee -q -o $out/$tag.stat.txt stat; \
   tee -q -o $out/$tag.stat.json stat -json; write_json $out/$tag.json" >/dev/null 2>&1 \
   || { tail -20 "$out/$tag.log"; echo "syn: yosys failed for $tag" >&2; exit 1; }
+"${PYTHON:-python3}" tools/statjson.py "$out/$tag.stat.json"
 secs=$(python3 -c "import time; print(round(time.time() - $start, 1))")
 printf '{"rows": %d, "cols": %d, "int4": %d, "netlist": "%s", "seconds": %s}\n' \
   "$r" "$c" "$i4" "$out/$tag.json" "$secs" > "$out/$tag.run.json"
