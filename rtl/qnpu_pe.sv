@@ -38,7 +38,9 @@ module qnpu_pe #(
   logic [PsumW-1:0] psum_q;
 
   // Multiply. The 8x8 multiplier serves int8 and the low int4 pair; a 4x4
-  // multiplier adds the high pair in W4A4 mode.
+  // multiplier serves the high pair in W4A4 mode, and the two int4 products
+  // are summed at 9 bits before the partial-sum adder, so W4A4 costs a small
+  // adder and a mux rather than a third full-width addend (docs/area.md).
   logic [7:0]         w_sel;
   logic signed [7:0]  mul_w, mul_a;
   logic signed [15:0] prod_lo;
@@ -70,9 +72,15 @@ module qnpu_pe #(
     assign unused_hi = ^{w_hi, a_hi, mode4_i};
   end
 
+  // In W4A4 mode both products fit 8 bits, their sum 9; in int8 mode the
+  // high product is 0. Add the high product only into the low 9 bits and
+  // let the int8 product supply the rest.
+  logic [8:0] lo9;
+  logic [15:0] prod_sum;
+  assign lo9 = {prod_lo[7], prod_lo[7:0]} + {prod_hi[7], prod_hi};
+  assign prod_sum = m4 ? {{7{lo9[8]}}, lo9} : prod_lo;
   logic [PsumW-1:0] psum_d;
-  assign psum_d = psum_i + {{(PsumW-16){prod_lo[15]}}, prod_lo}
-                         + {{(PsumW-8){prod_hi[7]}}, prod_hi};
+  assign psum_d = psum_i + {{(PsumW-16){prod_sum[15]}}, prod_sum};
 
   always_ff @(posedge clk_i) begin
     a_q      <= a_i;
