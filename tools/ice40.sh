@@ -11,20 +11,30 @@ sizes=${ICE40_SIZES:-"2x2 4x4 4x8 8x8 8x16 16x16"}
 mkdir -p "$out/ice40"
 results=()
 
+# synth TAG YOSYS-COMMANDS: runs them, then check -assert, and writes stat as
+# text and as (repaired, validated) JSON to OUTDIR/ice40/TAG.stat.{txt,json}.
+synth() {
+  local tag=$1
+  yosys -q -l "$out/ice40/$tag.yosys.log" -p "$2; check -assert; \
+    tee -q -o $out/ice40/$tag.stat.txt stat; tee -q -o $out/ice40/$tag.stat.json stat -json" \
+    >/dev/null 2>&1 && "${PYTHON:-python3}" tools/statjson.py "$out/ice40/$tag.stat.json"
+}
+
+# cells TAG PATTERN: how many cells of the types matching PATTERN TAG's
+# (flat) design has, e.g. SB_DFF counts every SB_DFF* flavour.
+cells() {
+  awk -v p="$2" '$1 ~ p {s+=$2} END{print s+0}' "$out/ice40/$1.stat.txt"
+}
+
 try() {  # device package dsp R C -> prints a JSON object on success
   local dev=$1 pkg=$2 dsp=$3 r=$4 c=$5 tag="$1_dsp$3_$4x$5"
   local flags=""; [[ $dsp == 1 ]] && flags="-dsp"
-  yosys -q -l "$out/ice40/$tag.yosys.log" -p "read_verilog -sv -DSYNTHESIS $rtl syn/qnpu_ice40_wrap.sv; \
+  synth "$tag" "read_verilog -sv -DSYNTHESIS $rtl syn/qnpu_ice40_wrap.sv; \
     chparam -set Rows $r -set Cols $c qnpu_ice40_wrap; \
-    synth_ice40 -top qnpu_ice40_wrap $flags -json $out/ice40/$tag.json; check -assert; \
-    tee -q -o $out/ice40/$tag.stat.txt stat; tee -q -o $out/ice40/$tag.stat.json stat -json" \
-    >/dev/null 2>&1 || return 1
-  "${PYTHON:-python3}" tools/statjson.py "$out/ice40/$tag.stat.json" || return 1
+    synth_ice40 -top qnpu_ice40_wrap $flags -json $out/ice40/$tag.json" || return 1
   local luts ffs dsps brams
-  luts=$(awk '/SB_LUT4/{print $2; exit}' "$out/ice40/$tag.stat.txt"); luts=${luts:-0}
-  ffs=$(awk '/SB_DFF/{s+=$2} END{print s+0}' "$out/ice40/$tag.stat.txt")
-  dsps=$(awk '/SB_MAC16/{print $2; exit}' "$out/ice40/$tag.stat.txt"); dsps=${dsps:-0}
-  brams=$(awk '/SB_RAM40_4K/{print $2; exit}' "$out/ice40/$tag.stat.txt"); brams=${brams:-0}
+  luts=$(cells "$tag" SB_LUT4); ffs=$(cells "$tag" SB_DFF)
+  dsps=$(cells "$tag" SB_MAC16); brams=$(cells "$tag" SB_RAM40_4K)
   local fm=() s
   for s in $seeds; do
     if ! timeout 900 nextpnr-ice40 --$dev --package "$pkg" --json "$out/ice40/$tag.json" --freq 12 \
@@ -62,12 +72,7 @@ done
 extra=()
 for blk in qnpu_requant qnpu_core; do
   setp=""; [[ $blk == qnpu_core ]] && setp="chparam -set Rows 2 -set Cols 2 -set AccDepth 4 qnpu_core;"
-  yosys -q -p "read_verilog -sv -DSYNTHESIS $rtl; $setp \
-    synth_ice40 -top $blk; check -assert; tee -q -o $out/ice40/$blk.stat.txt stat; \
-    tee -q -o $out/ice40/$blk.stat.json stat -json" >/dev/null 2>&1 || continue
-  "${PYTHON:-python3}" tools/statjson.py "$out/ice40/$blk.stat.json" || continue
-  l=$(awk '/SB_LUT4/{print $2; exit}' "$out/ice40/$blk.stat.txt")
-  f=$(awk '/SB_DFF/{s+=$2} END{print s+0}' "$out/ice40/$blk.stat.txt")
-  extra+=("$(printf '{"block": "%s", "luts": %d, "ffs": %d}' "$blk" "${l:-0}" "$f")")
+  synth "$blk" "read_verilog -sv -DSYNTHESIS $rtl; $setp synth_ice40 -top $blk" || continue
+  extra+=("$(printf '{"block": "%s", "luts": %d, "ffs": %d}' "$blk" "$(cells "$blk" SB_LUT4)" "$(cells "$blk" SB_DFF)")")
 done
 (IFS=,; printf '{"fits": [%s], "synth_only": [%s]}\n' "${results[*]}" "${extra[*]}") > "$out/ice40.json"
