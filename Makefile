@@ -78,16 +78,16 @@ test: deps
 	@$(MAKE) --no-print-directory test-asan
 
 # ---- RTL -------------------------------------------------------------------
-CORE_SRC  := rtl/qnpu_pkg.sv rtl/qnpu_pe.sv rtl/qnpu_array.sv rtl/qnpu_accum.sv \
+CORE_SRC  := rtl/qnpu_reg_pkg.sv rtl/qnpu_pe.sv rtl/qnpu_array.sv rtl/qnpu_accum.sv \
              rtl/qnpu_requant.sv rtl/qnpu_core.sv          # packages first
-TOP_SRC   := rtl/qnpu_pkg.sv rtl/qnpu_reg_pkg.sv rtl/qnpu_fifo.sv rtl/qnpu_spad.sv \
-             $(filter-out rtl/qnpu_pkg.sv,$(CORE_SRC)) rtl/qnpu_ex.sv rtl/qnpu_ld.sv \
+TOP_SRC   := $(CORE_SRC) rtl/qnpu_fifo.sv rtl/qnpu_spad.sv rtl/qnpu_agen.sv rtl/qnpu_ex.sv rtl/qnpu_ld.sv \
              rtl/qnpu_st.sv rtl/qnpu_ctrl.sv rtl/qnpu_regs.sv rtl/qnpu_mem_arb.sv rtl/qnpu_top.sv
 RTL_SRC   := $(CORE_SRC)
 RTL_TOP   := qnpu_core
 ACC_DEPTH := 64                       # accumulator rows of the test benches
 TEST_SIZES    := 4x4 16x16            # core sizes in make test
 SIM_SIZES     := 4x4 16x16            # accelerator sizes the sim tests run on
+SIM_TESTS     := test_sim test_stream # accelerator test binaries, one per model size
 REGRESS_SIZES := 4x4 8x8 16x16 8x16 32x32
 LINT_SIZES    := 2x2 4x4 8x8 16x16 8x16 32x32   # 2x2 and up; the top needs even sizes
 RTL_MACS      ?= 1000000              # MACs per precision per size in make test
@@ -99,7 +99,7 @@ VSEED         ?= $(shell od -An -N2 -tu2 /dev/urandom | tr -d ' ')  # random-ini
 lint: check-gen
 	@for sz in $(LINT_SIZES); do \
 	  r=$${sz%x*}; c=$${sz#*x}; \
-	  verilator --lint-only -Wall -GRows=$$r -GCols=$$c --top-module qnpu_core $(CORE_SRC) \
+	  verilator --lint-only -Wall -GRows=$$r -GCols=$$c --top-module qnpu_core rtl/lint.vlt $(CORE_SRC) \
 	    || { echo "lint: verilator warnings in qnpu_core at $$sz"; exit 1; }; \
 	  verilator --lint-only -Wall -GRows=$$r -GCols=$$c --top-module qnpu_top rtl/lint.vlt $(TOP_SRC) \
 	    || { echo "lint: verilator warnings in qnpu_top at $$sz"; exit 1; }; \
@@ -115,7 +115,7 @@ gen:
 
 check-gen:
 	@$(PYTHON) tools/regtool.py --check
-	@echo "check-gen: rtl/qnpu_reg_pkg.sv, sw/include/qnpu_regs.h, docs/registers.md match regs/qnpu.json"
+	@echo "check-gen: rtl/qnpu_reg_pkg.sv, sw/include/qnpu_regs.h, regs/qnpu_defaults.mk, docs/registers.md match regs/qnpu.json"
 
 # One Verilated test bench per size: $(B)/rtl/core_RxC/tb_core.
 $(B)/rtl/core_%/tb_core: $(RTL_SRC) tests/rtl/tb_core.cpp $(LIB)
@@ -123,7 +123,7 @@ $(B)/rtl/core_%/tb_core: $(RTL_SRC) tests/rtl/tb_core.cpp $(LIB)
 	@echo "verilator: building the $* core test bench"
 	@r=$(word 1,$(subst x, ,$*)); c=$(word 2,$(subst x, ,$*)); \
 	verilator --cc --exe --build -j 2 -O3 --assert --x-assign unique --x-initial unique \
-	  -GRows=$$r -GCols=$$c -GAccDepth=$(ACC_DEPTH) --top-module $(RTL_TOP) \
+	  -GRows=$$r -GCols=$$c -GAccDepth=$(ACC_DEPTH) -GOutRows=$(ACC_DEPTH) --top-module $(RTL_TOP) \
 	  -Mdir $(dir $@) -o tb_core \
 	  -CFLAGS "-O2 -std=c++17 -DTB_ROWS=$$r -DTB_COLS=$$c -DTB_ACC_DEPTH=$(ACC_DEPTH) \
 	           -DTB_ROW_W=$$(python3 -c 'import math; print(math.ceil(math.log2($(ACC_DEPTH))))') \
@@ -133,10 +133,15 @@ $(B)/rtl/core_%/tb_core: $(RTL_SRC) tests/rtl/tb_core.cpp $(LIB)
 	  || { tail -30 $(dir $@)build.log; exit 1; }
 
 # Each size: zero-initialised flip-flops, then random ones (+verilator+seed).
-test-rtl: $(TEST_SIZES:%=$(B)/rtl/core_%/tb_core) $(SIM_SIZES:%=$(B)/tests/sim/test_sim_%)
+SIM_BINS     = $(foreach s,$(1),$(SIM_TESTS:%=$(B)/tests/sim/%_$(s)))
+STREAMS      ?= 50                    # random command streams per test_stream run in make test
+REGRESS_STREAMS ?= 100                # ... in make regress (x 5 sizes x 4 runs)
+
+test-rtl: $(TEST_SIZES:%=$(B)/rtl/core_%/tb_core) $(call SIM_BINS,$(SIM_SIZES))
 	@tests/run_rtl.sh "rtl" "$(RTL_MACS)" "1" "$(strip $(VSEED))" $(TEST_SIZES:%=$(B)/rtl/core_%/tb_core)
-	@QNPU_RANDOM_INIT= tests/run_tests.sh "sim" $(SIM_SIZES:%=$(B)/tests/sim/test_sim_%)
-	@QNPU_RANDOM_INIT=$(strip $(VSEED)) tests/run_tests.sh "sim-random-init" $(SIM_SIZES:%=$(B)/tests/sim/test_sim_%)
+	@QNPU_RANDOM_INIT= QNPU_STREAMS=$(strip $(STREAMS)) tests/run_tests.sh "sim" $(call SIM_BINS,$(SIM_SIZES))
+	@QNPU_RANDOM_INIT=$(strip $(VSEED)) QNPU_STREAMS=$(strip $(STREAMS)) tests/run_tests.sh "sim-random-init" \
+	  $(call SIM_BINS,$(SIM_SIZES))
 
 # ---- gate-level check: the synthesized 4x4 core on the RTL test bench's vectors -------
 # core size of the gate-level check (no comment on the line: it is part of file names)
@@ -148,7 +153,7 @@ $(B)/gl/qnpu_core_$(GL_SIZE)_gates.v: $(CORE_SRC) syn/gates.ys
 	@echo "yosys: gate-level netlist of the $(GL_SIZE) core"
 	@r=$(word 1,$(subst x, ,$(GL_SIZE))); c=$(word 2,$(subst x, ,$(GL_SIZE))); \
 	yosys -q -l $(B)/gl/synth.log -p "read_verilog -sv -DSYNTHESIS $(CORE_SRC); \
-	  chparam -set Rows $$r -set Cols $$c -set AccDepth $(ACC_DEPTH) qnpu_core; \
+	  chparam -set Rows $$r -set Cols $$c -set AccDepth $(ACC_DEPTH) -set OutRows $(ACC_DEPTH) qnpu_core; \
 	  hierarchy -check -top qnpu_core; script syn/gates.ys; rename -top qnpu_core; \
 	  tee -q -o $(B)/gl/stat.txt stat; write_verilog -noattr -noexpr $@" >/dev/null 2>&1 \
 	  || { tail -20 $(B)/gl/synth.log; exit 1; }
@@ -211,10 +216,16 @@ $(B)/tests/sim/test_sim_%: $(B)/obj/tests/sim/test_sim.o $(B)/sim_%/qnpu_sim.o $
 	@mkdir -p $(dir $@)
 	$(CXX) -o $@ $^ -lcmocka $(LIBS) -lz -lpthread
 
-regress: $(REGRESS_SIZES:%=$(B)/rtl/core_%/tb_core) $(REGRESS_SIZES:%=$(B)/tests/sim/test_sim_%)
+$(B)/tests/sim/test_stream_%: $(B)/obj/tests/sim/test_stream.o $(B)/sim_%/qnpu_sim.o $(B)/sim_%/libqnpu_vtop.a $(LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) -o $@ $^ -lcmocka $(LIBS) -lz -lpthread
+
+regress: $(REGRESS_SIZES:%=$(B)/rtl/core_%/tb_core) $(call SIM_BINS,$(REGRESS_SIZES))
 	@tests/run_rtl.sh "regress" "$(REGRESS_MACS)" "1 2 3" "$(strip $(VSEED))" $(REGRESS_SIZES:%=$(B)/rtl/core_%/tb_core)
-	@for s in 1 2 3; do QNPU_SEED=$$s tests/run_tests.sh "regress-sim-seed$$s" $(REGRESS_SIZES:%=$(B)/tests/sim/test_sim_%) || exit 1; done
-	@QNPU_RANDOM_INIT=$(strip $(VSEED)) tests/run_tests.sh "regress-sim-random-init" $(REGRESS_SIZES:%=$(B)/tests/sim/test_sim_%)
+	@for s in 1 2 3; do QNPU_SEED=$$s QNPU_STREAMS=$(strip $(REGRESS_STREAMS)) \
+	  tests/run_tests.sh "regress-sim-seed$$s" $(call SIM_BINS,$(REGRESS_SIZES)) || exit 1; done
+	@QNPU_RANDOM_INIT=$(strip $(VSEED)) QNPU_STREAMS=$(strip $(REGRESS_STREAMS)) \
+	  tests/run_tests.sh "regress-sim-random-init" $(call SIM_BINS,$(REGRESS_SIZES))
 
 demo: deps
 	@$(MAKE) --no-print-directory $(CLI)

@@ -61,7 +61,7 @@ qnpu_status_t qnpu_drv_open(const qnpu_hal_t *hal, const qnpu_dev_expect_t *expe
   d->info.acc_depth = FIELD(c2, CONFIG2, ACC_DEPTH);
   d->info.mem_bytes = hal->ops->mem_size(hal->ctx);
   if (d->info.version_major != QNPU_VERSION_MAJOR_VALUE || d->info.rows == 0 || d->info.cols == 0 ||
-      d->info.data_bytes == 0) {
+      d->info.data_bytes != QNPU_BEAT_BYTES) {
     st = QNPU_ERR_UNSUPPORTED;  /* a register map this driver does not know */
     goto fail;
   }
@@ -144,27 +144,45 @@ static qnpu_cmd_t xfer(uint32_t op, const qnpu_xfer_t *x) {
   QNPU_CMD_SET(c.w, LEN, x->len);
   QNPU_CMD_SET(c.w, COUNT1, x->count1);
   QNPU_CMD_SET(c.w, COUNT2, x->count2);
+  QNPU_CMD_SET(c.w, COUNT3, x->count3);
   QNPU_CMD_SET(c.w, STRIDE1, x->stride1);
   QNPU_CMD_SET(c.w, STRIDE2, x->stride2);
+  QNPU_CMD_SET(c.w, STRIDE3, x->stride3);
+  if (op == QNPU_OP_LOAD) {
+    QNPU_CMD_SET(c.w, PAD_X_LO, x->pad_xlo);
+    QNPU_CMD_SET(c.w, PAD_X_HI, x->pad_xhi);
+    QNPU_CMD_SET(c.w, PAD_Y_LO, x->pad_ylo);
+    QNPU_CMD_SET(c.w, PAD_Y_HI, x->pad_yhi);
+    QNPU_CMD_SET(c.w, FILL, x->fill);
+  }
   return c;
 }
 
 qnpu_cmd_t qnpu_cmd_load(const qnpu_xfer_t *x) { return xfer(QNPU_OP_LOAD, x); }
 qnpu_cmd_t qnpu_cmd_store(const qnpu_xfer_t *x) { return xfer(QNPU_OP_STORE, x); }
 
-qnpu_cmd_t qnpu_cmd_compute(uint32_t mode, uint32_t a_row, uint32_t w_row, uint32_t m,
-                            uint32_t out_row, int first, int last, uint32_t pbank) {
+qnpu_cmd_t qnpu_cmd_compute(const qnpu_compute_t *p) {
   qnpu_cmd_t c;
   memset(&c, 0, sizeof c);
   QNPU_CMD_SET(c.w, OPCODE, QNPU_OP_COMPUTE);
-  QNPU_CMD_SET(c.w, MODE, mode);
-  QNPU_CMD_SET(c.w, SPAD_ROW, a_row);
-  QNPU_CMD_SET(c.w, WGT_ROW, w_row);
-  QNPU_CMD_SET(c.w, LEN, m);
-  QNPU_CMD_SET(c.w, OUT_ROW, out_row);
-  QNPU_CMD_SET(c.w, FIRST, first ? 1 : 0);
-  QNPU_CMD_SET(c.w, LAST, last ? 1 : 0);
-  QNPU_CMD_SET(c.w, PBANK, pbank);
+  QNPU_CMD_SET(c.w, MODE, p->mode);
+  QNPU_CMD_SET(c.w, FIRST, p->first ? 1 : 0);
+  QNPU_CMD_SET(c.w, LAST, p->last ? 1 : 0);
+  QNPU_CMD_SET(c.w, PBANK, p->pbank);
+  QNPU_CMD_SET(c.w, A_ROW, p->a_row);
+  QNPU_CMD_SET(c.w, W_ROW, p->w_row);
+  QNPU_CMD_SET(c.w, ACC_ROW, p->acc_row);
+  QNPU_CMD_SET(c.w, OUT_ROW, p->out_row);
+  QNPU_CMD_SET(c.w, MX, p->mx);
+  QNPU_CMD_SET(c.w, MY, p->my);
+  QNPU_CMD_SET(c.w, AS_X, p->as_x);
+  QNPU_CMD_SET(c.w, AS_Y, p->as_y);
+  QNPU_CMD_SET(c.w, F1, p->f1);
+  QNPU_CMD_SET(c.w, F2, p->f2);
+  QNPU_CMD_SET(c.w, F3, p->f3);
+  QNPU_CMD_SET(c.w, FS1, p->fs1);
+  QNPU_CMD_SET(c.w, FS2, p->fs2);
+  QNPU_CMD_SET(c.w, FS3, p->fs3);
   return c;
 }
 
@@ -276,7 +294,8 @@ qnpu_status_t qnpu_drv_counters(qnpu_dev_t *d, qnpu_counters_t *o) {
       {QNPU_PERF_EX_BUSY_REG_OFFSET, &o->ex_busy},   {QNPU_PERF_EX_STALL_REG_OFFSET, &o->ex_stall},
       {QNPU_PERF_ST_BUSY_REG_OFFSET, &o->st_busy},   {QNPU_PERF_ST_STALL_REG_OFFSET, &o->st_stall},
       {QNPU_PERF_RD_BYTES_REG_OFFSET, &o->rd_bytes}, {QNPU_PERF_WR_BYTES_REG_OFFSET, &o->wr_bytes},
-      {QNPU_PERF_SAT_REG_OFFSET, &o->saturations},
+      {QNPU_PERF_SAT_REG_OFFSET, &o->saturations},   {QNPU_PERF_ROWS_REG_OFFSET, &o->rows},
+      {QNPU_PERF_FIRST_ROW_REG_OFFSET, &o->first_row}, {QNPU_PERF_LAST_ROW_REG_OFFSET, &o->last_row},
   };
   for (size_t i = 0; i < sizeof regs / sizeof regs[0]; i++)
     if ((st = rd(d, regs[i].off, regs[i].dst))) return st;
@@ -296,6 +315,7 @@ const char *qnpu_hwerr_name(uint32_t code) {
     case QNPU_HWERR_DMA: return "DMA error (address outside device memory)";
     case QNPU_HWERR_WATCHDOG: return "watchdog (an engine waited too long)";
     case QNPU_HWERR_RING: return "bad command ring setup";
+    case QNPU_HWERR_TOKEN: return "dependency token counter overflow";
     default: return "unknown error code";
   }
 }
@@ -324,6 +344,10 @@ qnpu_status_t qnpu_drv_hw_error(qnpu_dev_t *d, qnpu_hw_error_t *o) {
   } else if (o->code == QNPU_HWERR_ILLEGAL_OPCODE || o->code == QNPU_HWERR_ILLEGAL_FIELD) {
     snprintf(o->message, sizeof o->message, "%s in command #%u (engine %s)", qnpu_hwerr_name(o->code), info,
              engine_name(o->engine));
+  } else if (o->code == QNPU_HWERR_TOKEN) {
+    static const char *const tok[] = {"load->compute", "compute->load", "compute->store", "store->compute"};
+    snprintf(o->message, sizeof o->message, "%s (%s, more than 255 pending)", qnpu_hwerr_name(o->code),
+             info < 4 ? tok[info] : "?");
   } else if (o->code == QNPU_HWERR_DMA) {
     snprintf(o->message, sizeof o->message, "%s at 0x%08x (engine %s)", qnpu_hwerr_name(o->code), info,
              engine_name(o->engine));

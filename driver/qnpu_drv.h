@@ -40,7 +40,8 @@ typedef struct {
   uint32_t poll_cycles;       /* HAL wait between status polls (default 256)     */
 } qnpu_drv_options_t;
 
-/* Checks ID, version and configuration (refusing a mismatch with `expect`:
+/* Checks ID, version and configuration (refusing another major version of
+ * the register map and command set, or a mismatch with `expect`:
  * QNPU_ERR_UNSUPPORTED), soft-resets the device and sets up the command
  * ring. QNPU_ERR_HW when the ID register is wrong. */
 qnpu_status_t qnpu_drv_open(const qnpu_hal_t *hal, const qnpu_dev_expect_t *expect,
@@ -59,22 +60,42 @@ typedef struct {
   uint32_t w[QNPU_CMD_WORDS];
 } qnpu_cmd_t;
 
-/* A 3-level strided transfer: count2 x count1 rows of len bytes at
- * dram + i2*stride2 + i1*stride1, to/from scratchpad rows spad_row, +1, ... */
+/* A 3-level strided transfer (driver/qnpu_walk.h has the walk):
+ * count3 x count2 x count1 rows of len bytes at
+ * dram + i1*stride1 + i2*stride2 + i3*stride3, to/from scratchpad rows
+ * spad_row, +1, ... A LOAD's padding rows (the first/last pad_* iterations
+ * of the middle and outer loops) read nothing and get len bytes of fill. */
 typedef struct {
   uint32_t target;            /* QNPU_TGT_LOAD_* or QNPU_TGT_STORE_*          */
-  uint32_t spad_row;
+  uint32_t spad_row;          /* PRM targets: first column                   */
   uint32_t dram_addr;
-  uint32_t len, count1, count2;
-  uint32_t stride1, stride2;
+  uint32_t len;               /* PRM targets: 16 x columns                   */
+  uint32_t count1, count2, count3;  /* each >= 1                              */
+  uint32_t stride1, stride2, stride3;
+  uint32_t pad_xlo, pad_xhi, pad_ylo, pad_yhi;  /* LOAD only, 0..15           */
+  uint32_t fill;              /* LOAD only: byte of padding rows             */
 } qnpu_xfer_t;
 
 qnpu_cmd_t qnpu_cmd_load(const qnpu_xfer_t *x);
 qnpu_cmd_t qnpu_cmd_store(const qnpu_xfer_t *x);
-/* One K fold: weight rows from w_row, m activation rows from a_row; on the
- * last fold the results go to output rows out_row.. out_row+m-1. */
-qnpu_cmd_t qnpu_cmd_compute(uint32_t mode, uint32_t a_row, uint32_t w_row, uint32_t m,
-                            uint32_t out_row, int first, int last, uint32_t pbank);
+
+/* A COMPUTE: f1 x f2 x f3 folds; fold (i1, i2, i3), the g-th, reads its
+ * weights from w_row + g * (Rows, or Rows/2 in W4A8) and streams mx x my
+ * output rows: row (x, y) reads activation row
+ * a_row + i1*fs1 + i2*fs2 + i3*fs3 + x*as_x + y*as_y and accumulates into
+ * accumulator row acc_row + y*mx + x. first: the first fold starts from 0;
+ * last: the last fold adds the bias of parameter bank pbank, requantizes and
+ * writes output rows out_row + y*mx + x. Counts are >= 1. */
+typedef struct {
+  uint32_t mode;              /* QNPU_MODE_*                                 */
+  uint32_t a_row, w_row, acc_row, out_row;
+  uint32_t mx, my, as_x, as_y;
+  uint32_t f1, f2, f3, fs1, fs2, fs3;
+  int first, last;
+  uint32_t pbank;
+} qnpu_compute_t;
+
+qnpu_cmd_t qnpu_cmd_compute(const qnpu_compute_t *c);
 qnpu_cmd_t qnpu_cmd_fence(int irq);
 qnpu_cmd_t qnpu_cmd_nop(void);
 /* Dependency flags (LOAD <-> COMPUTE <-> STORE tokens). */
@@ -98,6 +119,8 @@ typedef struct {
   uint64_t cycles, macs;
   uint32_t ld_busy, ld_stall, ex_busy, ex_stall, st_busy, st_stall;
   uint32_t rd_bytes, wr_bytes, saturations;
+  uint32_t rows;              /* activation rows issued to the array         */
+  uint32_t first_row, last_row; /* PERF_CYCLES when the first / latest row entered */
 } qnpu_counters_t;
 
 qnpu_status_t qnpu_drv_counters(qnpu_dev_t *dev, qnpu_counters_t *out) QNPU_MUST_CHECK;

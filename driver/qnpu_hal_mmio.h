@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "qnpu_hal.h"
+#include "qnpu_regs.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -32,7 +33,7 @@ typedef struct {
   void *map_ctx;
 } qnpu_mmio_config_t;
 
-#define QNPU_MMIO_REG_WINDOW 4096u
+#define QNPU_MMIO_REG_WINDOW QNPU_REG_WINDOW
 
 /* Maps both windows. QNPU_ERR_ARG for a bad config; QNPU_ERR_IO when a path
  * cannot be opened or mapped (err, if not NULL, gets a readable message). */

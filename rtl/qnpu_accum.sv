@@ -1,27 +1,32 @@
 // qnpu_accum.sv - one column's int32 accumulator memory.
 //
-// A K dimension longer than one fold is summed here: on the first fold a
-// row starts from the column's bias, later folds add to what is stored, and
-// on the last fold the sum goes to the requantization unit instead of the
-// memory. Arithmetic is modulo 2^32 (docs/numerics.md: wrap-around).
-// The memory has an asynchronous read, so a row may be updated every cycle.
+// A K dimension longer than one fold is summed here: a row of a FIRST fold
+// starts from 0, later folds add to what is stored, and a row of a LAST fold
+// leaves for the requantization unit with its channel's bias added, instead
+// of being stored. Arithmetic is modulo 2^32 (docs/numerics.md:
+// wrap-around), so neither the fold split nor the place of the bias can
+// change a result. The memory has an asynchronous read, so a row may be
+// updated every cycle; every row carries its own tag, so consecutive output
+// tiles need no drain between them.
 module qnpu_accum #(
-  parameter int PsumW = 20,  // width of the column sums from the array
-  parameter int Depth = 64,  // rows of one output tile (M)
-  parameter int RowW  = $clog2(Depth)
+  parameter int PsumW = 20,   // width of the column sums from the array
+  parameter int Depth = 64,   // accumulator rows
+  parameter int OutW  = 6,    // width of an output-row tag
+  localparam int RowW = $clog2(Depth)
 ) (
   input  logic             clk_i,
   input  logic             rst_ni,
   input  logic             in_valid_i,
   input  logic [RowW-1:0]  in_row_i,
-  input  logic             in_first_i,  // first fold: start from the bias
-  input  logic             in_last_i,   // last fold: emit instead of store
-  input  logic             in_bank_i,   // parameter bank of this tile
+  input  logic [OutW-1:0]  in_out_row_i,
+  input  logic             in_first_i,  // first fold: start from 0
+  input  logic             in_last_i,   // last fold: add the bias and emit
+  input  logic             in_bank_i,   // parameter bank of the last fold
   input  logic [PsumW-1:0] psum_i,
   output logic             bias_bank_o,
   input  logic [31:0]      bias_i,
   output logic             out_valid_o,
-  output logic [RowW-1:0]  out_row_o,
+  output logic [OutW-1:0]  out_row_o,
   output logic             out_bank_o,
   output logic [31:0]      out_acc_o
 );
@@ -30,7 +35,7 @@ module qnpu_accum #(
   logic [31:0] base, sum;
 
   assign bias_bank_o = in_bank_i;
-  assign base = in_first_i ? bias_i : mem_q[in_row_i];
+  assign base = in_first_i ? 32'd0 : mem_q[in_row_i];
   assign sum  = base + {{(32-PsumW){psum_i[PsumW-1]}}, psum_i};
 
   always_ff @(posedge clk_i) begin
@@ -38,7 +43,7 @@ module qnpu_accum #(
   end
 
   logic            valid_q;
-  logic [RowW-1:0] row_q;
+  logic [OutW-1:0] row_q;
   logic            bank_q;
   logic [31:0]     acc_q;
   always_ff @(posedge clk_i or negedge rst_ni) begin
@@ -46,9 +51,9 @@ module qnpu_accum #(
     else         valid_q <= in_valid_i & in_last_i;
   end
   always_ff @(posedge clk_i) begin
-    row_q  <= in_row_i;
+    row_q  <= in_out_row_i;
     bank_q <= in_bank_i;
-    acc_q  <= sum;
+    acc_q  <= sum + bias_i;
   end
 
   assign out_valid_o = valid_q;

@@ -1,33 +1,34 @@
 // qnpu_array.sv - Rows x Cols weight-stationary systolic array.
 //
-// Timing (port cycles; docs/architecture.md has the diagram):
-//  * Activation row m presented at cycle t (a_data_i, one byte per array row)
-//    reaches PE(i,j) at t+i+j; its column-j dot product leaves psum_o at
-//    t+Rows+j (column j is skewed by j cycles).
-//  * A weight fold is Rows bytes per column presented on w_data_i in cycles
-//    s..s+Rows-1, bottom row first, with w_commit_i on the last; it lands in
-//    bank w_bank_i of column j at the end of cycle s+Rows+j.
-//  * Activations using that bank may start at cycle s+Rows+1; a new load
-//    into a bank may start one cycle before the last activation using its
-//    old contents (s >= t_last-1). With two banks, folds stream back to back
-//    every max(M, Rows) cycles.
+// Timing (port cycles; docs/architecture.md has the diagram and the rules):
+//  * Activation row m presented at cycle t (a_data_i, one byte per array row,
+//    with the weight bank it uses) reaches PE(i,j) at t+i+j; its column-j dot
+//    product leaves psum_o at t+Rows+j (column j is skewed by j cycles).
+//  * Weight row k of a fold presented at cycle s (w_row_i = k, one byte per
+//    column) is written into bank w_bank_i of PE(k,j) at the end of cycle
+//    s+j. So an activation may use a fold whose row k was presented at s_k
+//    if t+k >= s_k+1, and a fold may overwrite a bank whose last activation
+//    row was presented at t_last if s_k >= t_last+k. Presenting a fold's rows
+//    top first in consecutive cycles, both rules reduce to t >= s_0+1 and
+//    s_0 >= t_last: folds stream back to back every max(M, Rows) cycles.
 module qnpu_array #(
   parameter int Rows  = 4,                 // PE rows (the K dimension of a fold)
   parameter int Cols  = 4,                 // PE columns (output channels)
   parameter int PsumW = 16 + $clog2(Rows), // partial-sum width
-  parameter int Int4  = 1                  // 0: int8-only PEs (W4A4 unsupported)
+  parameter int Int4  = 1,                 // 0: int8-only PEs (W4A4 unsupported)
+  localparam int RowIdxW = $clog2(Rows)
 ) (
   input  logic                  clk_i,
   input  logic                  rst_ni,
-  input  logic [1:0]            mode_i,       // qnpu_pkg::Mode*; stable while busy
+  input  logic [1:0]            mode_i,       // qnpu_reg_pkg::Mode*; stable while busy
   // activations: one byte per row (a packed int4 pair in W4A4)
   input  logic [Rows*8-1:0]     a_data_i,
   input  logic                  a_bank_i,     // weight bank these activations use
-  // weights: one byte per column, bottom row first
+  // weights: one PE row per cycle, one byte per column
   input  logic                  w_valid_i,
+  input  logic [RowIdxW-1:0]    w_row_i,
+  input  logic                  w_bank_i,
   input  logic [Cols*8-1:0]     w_data_i,
-  input  logic                  w_commit_i,   // with the last byte of a fold
-  input  logic                  w_bank_i,     // bank the fold is committed to
   // column sums, column j skewed by j cycles
   output logic [Cols*PsumW-1:0] psum_o
 );
@@ -36,134 +37,101 @@ module qnpu_array #(
     $error("qnpu_array: Rows and Cols must be at least 2");
   end
 
-  logic mode4;
-  assign mode4 = (mode_i == qnpu_pkg::ModeW4A4);
+  logic mode4, mode_w4;
+  assign mode4   = (mode_i == qnpu_reg_pkg::ModeW4A4);
+  assign mode_w4 = (mode_i == qnpu_reg_pkg::ModeW4A8);
 
-  // ---- activation skew: row i delayed by i cycles -------------------------
-  logic [7:0] a_row  [Rows];
-  logic       ab_row [Rows];
-
+  // ---- activation skew: row i delayed by i cycles, {bank, byte} ------------
   for (genvar i = 0; i < Rows; i++) begin : gen_askew
+    logic [8:0] a;
     if (i == 0) begin : gen_direct
-      assign a_row[i]  = a_data_i[7:0];
-      assign ab_row[i] = a_bank_i;
+      assign a = {a_bank_i, a_data_i[7:0]};
     end else begin : gen_delay
-      logic [7:0] d_q  [i];
-      logic       db_q [i];
+      logic [8:0] d_q [i];
       always_ff @(posedge clk_i) begin
-        d_q[0]  <= a_data_i[i*8 +: 8];
-        db_q[0] <= a_bank_i;
-        for (int k = 1; k < i; k++) begin
-          d_q[k]  <= d_q[k-1];
-          db_q[k] <= db_q[k-1];
-        end
+        d_q[0] <= {a_bank_i, a_data_i[i*8 +: 8]};
+        for (int k = 1; k < i; k++) d_q[k] <= d_q[k-1];
       end
-      assign a_row[i]  = d_q[i-1];
-      assign ab_row[i] = db_q[i-1];
+      assign a = d_q[i-1];
     end
   end
 
-  // ---- weight-port skew: column j delayed by j cycles, then unpacked ------
-  logic [7:0] w_col   [Cols];
-  logic       wv_col  [Cols];
-  logic       wc_col  [Cols];
-  logic       wb_col  [Cols];
-  logic       commit_q  [Cols];  // one cycle after the last shift
-  logic       cbank_q   [Cols];
-
+  // ---- weight bus: column j delayed by j cycles, then decoded per row -----
   for (genvar j = 0; j < Cols; j++) begin : gen_wskew
-    logic [7:0] raw;
+    logic [7:0]         data;
+    logic [RowIdxW-1:0] row;
+    logic               valid, bank;
     if (j == 0) begin : gen_direct
-      assign raw       = w_data_i[7:0];
-      assign wv_col[j] = w_valid_i;
-      assign wc_col[j] = w_valid_i & w_commit_i;
-      assign wb_col[j] = w_bank_i;
+      assign data  = w_data_i[7:0];
+      assign row   = w_row_i;
+      assign valid = w_valid_i;
+      assign bank  = w_bank_i;
     end else begin : gen_delay
-      logic [7:0] d_q  [j];
-      logic       v_q  [j];
-      logic       c_q  [j];
-      logic       b_q  [j];
+      // The row, bank and valid of column j are those of column j-1 one
+      // cycle later; column j's own byte goes through a chain of j registers.
+      logic [7:0]         data_q [j];
+      logic [RowIdxW-1:0] row_q;
+      logic               valid_q, bank_q;
       always_ff @(posedge clk_i) begin
-        d_q[0] <= w_data_i[j*8 +: 8];
-        b_q[0] <= w_bank_i;
-        for (int k = 1; k < j; k++) begin
-          d_q[k] <= d_q[k-1];
-          b_q[k] <= b_q[k-1];
-        end
+        data_q[0] <= w_data_i[j*8 +: 8];
+        for (int k = 1; k < j; k++) data_q[k] <= data_q[k-1];
+        row_q  <= gen_wskew[j-1].row;
+        bank_q <= gen_wskew[j-1].bank;
       end
       always_ff @(posedge clk_i or negedge rst_ni) begin
-        if (!rst_ni) begin
-          for (int k = 0; k < j; k++) begin
-            v_q[k] <= 1'b0;
-            c_q[k] <= 1'b0;
-          end
-        end else begin
-          v_q[0] <= w_valid_i;
-          c_q[0] <= w_valid_i & w_commit_i;
-          for (int k = 1; k < j; k++) begin
-            v_q[k] <= v_q[k-1];
-            c_q[k] <= c_q[k-1];
-          end
-        end
+        if (!rst_ni) valid_q <= 1'b0;
+        else         valid_q <= gen_wskew[j-1].valid;
       end
-      assign raw       = d_q[j-1];
-      assign wv_col[j] = v_q[j-1];
-      assign wc_col[j] = c_q[j-1];
-      assign wb_col[j] = b_q[j-1];
+      assign data  = data_q[j-1];
+      assign row   = row_q;
+      assign valid = valid_q;
+      assign bank  = bank_q;
     end
     // W4A8: the int4 weight in the low nibble is widened to int8 here, so the
     // PEs see an ordinary int8 weight.
-    assign w_col[j] = (mode_i == qnpu_pkg::ModeW4A8) ? {{4{raw[3]}}, raw[3:0]} : raw;
-
-    always_ff @(posedge clk_i or negedge rst_ni) begin
-      if (!rst_ni) commit_q[j] <= 1'b0;
-      else         commit_q[j] <= wc_col[j];
-    end
-    always_ff @(posedge clk_i) cbank_q[j] <= wb_col[j];
+    logic [7:0]      w;
+    logic [Rows-1:0] row_we;  // one-hot: the PE row written this cycle
+    assign w      = mode_w4 ? {{4{data[3]}}, data[3:0]} : data;
+    assign row_we = valid ? Rows'(1) << row : '0;
   end
 
-  // ---- the PE grid -------------------------------------------------------
-  logic [7:0]       a_h   [Rows][Cols+1];
-  logic             ab_h  [Rows][Cols+1];
-  logic [PsumW-1:0] ps_v  [Rows+1][Cols];
-  logic [7:0]       w_v   [Rows+1][Cols];
-
+  // ---- the PE grid ---------------------------------------------------------
   for (genvar i = 0; i < Rows; i++) begin : gen_row
-    assign a_h[i][0]  = a_row[i];
-    assign ab_h[i][0] = ab_row[i];
     for (genvar j = 0; j < Cols; j++) begin : gen_col
+      logic [8:0]       a_in, a_out;
+      logic [PsumW-1:0] ps_in, ps_out;
+      if (j == 0) begin : gen_left
+        assign a_in = gen_askew[i].a;
+      end else begin : gen_inner
+        assign a_in = gen_row[i].gen_col[j-1].a_out;
+      end
       if (i == 0) begin : gen_top
-        assign ps_v[0][j] = '0;
-        assign w_v[0][j]  = w_col[j];
+        assign ps_in = '0;
+      end else begin : gen_below
+        assign ps_in = gen_row[i-1].gen_col[j].ps_out;
       end
       qnpu_pe #(.PsumW(PsumW), .Int4(Int4)) u_pe (
         .clk_i,
-        .mode4_i        (mode4),
-        .a_i            (a_h[i][j]),
-        .a_bank_i       (ab_h[i][j]),
-        .a_o            (a_h[i][j+1]),
-        .a_bank_o       (ab_h[i][j+1]),
-        .psum_i         (ps_v[i][j]),
-        .psum_o         (ps_v[i+1][j]),
-        .w_shift_i      (wv_col[j]),
-        .w_i            (w_v[i][j]),
-        .w_o            (w_v[i+1][j]),
-        .w_commit_i     (commit_q[j]),
-        .w_commit_bank_i(cbank_q[j])
+        .mode4_i  (mode4),
+        .a_i      (a_in),
+        .a_o      (a_out),
+        .psum_i   (ps_in),
+        .psum_o   (ps_out),
+        .w_we_i   (gen_wskew[j].row_we[i]),
+        .w_bank_i (gen_wskew[j].bank),
+        .w_i      (gen_wskew[j].w)
       );
     end
   end
 
   for (genvar j = 0; j < Cols; j++) begin : gen_out
-    assign psum_o[j*PsumW +: PsumW] = ps_v[Rows][j];
+    assign psum_o[j*PsumW +: PsumW] = gen_row[Rows-1].gen_col[j].ps_out;
   end
 
-  // The rightmost activations and the bottom weight pipe leave the array.
-  logic unused_edges;
-  always_comb begin
-    unused_edges = 1'b0;
-    for (int i = 0; i < Rows; i++) unused_edges ^= ^a_h[i][Cols] ^ ab_h[i][Cols];
-    for (int j = 0; j < Cols; j++) unused_edges ^= ^w_v[Rows][j];
+  // The rightmost activations leave the array.
+  for (genvar i = 0; i < Rows; i++) begin : gen_edge
+    logic unused_a;
+    assign unused_a = ^gen_row[i].gen_col[Cols-1].a_out;
   end
 
 endmodule

@@ -2,46 +2,57 @@
 // memory and a per-column requantization unit.
 //
 // An operation streams activation rows (a_*) through the array against
-// stationary weight folds (w_*); each row carries its accumulator row, its
-// first/last fold flags and the banks it uses. Column j's results appear on
-// out_*[j] Rows+j+6 cycles after the row entered (columns are skewed; each
-// carries its row tag). docs/architecture.md has the timing rules.
+// stationary weight folds (w_*, written one PE row per cycle into the idle
+// bank). Every row carries its own tag - accumulator row, output row,
+// first/last fold, weight and parameter banks - so rows of different output
+// tiles and commands follow each other with no drain between them. Column
+// j's result for a row appears on out_*[j] a fixed number of cycles after
+// the row was presented (columns are skewed; each carries its output
+// row): the latency of column j is Rows + j + 5 cycles, Rows + Cols + 4 for
+// the last column. docs/architecture.md has the timing rules.
 module qnpu_core #(
-  parameter int Rows     = 4,                // PE rows
-  parameter int Cols     = 4,                // PE columns
-  parameter int AccDepth = 64,               // accumulator rows per column (max M)
-  parameter int RowW     = $clog2(AccDepth), // width of a row tag
-  parameter int Int4     = 1                 // 0: int8-only PEs (W4A4 unsupported)
+  parameter int Rows     = 4,   // PE rows
+  parameter int Cols     = 4,   // PE columns
+  parameter int AccDepth = 64,  // accumulator rows per column (>= 2)
+  parameter int OutRows  = 64,  // output rows a tag can name (>= 2)
+  parameter int Int4     = 1,   // 0: int8-only PEs (W4A4 unsupported)
+  localparam int RowW    = $clog2(AccDepth),
+  localparam int OutW    = $clog2(OutRows),
+  localparam int RowIdxW = $clog2(Rows)
 ) (
   input  logic                 clk_i,
   input  logic                 rst_ni,
-  input  logic [1:0]           mode_i,      // qnpu_pkg::Mode*; change only when !busy_o
+  input  logic [1:0]           mode_i,      // qnpu_reg_pkg::Mode*; change only when !busy_o
   // activation rows
   input  logic                 a_valid_i,
   input  logic [Rows*8-1:0]    a_data_i,
-  input  logic [RowW-1:0]      a_row_i,     // accumulator row (M index)
+  input  logic [RowW-1:0]      a_acc_row_i, // accumulator row
+  input  logic [OutW-1:0]      a_out_row_i, // output row (used on the last fold)
   input  logic                 a_first_i,   // first K fold of this output tile
-  input  logic                 a_last_i,    // last K fold: requantize and emit
+  input  logic                 a_last_i,    // last K fold: add the bias, requantize, emit
   input  logic                 a_wbank_i,   // weight bank
   input  logic                 a_pbank_i,   // requantization parameter bank
-  // weight folds
+  // weight rows
   input  logic                 w_valid_i,
-  input  logic [Cols*8-1:0]    w_data_i,
-  input  logic                 w_commit_i,
+  input  logic [RowIdxW-1:0]   w_row_i,     // PE row written
   input  logic                 w_bank_i,
-  // requantization parameters, one column at a time
+  input  logic [Cols*8-1:0]    w_data_i,
+  // requantization parameters: one column's 16-byte record per cycle
   input  logic                 prm_we_i,
   input  logic [$clog2(Cols)-1:0] prm_col_i,
   input  logic                 prm_bank_i,
-  input  logic [2:0]           prm_field_i,
-  input  logic [31:0]          prm_wdata_i,
+  input  logic [127:0]         prm_rec_i,
   // results, per column
   output logic [Cols-1:0]      out_valid_o,
-  output logic [Cols*RowW-1:0] out_row_o,
+  output logic [Cols*OutW-1:0] out_row_o,
   output logic [Cols*32-1:0]   out_data_o,
   output logic [Cols-1:0]      out_sat_o,
-  output logic                 busy_o       // something is in flight
+  output logic                 busy_o       // a row is anywhere in the pipeline
 );
+
+  if (AccDepth < 2 || OutRows < 2) begin : gen_bad_depth
+    $error("qnpu_core: AccDepth and OutRows must be at least 2");
+  end
 
   localparam int PsumW = 16 + $clog2(Rows);
 
@@ -54,18 +65,18 @@ module qnpu_core #(
     .a_data_i,
     .a_bank_i  (a_wbank_i),
     .w_valid_i,
-    .w_data_i,
-    .w_commit_i,
+    .w_row_i,
     .w_bank_i,
+    .w_data_i,
     .psum_o    (psum)
   );
 
   // ---- row tags: Rows cycles down the array, then one column per cycle ----
   // Only the valid bits are reset; the tag data is datapath.
-  localparam int TagW = RowW + 3;  // {row, first, last, pbank}
+  localparam int TagW = RowW + OutW + 3;  // {acc row, out row, first, last, pbank}
 
   logic [TagW-1:0] tag_in;
-  assign tag_in = {a_row_i, a_first_i, a_last_i, a_pbank_i};
+  assign tag_in = {a_acc_row_i, a_out_row_i, a_first_i, a_last_i, a_pbank_i};
 
   logic [TagW-1:0] tag_dly_q [Rows];
   logic [Rows-1:0] vld_dly_q;
@@ -100,34 +111,35 @@ module qnpu_core #(
 
   for (genvar j = 0; j < Cols; j++) begin : gen_col
     logic            acc_valid, acc_bank, bias_bank;
-    logic [RowW-1:0] acc_row;
+    logic [OutW-1:0] acc_row;
     logic [31:0]     acc, bias;
+    logic [4:0]      rq_busy_q;  // a last-fold row is in the requantization stages
 
-    qnpu_accum #(.PsumW(PsumW), .Depth(AccDepth), .RowW(RowW)) u_accum (
+    qnpu_accum #(.PsumW(PsumW), .Depth(AccDepth), .OutW(OutW)) u_accum (
       .clk_i,
       .rst_ni,
-      .in_valid_i  (vld_col[j]),
-      .in_row_i    (tag_col[j][TagW-1:3]),
-      .in_first_i  (tag_col[j][2]),
-      .in_last_i   (tag_col[j][1]),
-      .in_bank_i   (tag_col[j][0]),
-      .psum_i      (psum[j*PsumW +: PsumW]),
-      .bias_bank_o (bias_bank),
-      .bias_i      (bias),
-      .out_valid_o (acc_valid),
-      .out_row_o   (acc_row),
-      .out_bank_o  (acc_bank),
-      .out_acc_o   (acc)
+      .in_valid_i   (vld_col[j]),
+      .in_row_i     (tag_col[j][TagW-1 -: RowW]),
+      .in_out_row_i (tag_col[j][3 +: OutW]),
+      .in_first_i   (tag_col[j][2]),
+      .in_last_i    (tag_col[j][1]),
+      .in_bank_i    (tag_col[j][0]),
+      .psum_i       (psum[j*PsumW +: PsumW]),
+      .bias_bank_o  (bias_bank),
+      .bias_i       (bias),
+      .out_valid_o  (acc_valid),
+      .out_row_o    (acc_row),
+      .out_bank_o   (acc_bank),
+      .out_acc_o    (acc)
     );
 
-    qnpu_requant #(.RowW(RowW)) u_requant (
+    qnpu_requant #(.RowW(OutW)) u_requant (
       .clk_i,
       .rst_ni,
       // A sized cast, not j[...]: Yosys 0.23 mis-reads a bit-select of a genvar.
       .prm_we_i    (prm_we_i && prm_col_i == ($clog2(Cols))'(j)),
       .prm_bank_i,
-      .prm_field_i,
-      .prm_wdata_i,
+      .prm_rec_i,
       .bias_bank_i (bias_bank),
       .bias_o      (bias),
       .in_valid_i  (acc_valid),
@@ -135,22 +147,19 @@ module qnpu_core #(
       .in_bank_i   (acc_bank),
       .in_acc_i    (acc),
       .out_valid_o (out_valid_o[j]),
-      .out_row_o   (out_row_o[j*RowW +: RowW]),
+      .out_row_o   (out_row_o[j*OutW +: OutW]),
       .out_data_o  (out_data_o[j*32 +: 32]),
       .out_sat_o   (out_sat_o[j])
     );
 
-    assign col_busy[j] = vld_col[j] | acc_valid;
+    always_ff @(posedge clk_i or negedge rst_ni) begin
+      if (!rst_ni) rq_busy_q <= '0;
+      else         rq_busy_q <= {rq_busy_q[3:0], acc_valid};
+    end
+    assign col_busy[j] = vld_col[j] | acc_valid | (|rq_busy_q);
   end
 
-  // Busy while a row tag or a weight commit is anywhere in the pipeline
-  // (the requant stages drain within 4 cycles of the last accumulator).
-  logic [3:0] drain_q;
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) drain_q <= '0;
-    else         drain_q <= {drain_q[2:0], |col_busy};
-  end
-  assign busy_o = a_valid_i | (|vld_dly_q) | (|col_busy) | (|drain_q);
+  assign busy_o = a_valid_i | (|vld_dly_q) | (|col_busy);
 
 `ifndef SYNTHESIS
   // The precision mode may only change while nothing is in flight.
@@ -161,10 +170,10 @@ module qnpu_core #(
   endproperty
   assert property (p_mode_stable) else $error("qnpu_core: mode_i changed while busy");
   assert property (@(posedge clk_i) disable iff (!rst_ni)
-                   mode_i == qnpu_pkg::ModeW8A8 || mode_i == qnpu_pkg::ModeW4A8 ||
-                   mode_i == qnpu_pkg::ModeW4A4)
+                   mode_i == qnpu_reg_pkg::ModeW8A8 || mode_i == qnpu_reg_pkg::ModeW4A8 ||
+                   mode_i == qnpu_reg_pkg::ModeW4A4)
     else $error("qnpu_core: illegal mode_i %0d", mode_i);
-  assert property (@(posedge clk_i) disable iff (!rst_ni) Int4 != 0 || mode_i != qnpu_pkg::ModeW4A4)
+  assert property (@(posedge clk_i) disable iff (!rst_ni) Int4 != 0 || mode_i != qnpu_reg_pkg::ModeW4A4)
     else $error("qnpu_core: W4A4 on a core built with Int4 = 0");
 `endif
 

@@ -2,13 +2,16 @@
 //
 // Commands arrive from the DRAM ring (RING_BASE/SIZE/HEAD, fetched in order,
 // several in flight) or from the MMIO push registers, into one dispatch
-// FIFO. The dispatcher validates each command (an illegal one halts the
-// accelerator with ERR_ILLEGAL_*), runs NOP and FENCE itself and queues the
-// rest to the load, compute and store engines. Engines start a command when
-// its dependency tokens are there (VTA-style: LOAD<->COMPUTE<->STORE
-// counters, POP_*/PUSH_* flags) and give tokens back when it completes.
-// The first error halts everything: fetch and dispatch stop, engines drain
-// what is in flight and go idle, ERR_STATUS/ERR_INFO say why.
+// FIFO. The dispatcher checks every field of each command (an illegal one
+// halts the accelerator with ERR_ILLEGAL_* and the command's index), runs
+// NOP and FENCE itself and queues the rest to the load, compute and store
+// engines. The checks that need products (rows of a 3-level walk, the
+// furthest activation row of a COMPUTE's walk) run on one multiplier, a
+// term per cycle. Engines start a command when its dependency tokens are
+// there (VTA-style: LOAD<->COMPUTE<->STORE counters, POP_*/PUSH_* flags)
+// and give tokens back when it completes; a counter that would pass 255 is
+// ERR_TOKEN. The first error halts everything: fetch and dispatch stop,
+// engines drain what is in flight and go idle, ERR_STATUS/ERR_INFO say why.
 module qnpu_ctrl #(
   parameter int Rows     = 4,
   parameter int Cols     = 4,
@@ -17,6 +20,7 @@ module qnpu_ctrl #(
   parameter int WgtRows  = 512,
   parameter int OutRows  = 128,
   parameter int DataW    = 128,
+  parameter int Int4     = 1,   // W4A4 built (MODE checks)
   parameter int FetchQ   = 8,   // dispatch FIFO entries
   parameter int EngQ     = 4    // per-engine queue entries
 ) (
@@ -189,72 +193,183 @@ module qnpu_ctrl #(
   assign dq_push = (push_valid_i && push_ready_o) || (f_push && !dq_full);
   assign dq_in   = (push_valid_i && push_ready_o) ? push_cmd_i : fcmd;
 
-  // ---- dispatcher ----------------------------------------------------------------
+  // ---- dispatcher: field checks ------------------------------------------------
   logic [3:0]  op;
   logic [2:0]  tgt;
   logic [1:0]  mode;
   logic        pop_prev, pop_next, push_prev, push_next, last, irq;
-  logic [15:0] srow, wrow, len, orow, cnt1, cnt2;
-  logic [31:0] daddr, nrows, span;
-  assign op        = dq_head[qnpu_reg_pkg::CmdOpcodeLsb +: qnpu_reg_pkg::CmdOpcodeWidth];
-  assign tgt       = dq_head[qnpu_reg_pkg::CmdTargetLsb +: qnpu_reg_pkg::CmdTargetWidth];
-  assign mode      = dq_head[qnpu_reg_pkg::CmdModeLsb +: qnpu_reg_pkg::CmdModeWidth];
-  assign pop_prev  = dq_head[qnpu_reg_pkg::CmdPopPrevLsb];
-  assign pop_next  = dq_head[qnpu_reg_pkg::CmdPopNextLsb];
-  assign push_prev = dq_head[qnpu_reg_pkg::CmdPushPrevLsb];
-  assign push_next = dq_head[qnpu_reg_pkg::CmdPushNextLsb];
-  assign last      = dq_head[qnpu_reg_pkg::CmdLastLsb];
-  assign irq       = dq_head[qnpu_reg_pkg::CmdIrqLsb];
-  assign srow      = dq_head[qnpu_reg_pkg::CmdSpadRowLsb +: qnpu_reg_pkg::CmdSpadRowWidth];
-  assign wrow      = dq_head[qnpu_reg_pkg::CmdWgtRowLsb +: qnpu_reg_pkg::CmdWgtRowWidth];
-  assign daddr     = dq_head[qnpu_reg_pkg::CmdDramAddrLsb +: qnpu_reg_pkg::CmdDramAddrWidth];
-  assign len       = dq_head[qnpu_reg_pkg::CmdLenLsb +: qnpu_reg_pkg::CmdLenWidth];
-  assign orow      = dq_head[qnpu_reg_pkg::CmdOutRowLsb +: qnpu_reg_pkg::CmdOutRowWidth];
-  assign cnt1      = dq_head[qnpu_reg_pkg::CmdCount1Lsb +: qnpu_reg_pkg::CmdCount1Width];
-  assign cnt2      = dq_head[qnpu_reg_pkg::CmdCount2Lsb +: qnpu_reg_pkg::CmdCount2Width];
-  assign nrows     = 32'(cnt1) * 32'(cnt2);
-  assign span      = 32'(srow) + nrows;
-
-  // Field validation. legal = the command may be queued.
-  logic legal_op, legal;
+  logic [15:0] srow, len, cnt1, cnt2, cnt3, mx, my, asx, asy, f1, fs1, fs2, fs3;
+  logic [15:0] arow, wrow, accrow, outrow;
+  logic [7:0]  f2, f3;
+  logic [3:0]  pxl, pxh, pyl, pyh;
+  logic [31:0] daddr;
   always_comb begin
-    legal_op = 1'b1;
-    legal    = 1'b1;
+    op        = dq_head[qnpu_reg_pkg::CmdOpcodeLsb +: qnpu_reg_pkg::CmdOpcodeWidth];
+    tgt       = dq_head[qnpu_reg_pkg::CmdTargetLsb +: qnpu_reg_pkg::CmdTargetWidth];
+    mode      = dq_head[qnpu_reg_pkg::CmdModeLsb +: qnpu_reg_pkg::CmdModeWidth];
+    pop_prev  = dq_head[qnpu_reg_pkg::CmdPopPrevLsb];
+    pop_next  = dq_head[qnpu_reg_pkg::CmdPopNextLsb];
+    push_prev = dq_head[qnpu_reg_pkg::CmdPushPrevLsb];
+    push_next = dq_head[qnpu_reg_pkg::CmdPushNextLsb];
+    last      = dq_head[qnpu_reg_pkg::CmdLastLsb];
+    irq       = dq_head[qnpu_reg_pkg::CmdIrqLsb];
+    srow      = dq_head[qnpu_reg_pkg::CmdSpadRowLsb +: 16];
+    len       = dq_head[qnpu_reg_pkg::CmdLenLsb +: 16];
+    daddr     = dq_head[qnpu_reg_pkg::CmdDramAddrLsb +: 32];
+    cnt1      = dq_head[qnpu_reg_pkg::CmdCount1Lsb +: 16];
+    cnt2      = dq_head[qnpu_reg_pkg::CmdCount2Lsb +: 16];
+    cnt3      = dq_head[qnpu_reg_pkg::CmdCount3Lsb +: 16];
+    pxl       = dq_head[qnpu_reg_pkg::CmdPadXLoLsb +: 4];
+    pxh       = dq_head[qnpu_reg_pkg::CmdPadXHiLsb +: 4];
+    pyl       = dq_head[qnpu_reg_pkg::CmdPadYLoLsb +: 4];
+    pyh       = dq_head[qnpu_reg_pkg::CmdPadYHiLsb +: 4];
+    arow      = dq_head[qnpu_reg_pkg::CmdARowLsb +: 16];
+    wrow      = dq_head[qnpu_reg_pkg::CmdWRowLsb +: 16];
+    accrow    = dq_head[qnpu_reg_pkg::CmdAccRowLsb +: 16];
+    outrow    = dq_head[qnpu_reg_pkg::CmdOutRowLsb +: 16];
+    mx        = dq_head[qnpu_reg_pkg::CmdMxLsb +: 16];
+    my        = dq_head[qnpu_reg_pkg::CmdMyLsb +: 16];
+    asx       = dq_head[qnpu_reg_pkg::CmdAsXLsb +: 16];
+    asy       = dq_head[qnpu_reg_pkg::CmdAsYLsb +: 16];
+    f1        = dq_head[qnpu_reg_pkg::CmdF1Lsb +: 16];
+    f2        = dq_head[qnpu_reg_pkg::CmdF2Lsb +: 8];
+    f3        = dq_head[qnpu_reg_pkg::CmdF3Lsb +: 8];
+    fs1       = dq_head[qnpu_reg_pkg::CmdFs1Lsb +: 16];
+    fs2       = dq_head[qnpu_reg_pkg::CmdFs2Lsb +: 16];
+    fs3       = dq_head[qnpu_reg_pkg::CmdFs3Lsb +: 16];
+  end
+
+  // The checks that need no product, and the size of the checked memory.
+  localparam logic [2:0] Built = (Int4 != 0) ? 3'b111 : 3'b011;  // CONFIG0.PRECISIONS
+  logic        legal_op, simple_ok, is_xfer, is_comp;
+  logic [31:0] rows_lim, len_lim;
+  always_comb begin
+    legal_op  = 1'b1;
+    simple_ok = 1'b1;
+    is_xfer   = 1'b0;
+    is_comp   = 1'b0;
+    rows_lim  = '0;
+    len_lim   = '0;
     unique case (op)
-      qnpu_reg_pkg::OpNop, qnpu_reg_pkg::OpFence: legal = 1'b1;
+      qnpu_reg_pkg::OpNop, qnpu_reg_pkg::OpFence: ;
       qnpu_reg_pkg::OpLoad: begin
-        legal = cnt1 != 0 && cnt2 != 0 && len != 0 && !pop_prev && !push_prev;
+        is_xfer   = tgt == qnpu_reg_pkg::TgtLoadAct || tgt == qnpu_reg_pkg::TgtLoadWgt;
+        simple_ok = cnt1 != 0 && cnt2 != 0 && cnt3 != 0 && len != 0 && !pop_prev && !push_prev &&
+                    17'(pxl) + 17'(pxh) <= 17'(cnt2) && 17'(pyl) + 17'(pyh) <= 17'(cnt3);
         unique case (tgt)
-          qnpu_reg_pkg::TgtLoadAct: legal = legal && 32'(len) <= 32'(Rows) && span <= 32'(ActRows);
-          qnpu_reg_pkg::TgtLoadWgt: legal = legal && 32'(len) <= 32'(Cols) && span <= 32'(WgtRows);
+          qnpu_reg_pkg::TgtLoadAct: begin rows_lim = 32'(ActRows); len_lim = 32'(Rows); end
+          qnpu_reg_pkg::TgtLoadWgt: begin rows_lim = 32'(WgtRows); len_lim = 32'(Cols); end
           qnpu_reg_pkg::TgtLoadPrm0, qnpu_reg_pkg::TgtLoadPrm1:
-            legal = legal && 32'(len) == 32'(16 * Cols) && nrows == 32'd1 && daddr[3:0] == 4'd0;
-          default: legal = 1'b0;
+            simple_ok = simple_ok && len[3:0] == 4'd0 && 32'(srow) + 32'(len[15:4]) <= 32'(Cols) &&
+                        cnt1 == 16'd1 && cnt2 == 16'd1 && cnt3 == 16'd1 && daddr[3:0] == 4'd0 &&
+                        {pxl, pxh, pyl, pyh} == '0;
+          default: simple_ok = 1'b0;
         endcase
-      end
-      qnpu_reg_pkg::OpCompute: begin
-        legal = mode <= qnpu_pkg::ModeW4A4 && len != 0 && 32'(len) <= 32'(AccDepth) &&
-                32'(srow) + 32'(len) <= 32'(ActRows) &&
-                32'(wrow) + ((mode == qnpu_pkg::ModeW4A8) ? 32'(Rows / 2) : 32'(Rows)) <= 32'(WgtRows) &&
-                (!last || 32'(orow) + 32'(len) <= 32'(OutRows));
+        if (is_xfer) simple_ok = simple_ok && 32'(len) <= len_lim;
       end
       qnpu_reg_pkg::OpStore: begin
-        legal = cnt1 != 0 && cnt2 != 0 && len != 0 && !pop_next && !push_next;
+        is_xfer   = 1'b1;
+        simple_ok = cnt1 != 0 && cnt2 != 0 && cnt3 != 0 && len != 0 && !pop_next && !push_next &&
+                    {pxl, pxh, pyl, pyh} == '0;
         unique case (tgt)
-          qnpu_reg_pkg::TgtStoreOut8:  legal = legal && 32'(len) <= 32'(Cols) && span <= 32'(OutRows);
-          qnpu_reg_pkg::TgtStoreOut32: legal = legal && 32'(len) <= 32'(4 * Cols) && span <= 32'(OutRows);
-          qnpu_reg_pkg::TgtStoreOut4:  legal = legal && 32'(len) <= 32'(Cols / 2) && span <= 32'(OutRows);
-          qnpu_reg_pkg::TgtStoreAct:   legal = legal && 32'(len) <= 32'(Rows) && span <= 32'(ActRows);
-          qnpu_reg_pkg::TgtStoreWgt:   legal = legal && 32'(len) <= 32'(Cols) && span <= 32'(WgtRows);
-          default: legal = 1'b0;
+          qnpu_reg_pkg::TgtStoreOut8:  begin rows_lim = 32'(OutRows); len_lim = 32'(Cols);     end
+          qnpu_reg_pkg::TgtStoreOut32: begin rows_lim = 32'(OutRows); len_lim = 32'(4 * Cols); end
+          qnpu_reg_pkg::TgtStoreOut4:  begin rows_lim = 32'(OutRows); len_lim = 32'(Cols / 2); end
+          qnpu_reg_pkg::TgtStoreAct:   begin rows_lim = 32'(ActRows); len_lim = 32'(Rows);     end
+          qnpu_reg_pkg::TgtStoreWgt:   begin rows_lim = 32'(WgtRows); len_lim = 32'(Cols);     end
+          default: simple_ok = 1'b0;
         endcase
+        simple_ok = simple_ok && 32'(len) <= len_lim;
+      end
+      qnpu_reg_pkg::OpCompute: begin
+        is_comp   = 1'b1;
+        simple_ok = mode != 2'd3 && Built[mode] && mx != 0 && my != 0 && f1 != 0 && f2 != 0 && f3 != 0;
       end
       default: begin
-        legal_op = 1'b0;
-        legal    = 1'b0;
+        legal_op  = 1'b0;
+        simple_ok = 1'b0;
       end
     endcase
   end
+
+  // The product terms, one per cycle: transfers n = cnt1*cnt2*cnt3 rows;
+  // COMPUTE m = MX*MY rows, w = F1*F2*F3 folds of weight rows, and r, the
+  // furthest activation row offset, sum of (count-1)*stride over the walk.
+  typedef enum logic [1:0] {ChkIdle, ChkStep, ChkVerdict} chk_e;
+  chk_e        chk_q, chk_d;
+  logic [3:0]  step_q, step_d;
+  logic        sok_q;
+  logic [47:0] n_q, n_d, f_q, f_d, r_q, r_d;
+  logic [31:0] mul_a;
+  logic [15:0] mul_b;
+  logic [47:0] prod;
+  logic        last_step;
+  always_comb begin
+    mul_a = '0;
+    mul_b = '0;
+    unique case (step_q)
+      4'd0:    begin mul_a = is_comp ? 32'(mx) : 32'(cnt1); mul_b = is_comp ? my : cnt2; end
+      4'd1:    begin mul_a = is_comp ? 32'(f1) : n_q[31:0]; mul_b = is_comp ? 16'(f2) : cnt3; end
+      4'd2:    begin mul_a = f_q[31:0]; mul_b = 16'(f3); end
+      4'd3:    begin mul_a = f_q[31:0]; mul_b = (mode == qnpu_reg_pkg::ModeW4A8) ? 16'(Rows / 2) : 16'(Rows); end
+      4'd4:    begin mul_a = 32'(mx) - 32'd1; mul_b = asx; end
+      4'd5:    begin mul_a = 32'(my) - 32'd1; mul_b = asy; end
+      4'd6:    begin mul_a = 32'(f1) - 32'd1; mul_b = fs1; end
+      4'd7:    begin mul_a = 32'(f2) - 32'd1; mul_b = fs2; end
+      default: begin mul_a = 32'(f3) - 32'd1; mul_b = fs3; end
+    endcase
+    prod      = 48'(mul_a) * 48'(mul_b);
+    last_step = is_comp ? step_q == 4'd8 : step_q == 4'd1;
+  end
+
+  logic head_ok, chk_legal, verdict;
+  assign head_ok = !dq_empty && !halted_q && !soft_reset_i;
+  always_comb begin
+    chk_d  = chk_q;
+    step_d = step_q;
+    {n_d, f_d, r_d} = {n_q, f_q, r_q};
+    unique case (chk_q)
+      ChkIdle: if (head_ok) begin
+        step_d = '0;
+        chk_d  = (simple_ok && (is_xfer || is_comp)) ? ChkStep : ChkVerdict;
+      end
+      ChkStep: begin
+        step_d = step_q + 4'd1;
+        unique case (step_q)
+          4'd0:    n_d = prod;                      // transfer rows, or M
+          4'd1:    if (is_comp) f_d = prod; else n_d = prod;
+          4'd2:    f_d = prod;                      // folds
+          4'd3:    f_d = prod;                      // weight rows
+          4'd4:    r_d = prod;
+          default: r_d = r_q + prod;
+        endcase
+        if (last_step) chk_d = ChkVerdict;
+      end
+      default: if (dq_pop || !head_ok) chk_d = ChkIdle;
+    endcase
+  end
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni)           chk_q <= ChkIdle;
+    else if (soft_reset_i) chk_q <= ChkIdle;
+    else                   chk_q <= chk_d;
+  end
+  always_ff @(posedge clk_i) begin
+    step_q <= step_d;
+    {n_q, f_q, r_q} <= {n_d, f_d, r_d};
+    if (chk_q == ChkIdle) sok_q <= simple_ok;
+  end
+
+  // The verdict on the head command.
+  always_comb begin
+    chk_legal = sok_q;
+    if (is_xfer) chk_legal = sok_q && 48'(srow) + n_q <= 48'(rows_lim);
+    if (is_comp) chk_legal = sok_q && 48'(accrow) + n_q <= 48'(AccDepth) &&
+                             (!last || 48'(outrow) + n_q <= 48'(OutRows)) &&
+                             48'(wrow) + f_q <= 48'(WgtRows) &&
+                             48'(arow) + r_q < 48'(ActRows);
+  end
+  assign verdict = chk_q == ChkVerdict && head_ok;
 
   // Engine queues.
   logic [2:0]   eq_push, eq_pop, eq_empty, eq_full;
@@ -273,9 +388,6 @@ module qnpu_ctrl #(
   logic engines_idle;
   assign engines_idle = (&eq_empty) && !(|eng_busy_i);
 
-  logic head_ok;
-  assign head_ok = !dq_empty && !halted_q && !soft_reset_i;
-
   logic [31:0] cmd_index_q;  // commands dispatched since reset (ERR_INFO)
   logic        is_fence;
   assign is_fence = (op == qnpu_reg_pkg::OpFence);
@@ -283,7 +395,7 @@ module qnpu_ctrl #(
   always_comb begin
     dq_pop  = 1'b0;
     eq_push = '0;
-    if (head_ok && legal) begin
+    if (verdict && chk_legal) begin
       if (which != '0) begin
         if ((which & eq_full) == '0) begin
           eq_push = which;
@@ -330,29 +442,30 @@ module qnpu_ctrl #(
     tok_ok[2] = !e_pp[2] || tok_q[2] != '0;
   end
 
-  for (genvar e = 0; e < 3; e++) begin : gen_start
-    assign eng_valid_o[e] = !eq_empty[e] && tok_ok[e] && !halted_q && !soft_reset_i;
-    assign eng_cmd_o[e*256 +: 256] = eq_head[e];
-    assign eq_pop[e]      = eng_valid_o[e] && eng_ready_i[e];
-  end
-  assign dep_wait_o = ~eq_empty & ~tok_ok;
-
-  // Push flags of accepted commands, returned on completion in order.
+  // Push flags of accepted commands, returned on completion in order; an
+  // engine takes a new command only while there is room to remember them.
+  localparam int PfDepth = 8;
   logic [1:0] pf_head [3];  // {push_prev, push_next}
-  logic [2:0] pf_empty;
+  logic [2:0] pf_empty, pf_full;
   for (genvar e = 0; e < 3; e++) begin : gen_pf
-    logic pf_full;
-    logic [$clog2(5)-1:0] pf_cnt;
-    qnpu_fifo #(.Width(2), .Depth(4)) u_pf (
+    logic [$clog2(PfDepth+1)-1:0] pf_cnt;
+    qnpu_fifo #(.Width(2), .Depth(PfDepth)) u_pf (
       .clk_i, .rst_ni, .clr_i(soft_reset_i),
       .push_i(eq_pop[e]),
       .data_i({eq_head[e][qnpu_reg_pkg::CmdPushPrevLsb], eq_head[e][qnpu_reg_pkg::CmdPushNextLsb]}),
       .pop_i(eng_done_i[e]),
-      .data_o(pf_head[e]), .empty_o(pf_empty[e]), .full_o(pf_full), .count_o(pf_cnt)
+      .data_o(pf_head[e]), .empty_o(pf_empty[e]), .full_o(pf_full[e]), .count_o(pf_cnt)
     );
     logic unused_pf;
-    assign unused_pf = ^{pf_full, pf_cnt};
+    assign unused_pf = ^pf_cnt;
   end
+
+  for (genvar e = 0; e < 3; e++) begin : gen_start
+    assign eng_valid_o[e] = !eq_empty[e] && tok_ok[e] && !pf_full[e] && !halted_q && !soft_reset_i;
+    assign eng_cmd_o[e*256 +: 256] = eq_head[e];
+    assign eq_pop[e]      = eng_valid_o[e] && eng_ready_i[e];
+  end
+  assign dep_wait_o = ~eq_empty & ~tok_ok;
 
   logic [2:0] done_ok;
   assign done_ok = eng_done_i & ~pf_empty;
@@ -380,6 +493,15 @@ module qnpu_ctrl #(
       for (int t = 0; t < 4; t++)
         tok_q[t] <= tok_q[t] + {7'd0, tok_give[t]} - {7'd0, tok_take[t]};
     end
+  end
+
+  // A counter at 255 that is given a token and not taken one would wrap.
+  logic [3:0] tok_ovf;
+  logic [1:0] tok_ovf_idx;
+  always_comb begin
+    tok_ovf_idx = '0;
+    for (int t = 0; t < 4; t++) tok_ovf[t] = tok_q[t] == 8'hff && tok_give[t] && !tok_take[t];
+    for (int t = 3; t >= 0; t--) if (tok_ovf[t]) tok_ovf_idx = 2'(t);
   end
 
   // ---- watchdog ----------------------------------------------------------------------
@@ -410,10 +532,14 @@ module qnpu_ctrl #(
       raise_code = qnpu_reg_pkg::ErrDma;
       raise_eng  = qnpu_reg_pkg::EngFetch;
       raise_info = ring_base_i + 32'({tail_q, 5'd0});
-    end else if (head_ok && !legal) begin
+    end else if (verdict && !chk_legal) begin
       raise_code = legal_op ? qnpu_reg_pkg::ErrIllegalField : qnpu_reg_pkg::ErrIllegalOpcode;
       raise_eng  = qnpu_reg_pkg::EngDispatch;
       raise_info = cmd_index_q;
+    end else if (|tok_ovf) begin
+      raise_code = qnpu_reg_pkg::ErrToken;
+      raise_eng  = qnpu_reg_pkg::EngDispatch;
+      raise_info = 32'(tok_ovf_idx);
     end else if (ld_err_i) begin
       raise_code = qnpu_reg_pkg::ErrDma;
       raise_eng  = qnpu_reg_pkg::EngLoad;
@@ -437,6 +563,6 @@ module qnpu_ctrl #(
   assign cmdq_level_o = 8'(dq_count);
 
   logic unused_ctrl;
-  assign unused_ctrl = ^{dq_head[255:224], daddr[31:4], e_pp[0], e_pn[2]};
+  assign unused_ctrl = ^{daddr[31:4], e_pp[0], e_pn[2], n_q[47:32] & 16'(is_comp), f_q[47:40]};
 
 endmodule

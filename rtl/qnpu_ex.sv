@@ -1,25 +1,33 @@
 // qnpu_ex.sv - the compute engine: executes COMPUTE commands on qnpu_core.
 //
-// Two stages run concurrently so that folds follow each other without
-// bubbles (docs/architecture.md):
-//  * W: reads the fold's weight rows from the weight scratchpad (bottom row
-//    first) into the core's load pipe and commits them to the idle bank.
-//    W4A8 weights are stored two per byte (even K row in the low nibble);
-//    W unpacks them. W runs at most one command ahead of A.
-//  * A: reads M activation rows and streams them through the array with
-//    their row tags. On the last fold it waits until every result has been
-//    written to the output scratchpad (one memory per column, because the
-//    columns emit skewed) before the command completes.
+// A COMPUTE is F1 x F2 x F3 weight folds. Fold (f1, f2, f3) reads Rows
+// weight rows (Rows/2 in W4A8) from W_ROW + g*that (g = its index) and
+// streams M = MX x MY activation rows: output row (mx, my) reads activation
+// row A_ROW + f1*FS1 + f2*FS2 + f3*FS3 + mx*AS_X + my*AS_Y and accumulates
+// into row ACC_ROW + my*MX + mx. The fold shift is how a convolution walks
+// its taps over an activation patch held once in the scratchpad; the row
+// walk is its stride. Two stages run concurrently (docs/architecture.md):
+//  * W writes a fold's weights into the array's idle bank, one PE row per
+//    cycle (W4A8: one scratchpad row holds two PE rows, low nibble first).
+//    It starts a fold once the fold two back has issued its last row.
+//  * A streams a fold's activation rows, each with its tag, from the cycle
+//    after W started that fold. Folds, and commands, follow back to back.
+// A command completes when its last row's results are in the output
+// scratchpad: a fixed delay after A issued that row (no drain).
 module qnpu_ex #(
   parameter int Rows     = 4,
   parameter int Cols     = 4,
   parameter int AccDepth = 64,
-  parameter int RowW     = $clog2(AccDepth),
-  parameter int Int4     = 1     // 0: int8-only PEs
+  parameter int OutRows  = 64,
+  parameter int Int4     = 1,     // 0: int8-only PEs
+  localparam int RowW    = $clog2(AccDepth),
+  localparam int OutW    = $clog2(OutRows),
+  localparam int RowIdxW = $clog2(Rows)
 ) (
   input  logic                clk_i,
   input  logic                rst_ni,
   input  logic                halt_i,
+  input  logic                clr_i,        // soft reset
   input  logic                cmd_valid_i,
   output logic                cmd_ready_o,
   input  logic [255:0]        cmd_i,
@@ -33,14 +41,13 @@ module qnpu_ex #(
   input  logic [Cols*8-1:0]   wgt_rdata_i,
   // output scratchpad: one write port per column
   output logic [Cols-1:0]     out_we_o,
-  output logic [Cols*16-1:0]  out_waddr_o,
+  output logic [Cols*OutW-1:0] out_waddr_o,
   output logic [Cols*32-1:0]  out_wdata_o,
   // requantization parameters (from the load engine)
   input  logic                prm_we_i,
   input  logic [$clog2(Cols)-1:0] prm_col_i,
   input  logic                prm_bank_i,
-  input  logic [2:0]          prm_field_i,
-  input  logic [31:0]         prm_wdata_i,
+  input  logic [127:0]        prm_rec_i,
   // counters and status
   output logic                mac_row_o,    // an activation row entered the array
   output logic                mode4_o,      // ... in W4A4 (two MACs per PE)
@@ -49,63 +56,204 @@ module qnpu_ex #(
   output logic                stall_o
 );
 
+  // Cycles from A's read of a command's last row to its last result in the
+  // output scratchpad: the read, then the core (qnpu_core: Rows + Cols + 4).
+  localparam int Done = 1 + Rows + Cols + 4;
+
   // ---- command fields ------------------------------------------------------------
   typedef struct packed {
     logic [1:0]  mode;
     logic        first, last, pbank;
-    logic [15:0] a_row, w_row, m, out_row;
-  } fold_t;
+    logic [15:0] a_row, w_row, acc_row, out_row, mx, my, as_x, as_y, f1;
+    logic [7:0]  f2, f3;
+    logic [15:0] fs1, fs2, fs3;
+  } cmd_t;
 
-  fold_t c;
-  assign c.mode    = cmd_i[qnpu_reg_pkg::CmdModeLsb +: qnpu_reg_pkg::CmdModeWidth];
-  assign c.first   = cmd_i[qnpu_reg_pkg::CmdFirstLsb];
-  assign c.last    = cmd_i[qnpu_reg_pkg::CmdLastLsb];
-  assign c.pbank   = cmd_i[qnpu_reg_pkg::CmdPbankLsb];
-  assign c.a_row   = cmd_i[qnpu_reg_pkg::CmdSpadRowLsb +: qnpu_reg_pkg::CmdSpadRowWidth];
-  assign c.w_row   = cmd_i[qnpu_reg_pkg::CmdWgtRowLsb +: qnpu_reg_pkg::CmdWgtRowWidth];
-  assign c.m       = cmd_i[qnpu_reg_pkg::CmdLenLsb +: qnpu_reg_pkg::CmdLenWidth];
-  assign c.out_row = cmd_i[qnpu_reg_pkg::CmdOutRowLsb +: qnpu_reg_pkg::CmdOutRowWidth];
+  cmd_t c;
+  always_comb begin
+    c.mode    = cmd_i[qnpu_reg_pkg::CmdModeLsb +: 2];
+    c.first   = cmd_i[qnpu_reg_pkg::CmdFirstLsb];
+    c.last    = cmd_i[qnpu_reg_pkg::CmdLastLsb];
+    c.pbank   = cmd_i[qnpu_reg_pkg::CmdPbankLsb];
+    c.a_row   = cmd_i[qnpu_reg_pkg::CmdARowLsb +: 16];
+    c.w_row   = cmd_i[qnpu_reg_pkg::CmdWRowLsb +: 16];
+    c.acc_row = cmd_i[qnpu_reg_pkg::CmdAccRowLsb +: 16];
+    c.out_row = cmd_i[qnpu_reg_pkg::CmdOutRowLsb +: 16];
+    c.mx      = cmd_i[qnpu_reg_pkg::CmdMxLsb +: 16];
+    c.my      = cmd_i[qnpu_reg_pkg::CmdMyLsb +: 16];
+    c.as_x    = cmd_i[qnpu_reg_pkg::CmdAsXLsb +: 16];
+    c.as_y    = cmd_i[qnpu_reg_pkg::CmdAsYLsb +: 16];
+    c.f1      = cmd_i[qnpu_reg_pkg::CmdF1Lsb +: 16];
+    c.f2      = cmd_i[qnpu_reg_pkg::CmdF2Lsb +: 8];
+    c.f3      = cmd_i[qnpu_reg_pkg::CmdF3Lsb +: 8];
+    c.fs1     = cmd_i[qnpu_reg_pkg::CmdFs1Lsb +: 16];
+    c.fs2     = cmd_i[qnpu_reg_pkg::CmdFs2Lsb +: 16];
+    c.fs3     = cmd_i[qnpu_reg_pkg::CmdFs3Lsb +: 16];
+  end
 
-  logic [1:0] mode_q;        // the mode the core runs in
-  logic       wv_q, wc_q, whi_q;  // weight read issued last cycle: valid, commit, high nibble
-  logic       core_busy;
+  // ---- two accepted commands: q[0] is A's, W works on q[w_idx] --------------------
+  cmd_t       q0_q, q1_q;       // (two registers: Yosys 0.23 reads no arrays of structs)
+  logic [1:0] cnt_q, cnt_d;
+  logic [1:0] mode_q;            // the core's mode
+  logic       core_busy, accept, a_pop;
+  logic [1:0] nf_q;              // folds W has started and A has not finished
+  logic       w_busy_q, a_busy_q;
 
-  // ---- W stage -------------------------------------------------------------------
-  logic        w_active_q, slot_q, wbank_q;
-  fold_t       w_fold_q, slot_fold_q;
-  logic        slot_bank_q;
-  logic [15:0] w_step_q;
-  logic        a_active_q, a_drain_q;
-
-  // A new mode only when nothing is in flight.
-  logic quiet, mode_ok, accept;
-  assign quiet       = !w_active_q && !wc_q && !slot_q && !a_active_q && !a_drain_q && !core_busy;
-  assign mode_ok     = (c.mode == mode_q) || quiet;
-  // A commit still on its way to the slot (wc_q) occupies it already.
-  assign cmd_ready_o = !w_active_q && !wc_q && !slot_q && mode_ok && !halt_i;
+  logic quiet;
+  assign quiet       = cnt_q == 0 && !w_busy_q && nf_q == 0 && !core_busy;
+  assign cmd_ready_o = cnt_q != 2'd2 && (c.mode == mode_q || quiet) && !halt_i;
   assign accept      = cmd_valid_i && cmd_ready_o;
 
-  // Weight read for PE row i = Rows-1-step.
-  logic [15:0] w_pe_row;
-  assign w_pe_row    = 16'(Rows - 1) - w_step_q;
-  assign wgt_re_o    = w_active_q && !halt_i;
-  assign wgt_raddr_o = w_fold_q.w_row + ((w_fold_q.mode == qnpu_pkg::ModeW4A8) ? (w_pe_row >> 1) : w_pe_row);
+  always_comb begin
+    cnt_d = cnt_q;
+    if (accept && !a_pop) cnt_d = cnt_q + 2'd1;
+    if (!accept && a_pop) cnt_d = cnt_q - 2'd1;
+  end
 
-  logic       wb_q;
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      wv_q <= 1'b0;
-      wc_q <= 1'b0;
-    end else begin
-      wv_q <= wgt_re_o;
-      wc_q <= wgt_re_o && w_step_q == 16'(Rows - 1);
+  cmd_t q0_d, q1_d;
+  always_comb begin
+    q0_d = q0_q;
+    q1_d = q1_q;
+    if (a_pop) q0_d = q1_q;
+    if (accept) begin
+      if (cnt_q == 2'd0 || (cnt_q == 2'd1 && a_pop)) q0_d = c;
+      else                                           q1_d = c;
     end
   end
   always_ff @(posedge clk_i) begin
-    whi_q <= (w_fold_q.mode == qnpu_pkg::ModeW4A8) && w_pe_row[0];
-    wb_q  <= wbank_q;
+    q0_q <= q0_d;
+    q1_q <= q1_d;
   end
 
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      cnt_q  <= '0;
+      mode_q <= qnpu_reg_pkg::ModeW8A8;
+    end else if (halt_i || clr_i) begin
+      cnt_q  <= '0;
+    end else begin
+      cnt_q <= cnt_d;
+      if (accept) mode_q <= c.mode;
+    end
+  end
+
+  // ---- W stage ---------------------------------------------------------------------
+  // W reads a fold's PE rows in consecutive cycles: row 0 in the cycle it
+  // starts the fold (w_start), rows 1.. after it (w_busy). A fold may start
+  // when its command is here, the fold two back issues its last row this
+  // cycle at the latest (nf_q < 2 or a_fold_end), and W has read the
+  // previous fold's last row.
+  logic [1:0]         w_idx_q, w_idx_d;   // entry of W's next fold
+  logic               w_new_q, w_new_d;   // that fold is its command's first
+  logic [15:0]        wf1_q, wf1_d;       // fold counters of W's next fold
+  logic [7:0]         wf2_q, wf2_d, wf3_q, wf3_d;
+  logic [15:0]        wbase_q, wbase_d;   // its first weight row
+  logic [15:0]        wptr_q, wptr_d;     // first weight row of the fold being read
+  logic [RowIdxW-1:0] wstep_q, wstep_d;   // PE row to read next
+  logic               w_busy_d, wbank_q, wbank_d;
+  logic               w_start, a_fold_end;
+  cmd_t               wc;
+
+  assign wc = w_idx_q[0] ? q1_q : q0_q;
+
+  logic w_have, w_last;  // W's next fold exists; it is its command's last
+  assign w_have  = w_idx_q < cnt_q;
+  assign w_last  = w_new_q ? (wc.f1 == 16'd1 && wc.f2 == 8'd1 && wc.f3 == 8'd1)
+                           : (wf1_q + 16'd1 == wc.f1 && wf2_q + 8'd1 == wc.f2 && wf3_q + 8'd1 == wc.f3);
+  assign w_start = w_have && !w_busy_q && (nf_q < 2'd2 || a_fold_end) && !halt_i;
+
+  logic w4a8;
+  logic [15:0] wrows, wfold;  // weight rows per fold; the first row of the fold started now
+  assign w4a8  = mode_q == qnpu_reg_pkg::ModeW4A8;
+  assign wrows = w4a8 ? 16'(Rows / 2) : 16'(Rows);
+  assign wfold = w_new_q ? wc.w_row : wbase_q;
+
+  always_comb begin
+    w_idx_d  = w_idx_q;
+    w_new_d  = w_new_q;
+    {wf1_d, wf2_d, wf3_d} = {wf1_q, wf2_q, wf3_q};
+    wbase_d  = wbase_q;
+    wptr_d   = wptr_q;
+    wstep_d  = wstep_q;
+    w_busy_d = w_busy_q;
+    wbank_d  = wbank_q;
+    if (w_busy_q) begin
+      wstep_d = wstep_q + RowIdxW'(1);
+      if (wstep_q == RowIdxW'(Rows - 1)) w_busy_d = 1'b0;
+    end
+    if (w_start) begin
+      w_busy_d = 1'b1;
+      wstep_d  = RowIdxW'(1);
+      wbank_d  = ~wbank_q;
+      wptr_d   = wfold;
+      wbase_d  = wfold + wrows;
+      if (w_last) begin
+        w_idx_d = w_idx_q + 2'd1;
+        w_new_d = 1'b1;
+      end else begin
+        // the fold after this one: (wf1, wf2, wf3) + 1
+        w_new_d = 1'b0;
+        {wf1_d, wf2_d, wf3_d} = w_new_q ? '0 : {wf1_q, wf2_q, wf3_q};
+        if (wf1_d + 16'd1 != wc.f1) begin
+          wf1_d = wf1_d + 16'd1;
+        end else begin
+          wf1_d = '0;
+          if (wf2_d + 8'd1 != wc.f2) begin
+            wf2_d = wf2_d + 8'd1;
+          end else begin
+            wf2_d = '0;
+            wf3_d = wf3_d + 8'd1;
+          end
+        end
+      end
+    end
+    if (a_pop && w_idx_d != 2'd0) w_idx_d = w_idx_d - 2'd1;
+  end
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      w_busy_q <= 1'b0;
+      w_idx_q  <= '0;
+      w_new_q  <= 1'b1;
+      wbank_q  <= 1'b1;   // the first fold goes to bank 0
+    end else if (halt_i || clr_i) begin
+      w_busy_q <= 1'b0;
+      w_idx_q  <= '0;
+      w_new_q  <= 1'b1;
+      wbank_q  <= 1'b1;
+    end else begin
+      w_busy_q <= w_busy_d;
+      w_idx_q  <= w_idx_d;
+      w_new_q  <= w_new_d;
+      wbank_q  <= wbank_d;
+    end
+  end
+  always_ff @(posedge clk_i) begin
+    {wf1_q, wf2_q, wf3_q} <= {wf1_d, wf2_d, wf3_d};
+    wbase_q <= wbase_d;
+    wptr_q  <= wptr_d;
+    wstep_q <= wstep_d;
+  end
+
+  // Weight reads: PE row k of W8A8/W4A4 is scratchpad row k of the fold; in
+  // W4A8 row k/2 holds PE rows k (low nibble) and k+1 (high nibble).
+  logic [RowIdxW-1:0] wk;
+  assign wk          = w_start ? '0 : wstep_q;
+  assign wgt_re_o    = w_start || w_busy_q;
+  assign wgt_raddr_o = (w_start ? wfold : wptr_q) + (w4a8 ? 16'(wk) >> 1 : 16'(wk));
+
+  // The row read this cycle reaches the array the next cycle.
+  logic               wv_q, whi_q, wb_q;
+  logic [RowIdxW-1:0] wk_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) wv_q <= 1'b0;
+    else         wv_q <= wgt_re_o && !halt_i;
+  end
+  always_ff @(posedge clk_i) begin
+    wk_q  <= wk;
+    whi_q <= w4a8 && wk[0];
+    wb_q  <= w_start ? ~wbank_q : wbank_q;
+  end
   logic [Cols*8-1:0] w_feed;
   always_comb begin
     w_feed = wgt_rdata_i;
@@ -113,158 +261,226 @@ module qnpu_ex #(
       for (int j = 0; j < Cols; j++) w_feed[j*8 +: 8] = {4'd0, wgt_rdata_i[j*8+4 +: 4]};
   end
 
+  // ---- A stage -----------------------------------------------------------------
+  // nf: folds W started and A has not finished. A may start a fold that W
+  // started in an earlier cycle: folds W started minus those A started > 0.
+  logic [1:0]  nr_q, nr_d;               // folds W started that A has not started
+  logic        a_start, a_issue, a_last_row, a_busy_d, a_new_q, a_new_d, abank_q, abank_d;
+  logic [15:0] af1_q, af1_d, p1_q, p1_d, p2_q, p2_d, p3_q, p3_d;   // fold walk
+  logic [7:0]  af2_q, af2_d, af3_q, af3_d;
+  logic [15:0] x_q, x_d, y_q, y_d, mx_q, mx_d, my_q, my_d;         // row walk
+  logic [15:0] accp_q, accp_d, outp_q, outp_d;
+  logic        fold_first_q, fold_first_d, fold_last_q, fold_last_d;
+  cmd_t        ac;
+
+  assign ac       = q0_q;
+  assign a_start  = !a_busy_q && nr_q != 0 && !halt_i;
+  assign a_issue  = a_busy_q || a_start;
+
+  // The fold A starts now (a_start): its base row and whether it is the
+  // command's first or last.
+  logic [15:0] fb;
+  logic        sf_first, sf_last;
+  assign fb       = a_new_q ? ac.a_row : p1_q;
+  assign sf_first = a_new_q;
+  assign sf_last  = a_new_q ? (ac.f1 == 16'd1 && ac.f2 == 8'd1 && ac.f3 == 8'd1)
+                            : (af1_q + 16'd1 == ac.f1 && af2_q + 8'd1 == ac.f2 && af3_q + 8'd1 == ac.f3);
+
+  // The row issued this cycle.
+  logic [15:0] row_now, ybase, mx_now, my_now, acc_now, out_now;
+  logic        first_now, last_now;
+  assign row_now   = a_busy_q ? x_q : fb;
+  assign ybase     = a_busy_q ? y_q : fb;
+  assign mx_now    = a_busy_q ? mx_q : 16'd0;
+  assign my_now    = a_busy_q ? my_q : 16'd0;
+  assign acc_now   = a_busy_q ? accp_q : ac.acc_row;
+  assign out_now   = a_busy_q ? outp_q : ac.out_row;
+  assign first_now = a_busy_q ? fold_first_q : sf_first;
+  assign last_now  = a_busy_q ? fold_last_q : sf_last;
+  assign a_last_row = a_issue && mx_now + 16'd1 == ac.mx && my_now + 16'd1 == ac.my;
+  assign a_fold_end = a_last_row;
+  assign a_pop      = a_last_row && last_now;
+
+  always_comb begin
+    a_busy_d = a_busy_q;
+    a_new_d  = a_new_q;
+    abank_d  = abank_q;
+    {af1_d, af2_d, af3_d} = {af1_q, af2_q, af3_q};
+    {p1_d, p2_d, p3_d}    = {p1_q, p2_q, p3_q};
+    {x_d, y_d, mx_d, my_d} = {x_q, y_q, mx_q, my_q};
+    {accp_d, outp_d}      = {accp_q, outp_q};
+    fold_first_d = fold_first_q;
+    fold_last_d  = fold_last_q;
+    if (a_start) begin
+      abank_d      = ~abank_q;
+      fold_first_d = sf_first;
+      fold_last_d  = sf_last;
+      if (a_new_q) begin
+        {af1_d, af2_d, af3_d} = '0;
+        {p1_d, p2_d, p3_d}    = {ac.a_row, ac.a_row, ac.a_row};
+      end
+    end
+    if (a_issue) begin
+      accp_d = acc_now + 16'd1;
+      outp_d = out_now + 16'd1;
+      if (mx_now + 16'd1 != ac.mx) begin
+        mx_d = mx_now + 16'd1;
+        my_d = my_now;
+        x_d  = row_now + ac.as_x;
+        y_d  = ybase;
+        a_busy_d = 1'b1;
+      end else if (my_now + 16'd1 != ac.my) begin
+        mx_d = '0;
+        my_d = my_now + 16'd1;
+        x_d  = ybase + ac.as_y;
+        y_d  = ybase + ac.as_y;
+        a_busy_d = 1'b1;
+      end else begin
+        // the fold's last row: on to the next fold of the command, or the
+        // next command
+        a_busy_d = 1'b0;
+        a_new_d  = last_now;
+        if (!last_now) begin
+          if ((a_start && a_new_q ? 16'd0 : af1_q) + 16'd1 != ac.f1) begin
+            af1_d = (a_start && a_new_q ? 16'd0 : af1_q) + 16'd1;
+            p1_d  = (a_start && a_new_q ? ac.a_row : p1_q) + ac.fs1;
+          end else begin
+            af1_d = '0;
+            if ((a_start && a_new_q ? 8'd0 : af2_q) + 8'd1 != ac.f2) begin
+              af2_d = (a_start && a_new_q ? 8'd0 : af2_q) + 8'd1;
+              p2_d  = (a_start && a_new_q ? ac.a_row : p2_q) + ac.fs2;
+              p1_d  = p2_d;
+            end else begin
+              af2_d = '0;
+              af3_d = (a_start && a_new_q ? 8'd0 : af3_q) + 8'd1;
+              p3_d  = (a_start && a_new_q ? ac.a_row : p3_q) + ac.fs3;
+              p2_d  = p3_d;
+              p1_d  = p3_d;
+            end
+          end
+        end
+      end
+    end
+  end
+
+  always_comb begin
+    nr_d = nr_q;
+    if (w_start && !a_start) nr_d = nr_q + 2'd1;
+    if (!w_start && a_start) nr_d = nr_q - 2'd1;
+  end
+
+  logic [1:0] nf_d;
+  always_comb begin
+    nf_d = nf_q;
+    if (w_start && !a_fold_end) nf_d = nf_q + 2'd1;
+    if (!w_start && a_fold_end) nf_d = nf_q - 2'd1;
+  end
+
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      w_active_q <= 1'b0;
-      slot_q     <= 1'b0;
-      wbank_q    <= 1'b0;
-      mode_q     <= qnpu_pkg::ModeW8A8;
-    end else if (halt_i) begin
-      w_active_q <= 1'b0;
-      slot_q     <= 1'b0;
+      a_busy_q <= 1'b0;
+      a_new_q  <= 1'b1;
+      abank_q  <= 1'b1;
+      nr_q     <= '0;
+      nf_q     <= '0;
+    end else if (halt_i || clr_i) begin
+      a_busy_q <= 1'b0;
+      a_new_q  <= 1'b1;
+      abank_q  <= 1'b1;
+      nr_q     <= '0;
+      nf_q     <= '0;
     end else begin
-      if (accept) begin
-        w_active_q <= 1'b1;
-        mode_q     <= c.mode;
-      end else if (w_active_q && w_step_q == 16'(Rows - 1)) begin
-        w_active_q <= 1'b0;
-      end
-      // The commit reaches the core the cycle after the last read.
-      if (wc_q) begin
-        slot_q  <= 1'b1;
-        wbank_q <= ~wbank_q;
-      end else if (a_take) begin
-        slot_q <= 1'b0;
-      end
+      a_busy_q <= a_busy_d;
+      a_new_q  <= a_new_d;
+      abank_q  <= abank_d;
+      nr_q     <= nr_d;
+      nf_q     <= nf_d;
     end
   end
-
   always_ff @(posedge clk_i) begin
-    if (accept) begin
-      w_fold_q <= c;
-      w_step_q <= '0;
-    end else if (w_active_q) begin
-      w_step_q <= w_step_q + 16'd1;
-    end
-    if (wc_q) begin
-      slot_fold_q <= w_fold_q;
-      slot_bank_q <= wb_q;
-    end
+    {af1_q, af2_q, af3_q} <= {af1_d, af2_d, af3_d};
+    {p1_q, p2_q, p3_q}    <= {p1_d, p2_d, p3_d};
+    {x_q, y_q, mx_q, my_q} <= {x_d, y_d, mx_d, my_d};
+    {accp_q, outp_q}      <= {accp_d, outp_d};
+    fold_first_q <= fold_first_d;
+    fold_last_q  <= fold_last_d;
   end
 
-  // ---- A stage -------------------------------------------------------------------
-  fold_t       a_fold_q;
-  logic        a_bank_q;
-  logic [15:0] a_m_q;
-  logic        a_take;
+  assign act_re_o    = a_issue;
+  assign act_raddr_o = row_now;
 
-  // The slot fills the cycle after the commit reached the core; the first
-  // row is read a cycle later and enters the array two cycles after the
-  // commit (the rule of docs/architecture.md). A takes the next fold in the
-  // cycle it issues the previous fold's last row, so folds follow without a
-  // gap (except after a last fold, which drains first).
-  logic a_free, a_done_rows;
-  assign a_free = (!a_active_q || (a_done_rows && !a_fold_q.last)) && !a_drain_q;
-  assign a_take = slot_q && a_free && !halt_i;
-
-  assign act_re_o    = a_active_q && !halt_i;
-  assign act_raddr_o = a_fold_q.a_row + a_m_q;
-
-  logic              av_q;
-  logic [RowW-1:0]   arow_q;
-  logic              afirst_q, alast_q, awb_q, apb_q;
+  // The row read this cycle enters the core the next cycle, with its tag.
+  logic            av_q, afirst_q, alast_q, awb_q, apb_q;
+  logic [RowW-1:0] arow_q;
+  logic [OutW-1:0] aout_q;
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) av_q <= 1'b0;
     else         av_q <= act_re_o;
   end
   always_ff @(posedge clk_i) begin
-    arow_q   <= RowW'(a_m_q);
-    afirst_q <= a_fold_q.first;
-    alast_q  <= a_fold_q.last;
-    awb_q    <= a_bank_q;
-    apb_q    <= a_fold_q.pbank;
+    arow_q   <= RowW'(acc_now);
+    aout_q   <= OutW'(out_now);
+    afirst_q <= ac.first && first_now;
+    alast_q  <= ac.last && last_now;
+    awb_q    <= a_start ? ~abank_q : abank_q;
+    apb_q    <= ac.pbank;
   end
 
-  assign a_done_rows = a_active_q && a_m_q + 16'd1 == a_fold_q.m;
-
+  // ---- completion: Done cycles after a command's last row was read --------------
+  logic [Done-1:0] dl_q;
   always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      a_active_q <= 1'b0;
-      a_drain_q  <= 1'b0;
-    end else if (halt_i) begin
-      a_active_q <= 1'b0;
-      a_drain_q  <= core_busy;
-    end else begin
-      if (a_take) a_active_q <= 1'b1;
-      else if (a_done_rows) a_active_q <= 1'b0;
-      if (a_done_rows && a_fold_q.last) a_drain_q <= 1'b1;
-      else if (a_drain_q && !core_busy && !av_q) a_drain_q <= 1'b0;
-    end
+    if (!rst_ni)               dl_q <= '0;
+    else if (halt_i || clr_i)  dl_q <= '0;
+    else                       dl_q <= {dl_q[Done-2:0], a_pop};
   end
-
-  always_ff @(posedge clk_i) begin
-    if (a_take) begin
-      a_fold_q <= slot_fold_q;
-      a_bank_q <= slot_bank_q;
-      a_m_q    <= '0;
-    end else if (a_active_q) begin
-      a_m_q <= a_m_q + 16'd1;
-    end
-  end
-
-  // A command completes when its rows are issued (or, on the last fold,
-  // when its results have been written).
-  assign done_o = !halt_i && ((a_done_rows && !a_fold_q.last) ||
-                              (a_drain_q && !core_busy && !av_q));
+  assign done_o = dl_q[Done-1] && !halt_i;
 
   // ---- the core --------------------------------------------------------------------
   logic [Cols-1:0]      o_valid, o_sat;
-  logic [Cols*RowW-1:0] o_row;
-  logic [Cols*32-1:0]   o_data;
+  logic [Cols*OutW-1:0] o_row;
 
-  qnpu_core #(.Rows(Rows), .Cols(Cols), .AccDepth(AccDepth), .RowW(RowW), .Int4(Int4)) u_core (
+  qnpu_core #(.Rows(Rows), .Cols(Cols), .AccDepth(AccDepth), .OutRows(OutRows), .Int4(Int4)) u_core (
     .clk_i,
     .rst_ni,
     .mode_i      (mode_q),
     .a_valid_i   (av_q),
     .a_data_i    (act_rdata_i),
-    .a_row_i     (arow_q),
+    .a_acc_row_i (arow_q),
+    .a_out_row_i (aout_q),
     .a_first_i   (afirst_q),
     .a_last_i    (alast_q),
     .a_wbank_i   (awb_q),
     .a_pbank_i   (apb_q),
     .w_valid_i   (wv_q),
-    .w_data_i    (w_feed),
-    .w_commit_i  (wc_q),
+    .w_row_i     (wk_q),
     .w_bank_i    (wb_q),
+    .w_data_i    (w_feed),
     .prm_we_i,
     .prm_col_i,
     .prm_bank_i,
-    .prm_field_i,
-    .prm_wdata_i,
+    .prm_rec_i,
     .out_valid_o (o_valid),
     .out_row_o   (o_row),
-    .out_data_o  (o_data),
+    .out_data_o  (out_wdata_o),
     .out_sat_o   (o_sat),
     .busy_o      (core_busy)
   );
 
-  for (genvar j = 0; j < Cols; j++) begin : gen_out
-    assign out_we_o[j]             = o_valid[j];
-    assign out_waddr_o[j*16 +: 16] = a_fold_q.out_row + {{(16-RowW){1'b0}}, o_row[j*RowW +: RowW]};
-  end
-  assign out_wdata_o = o_data;
+  assign out_we_o    = o_valid;
+  assign out_waddr_o = o_row;
 
   always_comb begin
     sat_o = '0;
     for (int j = 0; j < Cols; j++) sat_o += {{($clog2(Cols+1)-1){1'b0}}, o_sat[j]};
   end
   assign mac_row_o = av_q;
-  assign mode4_o   = (mode_q == qnpu_pkg::ModeW4A4);
-  assign busy_o    = w_active_q || slot_q || a_active_q || a_drain_q || core_busy;
+  assign mode4_o   = (mode_q == qnpu_reg_pkg::ModeW4A4);
+  assign busy_o    = cnt_q != 0 || w_busy_q || (|dl_q) || core_busy;
+  assign stall_o   = cnt_q != 0 && !a_issue && !w_busy_q;
 
-  logic unused_fold;
-  assign unused_fold = ^{a_fold_q.mode, a_fold_q.w_row, slot_fold_q.mode};
-  assign stall_o   = busy_o && !av_q && !wv_q;
+  logic unused_ex;
+  assign unused_ex = ^{ac.mode, ac.w_row, wc.mode, wc.first, wc.last, wc.pbank, wc.a_row, wc.acc_row,
+                       wc.out_row, wc.mx, wc.my, wc.as_x, wc.as_y, wc.fs1, wc.fs2, wc.fs3,
+                       acc_now[15:RowW], out_now[15:OutW]};
 
 endmodule

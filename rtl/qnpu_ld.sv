@@ -1,26 +1,33 @@
 // qnpu_ld.sv - the load engine: executes LOAD commands.
 //
-// A LOAD copies COUNT2 x COUNT1 rows of LEN bytes from DRAM (row address
-// DRAM_ADDR + i2*STRIDE2 + i1*STRIDE1, any byte alignment) into consecutive
-// scratchpad rows from SPAD_ROW on, zero-padding each row. Requests run
-// ahead of responses (up to MaxOut in flight); a metadata FIFO tells the
-// in-order response side where each beat's bytes go. Target PRM0/PRM1 reads
-// Cols 16-byte records (bias, M0, shift, flags, zp, act_min, act_max) into
-// one requantization-parameter bank. Fields were validated by the dispatcher.
+// A LOAD walks COUNT3 x COUNT2 x COUNT1 rows of LEN bytes (qnpu_agen: any
+// byte alignment, padding rows) into consecutive scratchpad rows from
+// SPAD_ROW on, zero-extending each row to the scratchpad row; a padding row
+// gets LEN bytes of FILL and reads nothing. Target PRM0/PRM1 reads LEN/16
+// 16-byte records into one requantization bank, one column per beat, from
+// column SPAD_ROW on. Fields were validated by the dispatcher.
+//
+// The request side runs ahead of the response side by up to MaxOut beats,
+// across commands: it takes the next command as soon as it has issued the
+// last beat of the current one. A metadata FIFO tells the in-order response
+// side where each beat's bytes go (and which entries are padding rows, which
+// it writes without a response); the entry that ends a command completes it.
 module qnpu_ld #(
   parameter int Rows    = 4,    // activation row bytes
   parameter int Cols    = 4,    // weight row bytes; parameter records
   parameter int DataW   = 128,  // memory-port bits
-  parameter int MaxOut  = 64    // requests in flight
+  parameter int MaxOut  = 64,   // beats in flight (a power of two)
+  localparam int RowB   = (Rows > Cols) ? Rows : Cols
 ) (
   input  logic                clk_i,
   input  logic                rst_ni,
-  input  logic                halt_i,      // stop issuing, drain, drop the command
+  input  logic                halt_i,      // stop issuing; drain what is in flight, writing nothing
+  input  logic                clr_i,       // soft reset: forget what is in flight
   // command
   input  logic                cmd_valid_i,
   output logic                cmd_ready_o,
   input  logic [255:0]        cmd_i,
-  output logic                done_o,      // the command completed
+  output logic                done_o,      // a command completed (in order)
   // memory
   output logic                req_valid_o,
   input  logic                req_ready_i,
@@ -32,14 +39,13 @@ module qnpu_ld #(
   // scratchpad writes
   output logic                act_we_o,
   output logic                wgt_we_o,
-  output logic [16-1:0]   spad_waddr_o,
+  output logic [15:0]         spad_waddr_o,
   output logic [RowB*8-1:0]   spad_wdata_o,  // low Rows / Cols bytes used
-  // requantization parameters
+  // requantization parameters: one record per cycle
   output logic                prm_we_o,
   output logic [$clog2(Cols)-1:0] prm_col_o,
   output logic                prm_bank_o,
-  output logic [2:0]          prm_field_o,
-  output logic [31:0]         prm_wdata_o,
+  output logic [127:0]        prm_rec_o,
   // status
   output logic                busy_o,
   output logic                stall_o,
@@ -49,53 +55,77 @@ module qnpu_ld #(
 
   localparam int Bytes = DataW / 8;
   localparam int Lg    = $clog2(Bytes);
-  localparam int RowB  = (Rows > Cols) ? Rows : Cols;
-  localparam int OffW  = $clog2(16 * Cols + 1);
+  localparam int OffW  = $clog2(RowB);
+  localparam int LenW  = $clog2(RowB + 1);
 
-  // ---- command fields ----------------------------------------------------------
-  logic [2:0]  c_target;
-  logic [15:0] c_row, c_len, c_cnt1, c_cnt2;
-  logic [31:0] c_addr, c_str1, c_str2;
-  assign c_target = cmd_i[qnpu_reg_pkg::CmdTargetLsb +: qnpu_reg_pkg::CmdTargetWidth];
-  assign c_row    = cmd_i[qnpu_reg_pkg::CmdSpadRowLsb +: qnpu_reg_pkg::CmdSpadRowWidth];
-  assign c_addr   = cmd_i[qnpu_reg_pkg::CmdDramAddrLsb +: qnpu_reg_pkg::CmdDramAddrWidth];
-  assign c_len    = cmd_i[qnpu_reg_pkg::CmdLenLsb +: qnpu_reg_pkg::CmdLenWidth];
-  assign c_cnt1   = cmd_i[qnpu_reg_pkg::CmdCount1Lsb +: qnpu_reg_pkg::CmdCount1Width];
-  assign c_cnt2   = cmd_i[qnpu_reg_pkg::CmdCount2Lsb +: qnpu_reg_pkg::CmdCount2Width];
-  assign c_str1   = cmd_i[qnpu_reg_pkg::CmdStride1Lsb +: qnpu_reg_pkg::CmdStride1Width];
-  assign c_str2   = cmd_i[qnpu_reg_pkg::CmdStride2Lsb +: qnpu_reg_pkg::CmdStride2Width];
-
-  // ---- request side ----------------------------------------------------------------
-  logic        active_q, issuing_q;
-  logic [2:0]  tgt_q;
-  logic [15:0] len_q, cnt1_q, cnt2_q, i1_q, i2_q;
-  logic [31:0] str1_q, str2_q, outer_q, rowa_q, beat_q;
-  logic [16-1:0] srow_q;
-
-  // The beat at beat_q of the row starting at rowa_q.
-  logic [32:0] row_end;
-  logic [31:0] beat_lo_addr;
-  logic [Lg:0] lo, hi, n;
-  logic        last_beat, first_beat;
-  always_comb begin
-    row_end      = {1'b0, rowa_q} + {17'd0, len_q};
-    first_beat   = (beat_q == {rowa_q[31:Lg], {Lg{1'b0}}});
-    beat_lo_addr = first_beat ? rowa_q : beat_q;
-    lo           = first_beat ? {1'b0, rowa_q[Lg-1:0]} : '0;
-    last_beat    = ({1'b0, beat_q} + 33'(Bytes)) >= row_end;
-    hi           = last_beat ? (Lg+1)'(row_end - {1'b0, beat_q}) : (Lg+1)'(Bytes);
-    n            = hi - lo;
+  if (Bytes != qnpu_reg_pkg::PrmRecordBytes) begin : gen_bad_width
+    $error("qnpu_ld: a parameter record must be one memory beat");
   end
 
-  // Metadata of one request, in flight with it.
+  // ---- the command being issued --------------------------------------------------
+  logic [2:0]  c_tgt;
+  logic [7:0]  c_fill;
+  logic [15:0] c_row, c_len;
+  assign c_tgt  = cmd_i[qnpu_reg_pkg::CmdTargetLsb +: qnpu_reg_pkg::CmdTargetWidth];
+  assign c_fill = cmd_i[qnpu_reg_pkg::CmdFillLsb +: qnpu_reg_pkg::CmdFillWidth];
+  assign c_row  = cmd_i[qnpu_reg_pkg::CmdSpadRowLsb +: qnpu_reg_pkg::CmdSpadRowWidth];
+  assign c_len  = cmd_i[qnpu_reg_pkg::CmdLenLsb +: qnpu_reg_pkg::CmdLenWidth];
+
+  logic        start, g_active, g_pad, g_first, g_last, g_last_row, step;
+  logic [31:0] g_beat;
+  logic [Lg:0] g_lo, g_n;
+  logic [15:0] g_off;
+
+  assign cmd_ready_o = !g_active && !halt_i;
+  assign start       = cmd_valid_i && cmd_ready_o;
+
+  qnpu_agen #(.Bytes(Bytes)) u_agen (
+    .clk_i, .rst_ni, .clr_i(halt_i),
+    .start_i   (start),
+    .addr_i    (cmd_i[qnpu_reg_pkg::CmdDramAddrLsb +: 32]),
+    .len_i     (c_len),
+    .cnt1_i    (cmd_i[qnpu_reg_pkg::CmdCount1Lsb +: 16]),
+    .cnt2_i    (cmd_i[qnpu_reg_pkg::CmdCount2Lsb +: 16]),
+    .cnt3_i    (cmd_i[qnpu_reg_pkg::CmdCount3Lsb +: 16]),
+    .str1_i    (cmd_i[qnpu_reg_pkg::CmdStride1Lsb +: 32]),
+    .str2_i    (cmd_i[qnpu_reg_pkg::CmdStride2Lsb +: 32]),
+    .str3_i    (cmd_i[qnpu_reg_pkg::CmdStride3Lsb +: 32]),
+    .pad_xlo_i (cmd_i[qnpu_reg_pkg::CmdPadXLoLsb +: 4]),
+    .pad_xhi_i (cmd_i[qnpu_reg_pkg::CmdPadXHiLsb +: 4]),
+    .pad_ylo_i (cmd_i[qnpu_reg_pkg::CmdPadYLoLsb +: 4]),
+    .pad_yhi_i (cmd_i[qnpu_reg_pkg::CmdPadYHiLsb +: 4]),
+    .next_i    (step),
+    .active_o  (g_active),
+    .pad_o     (g_pad),
+    .beat_o    (g_beat),
+    .first_o   (g_first),
+    .last_o    (g_last),
+    .lo_o      (g_lo),
+    .n_o       (g_n),
+    .off_o     (g_off),
+    .last_row_o(g_last_row)
+  );
+
+  logic [2:0]  tgt_q;
+  logic [7:0]  fill_q;
+  logic [15:0] len_q, srow_q;
+  logic        is_prm;
+  assign is_prm = tgt_q == qnpu_reg_pkg::TgtLoadPrm0 || tgt_q == qnpu_reg_pkg::TgtLoadPrm1;
+
+  // Metadata of one step, in flight with its beat.
   typedef struct packed {
-    logic [31:0]       addr;     // beat address (for error reports)
-    logic [16-1:0] srow;     // destination scratchpad row (PRM: column)
-    logic [Lg:0]       lo;       // first useful byte in the beat
-    logic [Lg:0]       n;        // useful bytes
-    logic [OffW-1:0]   off;      // where they go in the row
-    logic              first;    // first beat of its row
-    logic              last;     // last beat of its row
+    logic [31:0]     addr;     // beat address (for error reports)
+    logic [15:0]     srow;     // scratchpad row, or parameter column
+    logic [Lg:0]     lo;       // first useful byte in the beat
+    logic [Lg:0]     n;        // useful bytes
+    logic [OffW-1:0] off;      // where they go in the row
+    logic            first;    // first beat of its row
+    logic            last;     // last beat of its row
+    logic            pad;      // a padding row: no beat, write FILL
+    logic [1:0]      tgt;      // target (qnpu_reg_pkg::TgtLoad*)
+    logic [7:0]      fill;
+    logic [LenW-1:0] len;      // row bytes (padding rows)
+    logic            cmd_end;  // the command's last step
   } meta_t;
 
   meta_t meta_in, meta_out;
@@ -103,27 +133,28 @@ module qnpu_ld #(
   logic [$clog2(MaxOut+1)-1:0] meta_count;
 
   always_comb begin
-    meta_in.addr  = beat_q;
-    meta_in.srow  = srow_q;
-    meta_in.lo    = lo;
-    meta_in.n     = n;
-    meta_in.off   = OffW'(beat_lo_addr - rowa_q);
-    meta_in.first = first_beat;
-    meta_in.last  = last_beat;
+    meta_in.addr    = g_beat;
+    meta_in.srow    = srow_q;
+    meta_in.lo      = g_lo;
+    meta_in.n       = g_n;
+    meta_in.off     = OffW'(g_off);
+    meta_in.first   = g_first;
+    meta_in.last    = g_last;
+    meta_in.pad     = g_pad;
+    meta_in.tgt     = tgt_q[1:0];
+    meta_in.fill    = fill_q;
+    meta_in.len     = LenW'(len_q);
+    meta_in.cmd_end = g_last && g_last_row;
   end
 
-  assign req_valid_o = issuing_q && !halt_i && !meta_full;
-  assign req_addr_o  = beat_q;
+  assign req_valid_o = g_active && !g_pad && !meta_full && !halt_i;
+  assign req_addr_o  = g_beat;
+  assign step        = g_active && !meta_full && !halt_i && (g_pad || req_ready_i);
 
-  logic fire;
-  assign fire = req_valid_o && req_ready_i;
-
-  localparam int MetaW = 32 + 16 + 2 * (Lg + 1) + OffW + 2;  // bits of meta_t
+  localparam int MetaW = 32 + 16 + 2 * (Lg + 1) + OffW + 3 + 2 + 8 + LenW + 1;  // bits of meta_t
   qnpu_fifo #(.Width(MetaW), .Depth(MaxOut)) u_meta (
-    .clk_i,
-    .rst_ni,
-    .clr_i   (1'b0),
-    .push_i  (fire),
+    .clk_i, .rst_ni, .clr_i,
+    .push_i  (step),
     .data_i  (meta_in),
     .pop_i   (meta_pop),
     .data_o  (meta_out),
@@ -132,154 +163,78 @@ module qnpu_ld #(
     .count_o (meta_count)
   );
 
-  logic [31:0] next_outer, next_row;
-  assign next_outer = outer_q + str2_q;
-  assign next_row   = rowa_q + str1_q;
-
-  logic start;
-  assign cmd_ready_o = !active_q;
-  assign start       = cmd_valid_i && cmd_ready_o && !halt_i;
-
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      active_q  <= 1'b0;
-      issuing_q <= 1'b0;
-    end else if (start) begin
-      active_q  <= 1'b1;
-      issuing_q <= 1'b1;
-    end else begin
-      if (halt_i) issuing_q <= 1'b0;
-      else if (fire && last_beat && i1_q + 16'd1 == cnt1_q && i2_q + 16'd1 == cnt2_q) issuing_q <= 1'b0;
-      if (active_q && !issuing_q && meta_empty && !prm_busy) active_q <= 1'b0;
-    end
+  // Destination: the next scratchpad row after every row, the next parameter
+  // column after every record beat.
+  logic [15:0] srow_d;
+  always_comb begin
+    srow_d = srow_q;
+    if (start) srow_d = c_row;
+    else if (step && (g_last || is_prm)) srow_d = srow_q + 16'd1;
   end
-
   always_ff @(posedge clk_i) begin
     if (start) begin
-      tgt_q  <= c_target;
+      tgt_q  <= c_tgt;
+      fill_q <= c_fill;
       len_q  <= c_len;
-      cnt1_q <= c_cnt1;
-      cnt2_q <= c_cnt2;
-      str1_q <= c_str1;
-      str2_q <= c_str2;
-      i1_q   <= '0;
-      i2_q   <= '0;
-      outer_q <= c_addr;
-      rowa_q <= c_addr;
-      beat_q <= {c_addr[31:Lg], {Lg{1'b0}}};
-      srow_q <= c_row;
-    end else if (fire) begin
-      if (!last_beat) begin
-        beat_q <= beat_q + 32'(Bytes);
-      end else begin
-        // next row
-        srow_q <= srow_q + 1'b1;
-        if (i1_q + 16'd1 == cnt1_q) begin
-          i1_q    <= '0;
-          i2_q    <= i2_q + 16'd1;
-          outer_q <= next_outer;
-          rowa_q  <= next_outer;
-          beat_q  <= {next_outer[31:Lg], {Lg{1'b0}}};
-        end else begin
-          i1_q   <= i1_q + 16'd1;
-          rowa_q <= next_row;
-          beat_q <= {next_row[31:Lg], {Lg{1'b0}}};
-        end
-      end
-      // For PRM targets every beat is one column's record.
-      if (tgt_q == qnpu_reg_pkg::TgtLoadPrm0 || tgt_q == qnpu_reg_pkg::TgtLoadPrm1) srow_q <= srow_q + 1'b1;
     end
+    srow_q <= srow_d;
   end
 
-  // ---- response side -----------------------------------------------------------
-  logic            is_prm;
-  logic [RowB*8-1:0] rowbuf_q, rowbuf_d;
-  logic            prm_busy;
-  logic [2:0]      prm_field_q;
-  logic [DataW-1:0] prm_rec_q;
-  logic [$clog2(Cols)-1:0] prm_col_q;
+  // ---- response side --------------------------------------------------------------
+  logic                 take, write, err_seen_q, m_prm;
+  logic [RowB*8-1:0]    rowbuf_q, rowbuf_d, useful, fillrow;
+  logic [RowB*8+DataW-1:0] shifted;
+  logic [OffW+Lg:0]     end_b;
 
-  assign is_prm = (tgt_q == qnpu_reg_pkg::TgtLoadPrm0) || (tgt_q == qnpu_reg_pkg::TgtLoadPrm1);
-
-  assign rsp_ready_o = !meta_empty && !prm_busy;
-  logic take;
-  assign take     = rsp_valid_i && rsp_ready_o;
-  assign meta_pop = take;
+  assign m_prm       = meta_out.tgt[1];  // PRM0 / PRM1
+  assign rsp_ready_o = !meta_empty && !meta_out.pad;
+  assign take        = rsp_valid_i && rsp_ready_o;
+  // A padding entry is written without a response (only after the beats
+  // before it, which the FIFO order guarantees).
+  assign meta_pop    = take || (!meta_empty && meta_out.pad);
 
   always_comb begin
-    rowbuf_d = meta_out.first ? '0 : rowbuf_q;
-    for (int b = 0; b < Bytes; b++) begin
-      // byte b of the beat goes to row byte off + b - lo, if it is useful
-      logic [15:0] bb, dst;
-      bb  = 16'(b);
-      dst = 16'(meta_out.off) + bb - 16'(meta_out.lo);
-      if (bb >= 16'(meta_out.lo) && bb < 16'(meta_out.lo) + 16'(meta_out.n)) begin
-        for (int d = 0; d < RowB; d++)
-          if (dst == 16'(d)) rowbuf_d[d*8 +: 8] = rsp_rdata_i[b*8 +: 8];
-      end
-    end
+    // byte lo.. of the beat to row byte off..: the useful bytes, shifted into place
+    shifted  = {{(RowB*8){1'b0}}, rsp_rdata_i >> {meta_out.lo, 3'b000}} << {meta_out.off, 3'b000};
+    end_b    = (OffW+Lg+1)'(meta_out.off) + (OffW+Lg+1)'(meta_out.n);
+    useful   = shifted[RowB*8-1:0] & ~({(RowB*8){1'b1}} << {end_b, 3'b000});
+    rowbuf_d = (meta_out.first ? '0 : rowbuf_q) | useful;
+    fillrow  = {RowB{meta_out.fill}} & ~({(RowB*8){1'b1}} << {meta_out.len, 3'b000});
   end
 
   always_ff @(posedge clk_i) begin
-    if (take && !is_prm) rowbuf_q <= rowbuf_d;
-    if (take && is_prm) begin
-      prm_rec_q <= rsp_rdata_i;
-      prm_col_q <= meta_out.srow[$clog2(Cols)-1:0];
-    end
+    if (take) rowbuf_q <= rowbuf_d;
   end
 
-  // Scratchpad write when a row's last beat arrives (not after an error).
-  logic err_seen_q;
-  assign act_we_o     = take && !is_prm && meta_out.last && tgt_q == qnpu_reg_pkg::TgtLoadAct && !rsp_err_i && !err_seen_q;
-  assign wgt_we_o     = take && !is_prm && meta_out.last && tgt_q == qnpu_reg_pkg::TgtLoadWgt && !rsp_err_i && !err_seen_q;
+  // A row is written when its last beat arrives, or at once when it is
+  // padding; never after an error.
+  assign write        = !err_seen_q && !rsp_err_i && !halt_i &&
+                        ((take && meta_out.last && !m_prm) || (meta_pop && meta_out.pad));
+  assign act_we_o     = write && meta_out.tgt == qnpu_reg_pkg::TgtLoadAct[1:0];
+  assign wgt_we_o     = write && meta_out.tgt == qnpu_reg_pkg::TgtLoadWgt[1:0];
   assign spad_waddr_o = meta_out.srow;
-  assign spad_wdata_o = rowbuf_d;
+  assign spad_wdata_o = meta_out.pad ? fillrow : rowbuf_d;
 
-  // Parameter records: seven field writes per record.
+  assign prm_we_o   = take && m_prm && !rsp_err_i && !err_seen_q && !halt_i;
+  assign prm_col_o  = meta_out.srow[$clog2(Cols)-1:0];
+  assign prm_bank_o = meta_out.tgt[0];
+  assign prm_rec_o  = rsp_rdata_i[127:0];
+
+  // ---- completion, errors and status -----------------------------------------------
   always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      prm_busy    <= 1'b0;
-      prm_field_q <= '0;
-    end else if (take && is_prm && !rsp_err_i && !err_seen_q && !halt_i) begin
-      prm_busy    <= 1'b1;
-      prm_field_q <= '0;
-    end else if (prm_busy) begin
-      if (prm_field_q == 3'd6 || halt_i) prm_busy <= 1'b0;
-      prm_field_q <= prm_field_q + 3'd1;
-    end
-  end
-
-  always_comb begin
-    unique case (prm_field_q)
-      3'd0:    prm_wdata_o = prm_rec_q[31:0];                              // bias
-      3'd1:    prm_wdata_o = prm_rec_q[63:32];                             // M0
-      3'd2:    prm_wdata_o = {{24{prm_rec_q[71]}}, prm_rec_q[71:64]};      // shift
-      3'd3:    prm_wdata_o = {{16{prm_rec_q[95]}}, prm_rec_q[95:80]};      // zero point
-      3'd4:    prm_wdata_o = {{16{prm_rec_q[111]}}, prm_rec_q[111:96]};    // act_min
-      3'd5:    prm_wdata_o = {{16{prm_rec_q[127]}}, prm_rec_q[127:112]};   // act_max
-      default: prm_wdata_o = {24'd0, prm_rec_q[79:72]};                    // flags
-    endcase
-  end
-  assign prm_we_o    = prm_busy;
-  assign prm_col_o   = prm_col_q;
-  assign prm_bank_o  = (tgt_q == qnpu_reg_pkg::TgtLoadPrm1);
-  assign prm_field_o = prm_field_q;
-
-  // ---- errors and status ---------------------------------------------------------
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni)    err_seen_q <= 1'b0;
-    else if (start) err_seen_q <= 1'b0;
+    if (!rst_ni)                err_seen_q <= 1'b0;
+    else if (clr_i)             err_seen_q <= 1'b0;
     else if (take && rsp_err_i) err_seen_q <= 1'b1;
   end
   assign err_o      = take && rsp_err_i && !err_seen_q;
   assign err_addr_o = meta_out.addr;
+  assign done_o     = meta_pop && meta_out.cmd_end && !err_seen_q && !(take && rsp_err_i) && !halt_i;
 
-  assign done_o  = active_q && !issuing_q && meta_empty && !prm_busy && !err_seen_q && !halt_i;
-  assign busy_o  = active_q;
-  assign stall_o = active_q && ((req_valid_o && !req_ready_i) || (!meta_empty && !rsp_valid_i) ||
-                                (issuing_q && meta_full));
+  assign busy_o  = g_active || !meta_empty;
+  assign stall_o = (g_active && ((req_valid_o && !req_ready_i) || meta_full)) ||
+                   (!meta_empty && !meta_out.pad && !rsp_valid_i);
 
   logic unused_ld;
-  assign unused_ld = ^meta_count;
+  assign unused_ld = ^{meta_count, shifted[RowB*8 +: DataW], len_q[15:LenW], g_off[15:OffW]};
 
 endmodule

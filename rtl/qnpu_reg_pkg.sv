@@ -2,9 +2,45 @@
 package qnpu_reg_pkg;
 
   localparam logic [31:0] IdValue = 32'h51505531;
-  localparam logic [15:0] VersionMajor = 16'd0;
-  localparam logic [15:0] VersionMinor = 16'd1;
+  localparam logic [15:0] VersionMajor = 16'd2;
+  localparam logic [15:0] VersionMinor = 16'd0;
   localparam int CmdBytes = 32;
+  localparam int RegWindow = 4096;  // MMIO bytes
+  localparam int BeatBytes = 16;  // memory-port beat
+
+  // Build defaults (the qnpu_top parameters).
+  localparam int DefaultRows = 16;  // PE rows (the K values of one fold)
+  localparam int DefaultCols = 16;  // PE columns (output channels of one fold)
+  localparam int DefaultAccDepth = 256;  // accumulator rows per column: partial sums of 4 output-channel tiles of 64 rows
+  localparam int DefaultActRows = 4096;  // activation scratchpad rows of Rows bytes
+  localparam int DefaultWgtRows = 4096;  // weight scratchpad rows of Cols bytes
+  localparam int DefaultOutRows = 512;  // output scratchpad rows of Cols x int32
+  localparam int DefaultMaxOut = 128;  // memory requests in flight (the DRAM latency times the port rate, and some)
+  localparam int DefaultFetchQ = 8;  // dispatch FIFO entries
+  localparam int DefaultEngQ = 4;  // command queue entries per engine
+  localparam int DefaultInt4 = 1;  // 1: int8/int4 PEs (W4A4 built); 0: int8-only PEs
+
+  // Precision codes (COMPUTE.MODE, CONFIG0.PRECISIONS bit positions).
+  localparam logic [1:0] ModeW8A8 = 2'd0;  // int8 weights x int8 activations, one MAC per PE per cycle
+  localparam logic [1:0] ModeW4A8 = 2'd1;  // int4 weights (two per byte in memory) widened to int8 x int8 activations
+  localparam logic [1:0] ModeW4A4 = 2'd2;  // int4 x int4, two MACs per PE per cycle; K pairs packed low nibble first
+
+  // Requantization parameter record: bit positions in the little-endian record.
+  localparam int PrmRecordBytes = 16;
+  localparam int PrmBiasLsb = 0;
+  localparam int PrmBiasWidth = 32;
+  localparam int PrmM0Lsb = 32;
+  localparam int PrmM0Width = 32;
+  localparam int PrmShiftLsb = 64;
+  localparam int PrmShiftWidth = 6;
+  localparam int PrmFlagsLsb = 72;
+  localparam int PrmFlagsWidth = 1;
+  localparam int PrmZpLsb = 80;
+  localparam int PrmZpWidth = 16;
+  localparam int PrmActMinLsb = 96;
+  localparam int PrmActMinWidth = 16;
+  localparam int PrmActMaxLsb = 112;
+  localparam int PrmActMaxWidth = 16;
 
   // Register byte offsets and fields.
   localparam logic [7:0] IdOffset = 8'h00;
@@ -123,6 +159,15 @@ package qnpu_reg_pkg;
   localparam logic [7:0] PerfSatOffset = 8'hb4;
   localparam int PerfSatValueLsb = 0;
   localparam int PerfSatValueWidth = 32;
+  localparam logic [7:0] PerfRowsOffset = 8'hb8;
+  localparam int PerfRowsValueLsb = 0;
+  localparam int PerfRowsValueWidth = 32;
+  localparam logic [7:0] PerfFirstRowOffset = 8'hbc;
+  localparam int PerfFirstRowValueLsb = 0;
+  localparam int PerfFirstRowValueWidth = 32;
+  localparam logic [7:0] PerfLastRowOffset = 8'hc0;
+  localparam int PerfLastRowValueLsb = 0;
+  localparam int PerfLastRowValueWidth = 32;
 
   // Error codes (ERR_STATUS.CODE) and engines (ERR_STATUS.ENGINE).
   localparam logic [7:0] ErrNone = 8'd0;
@@ -131,6 +176,7 @@ package qnpu_reg_pkg;
   localparam logic [7:0] ErrDma = 8'd3;
   localparam logic [7:0] ErrWatchdog = 8'd4;
   localparam logic [7:0] ErrRing = 8'd5;
+  localparam logic [7:0] ErrToken = 8'd6;
   localparam logic [3:0] EngDispatch = 4'd1;
   localparam logic [3:0] EngLoad = 4'd2;
   localparam logic [3:0] EngCompute = 4'd3;
@@ -174,23 +220,61 @@ package qnpu_reg_pkg;
   localparam int CmdPbankWidth = 1;
   localparam int CmdIrqLsb = 16;
   localparam int CmdIrqWidth = 1;
+  localparam int CmdFillLsb = 24;
+  localparam int CmdFillWidth = 8;
   localparam int CmdSpadRowLsb = 32;
   localparam int CmdSpadRowWidth = 16;
-  localparam int CmdWgtRowLsb = 48;
-  localparam int CmdWgtRowWidth = 16;
+  localparam int CmdLenLsb = 48;
+  localparam int CmdLenWidth = 16;
+  localparam int CmdARowLsb = 32;
+  localparam int CmdARowWidth = 16;
+  localparam int CmdWRowLsb = 48;
+  localparam int CmdWRowWidth = 16;
   localparam int CmdDramAddrLsb = 64;
   localparam int CmdDramAddrWidth = 32;
-  localparam int CmdLenLsb = 96;
-  localparam int CmdLenWidth = 16;
-  localparam int CmdOutRowLsb = 112;
+  localparam int CmdAccRowLsb = 64;
+  localparam int CmdAccRowWidth = 16;
+  localparam int CmdOutRowLsb = 80;
   localparam int CmdOutRowWidth = 16;
-  localparam int CmdCount1Lsb = 128;
+  localparam int CmdCount1Lsb = 96;
   localparam int CmdCount1Width = 16;
-  localparam int CmdCount2Lsb = 144;
+  localparam int CmdCount2Lsb = 112;
   localparam int CmdCount2Width = 16;
+  localparam int CmdMxLsb = 96;
+  localparam int CmdMxWidth = 16;
+  localparam int CmdMyLsb = 112;
+  localparam int CmdMyWidth = 16;
+  localparam int CmdCount3Lsb = 128;
+  localparam int CmdCount3Width = 16;
+  localparam int CmdPadXLoLsb = 144;
+  localparam int CmdPadXLoWidth = 4;
+  localparam int CmdPadXHiLsb = 148;
+  localparam int CmdPadXHiWidth = 4;
+  localparam int CmdPadYLoLsb = 152;
+  localparam int CmdPadYLoWidth = 4;
+  localparam int CmdPadYHiLsb = 156;
+  localparam int CmdPadYHiWidth = 4;
+  localparam int CmdAsXLsb = 128;
+  localparam int CmdAsXWidth = 16;
+  localparam int CmdAsYLsb = 144;
+  localparam int CmdAsYWidth = 16;
   localparam int CmdStride1Lsb = 160;
   localparam int CmdStride1Width = 32;
+  localparam int CmdF1Lsb = 160;
+  localparam int CmdF1Width = 16;
+  localparam int CmdF2Lsb = 176;
+  localparam int CmdF2Width = 8;
+  localparam int CmdF3Lsb = 184;
+  localparam int CmdF3Width = 8;
   localparam int CmdStride2Lsb = 192;
   localparam int CmdStride2Width = 32;
+  localparam int CmdFs1Lsb = 192;
+  localparam int CmdFs1Width = 16;
+  localparam int CmdFs2Lsb = 208;
+  localparam int CmdFs2Width = 16;
+  localparam int CmdStride3Lsb = 224;
+  localparam int CmdStride3Width = 32;
+  localparam int CmdFs3Lsb = 224;
+  localparam int CmdFs3Width = 16;
 
 endpackage

@@ -17,7 +17,7 @@ module qnpu_regs #(
   // MMIO
   input  logic          mmio_valid_i,
   input  logic          mmio_write_i,
-  input  logic [11:0]   mmio_addr_i,
+  input  logic [$clog2(qnpu_reg_pkg::RegWindow)-1:0] mmio_addr_i,
   input  logic [31:0]   mmio_wdata_i,
   output logic          mmio_ready_o,
   output logic          mmio_rvalid_o,
@@ -52,16 +52,19 @@ module qnpu_regs #(
 );
 
   // ---- decode -------------------------------------------------------------------
+  // The registers sit in the first 256 bytes of the window; the rest reads 0.
   logic [7:0] a;
-  assign a = mmio_addr_i[7:0];
+  logic       low;
+  assign a   = mmio_addr_i[7:0];
+  assign low = mmio_addr_i[$bits(mmio_addr_i)-1:8] == '0;
   logic is_push, push_last;
-  assign is_push   = mmio_addr_i[11:8] == '0 && a >= qnpu_reg_pkg::CmdPushOffset &&
+  assign is_push   = low && a >= qnpu_reg_pkg::CmdPushOffset &&
                      a < qnpu_reg_pkg::CmdPushOffset + 8'(4 * qnpu_reg_pkg::CmdPushCount);
   assign push_last = is_push && a == qnpu_reg_pkg::CmdPushOffset + 8'(4 * (qnpu_reg_pkg::CmdPushCount - 1));
 
   assign mmio_ready_o = !(mmio_valid_i && mmio_write_i && push_last && !push_ready_i);
   logic wr, rd;
-  assign wr = mmio_valid_i && mmio_ready_o && mmio_write_i && mmio_addr_i[11:8] == '0;
+  assign wr = mmio_valid_i && mmio_ready_o && mmio_write_i && low;
   assign rd = mmio_valid_i && mmio_ready_o && !mmio_write_i;
 
   // ---- control registers ---------------------------------------------------------
@@ -133,7 +136,7 @@ module qnpu_regs #(
   // ---- performance counters ------------------------------------------------------
   logic [63:0] cycles_q, macs_q;
   logic [31:0] busy_q [3], stall_q [3];
-  logic [31:0] rdb_q, wrb_q, sat_q, hi_q;
+  logic [31:0] rdb_q, wrb_q, sat_q, hi_q, rows_q, first_q, last_q;
   logic [63:0] macs_per_row;
   assign macs_per_row = 64'(Rows * Cols) << mode4_i;
 
@@ -144,6 +147,9 @@ module qnpu_regs #(
       rdb_q    <= '0;
       wrb_q    <= '0;
       sat_q    <= '0;
+      rows_q   <= '0;
+      first_q  <= '0;
+      last_q   <= '0;
       for (int e = 0; e < 3; e++) begin
         busy_q[e]  <= '0;
         stall_q[e] <= '0;
@@ -154,13 +160,21 @@ module qnpu_regs #(
       rdb_q    <= '0;
       wrb_q    <= '0;
       sat_q    <= '0;
+      rows_q   <= '0;
+      first_q  <= '0;
+      last_q   <= '0;
       for (int e = 0; e < 3; e++) begin
         busy_q[e]  <= '0;
         stall_q[e] <= '0;
       end
     end else begin
       cycles_q <= cycles_q + 64'd1;
-      if (mac_row_i) macs_q <= macs_q + macs_per_row;
+      if (mac_row_i) begin
+        macs_q <= macs_q + macs_per_row;
+        rows_q <= rows_q + 32'd1;
+        last_q <= cycles_q[31:0];
+        if (rows_q == '0) first_q <= cycles_q[31:0];
+      end
       rdb_q <= rdb_q + 32'(rd_bytes_i);
       wrb_q <= wrb_q + 32'(wr_bytes_i);
       sat_q <= sat_q + 32'(sat_i);
@@ -175,7 +189,7 @@ module qnpu_regs #(
   logic [31:0] rdata_d;
   always_comb begin
     rdata_d = '0;
-    if (mmio_addr_i[11:8] == '0) begin
+    if (low) begin
       unique case (a)
         qnpu_reg_pkg::IdOffset:      rdata_d = qnpu_reg_pkg::IdValue;
         qnpu_reg_pkg::VersionOffset: rdata_d = {qnpu_reg_pkg::VersionMajor, qnpu_reg_pkg::VersionMinor};
@@ -206,6 +220,9 @@ module qnpu_regs #(
         qnpu_reg_pkg::PerfRdBytesOffset:  rdata_d = rdb_q;
         qnpu_reg_pkg::PerfWrBytesOffset:  rdata_d = wrb_q;
         qnpu_reg_pkg::PerfSatOffset:      rdata_d = sat_q;
+        qnpu_reg_pkg::PerfRowsOffset:     rdata_d = rows_q;
+        qnpu_reg_pkg::PerfFirstRowOffset: rdata_d = first_q;
+        qnpu_reg_pkg::PerfLastRowOffset:  rdata_d = last_q;
         default: rdata_d = '0;
       endcase
     end

@@ -1,23 +1,24 @@
 // qnpu_requant.sv - one column's requantization unit, 4-stage pipeline,
 // one result per cycle. Bit-exact with qnpu_golden_requantize():
 //
-//   a   = saturate_int32(acc << max(shift, 0))
+//   a   = saturate_int32(acc << max(shift, 0))     (acc already holds the bias)
 //   t   = SRDHM(a, M0)   = (a*M0 + 2^30) >>> 31, INT32_MIN*INT32_MIN -> INT32_MAX
 //   y   = RDBPOT(t, max(-shift, 0))            (round half away from zero)
 //   out = clamp(y + zp, act_min, act_max)      (or acc itself in bypass mode)
 //
 // Two banks of parameters; every accumulator names its bank, so software
-// writes the idle bank for the next output tile while this one drains.
+// writes the idle bank for the next output tile while this one drains. A
+// bank is written a whole 16-byte record at a time (layout: regs/qnpu.json,
+// qnpu_reg_pkg::Prm*).
 module qnpu_requant #(
   parameter int RowW = 6  // width of the output row tag
 ) (
   input  logic              clk_i,
   input  logic              rst_ni,
-  // parameter writes (qnpu_pkg::Prm*)
+  // parameter record writes
   input  logic              prm_we_i,
   input  logic              prm_bank_i,
-  input  logic [2:0]        prm_field_i,
-  input  logic [31:0]       prm_wdata_i,
+  input  logic [127:0]      prm_rec_i,
   // bias lookup for the accumulator stage
   input  logic              bias_bank_i,
   output logic [31:0]       bias_o,
@@ -42,18 +43,22 @@ module qnpu_requant #(
   logic signed [15:0] amax_q  [2];
   logic               byp_q   [2];
 
+  if (qnpu_reg_pkg::PrmRecordBytes != 16 || qnpu_reg_pkg::PrmBiasWidth != 32 ||
+      qnpu_reg_pkg::PrmM0Width != 32 || qnpu_reg_pkg::PrmShiftWidth != 6 ||
+      qnpu_reg_pkg::PrmZpWidth != 16 || qnpu_reg_pkg::PrmActMinWidth != 16 ||
+      qnpu_reg_pkg::PrmActMaxWidth != 16 || qnpu_reg_pkg::PrmFlagsWidth != 1) begin : gen_bad_record
+    $error("qnpu_requant: the parameter record of regs/qnpu.json changed; update the field widths here");
+  end
+
   always_ff @(posedge clk_i) begin
     if (prm_we_i) begin
-      unique case (prm_field_i)
-        qnpu_pkg::PrmBias:   bias_q[prm_bank_i]  <= prm_wdata_i;
-        qnpu_pkg::PrmM0:     m0_q[prm_bank_i]    <= prm_wdata_i;
-        qnpu_pkg::PrmShift:  shift_q[prm_bank_i] <= prm_wdata_i[5:0];
-        qnpu_pkg::PrmZp:     zp_q[prm_bank_i]    <= prm_wdata_i[15:0];
-        qnpu_pkg::PrmActMin: amin_q[prm_bank_i]  <= prm_wdata_i[15:0];
-        qnpu_pkg::PrmActMax: amax_q[prm_bank_i]  <= prm_wdata_i[15:0];
-        qnpu_pkg::PrmFlags:  byp_q[prm_bank_i]   <= prm_wdata_i[0];
-        default: ;
-      endcase
+      bias_q[prm_bank_i]  <= prm_rec_i[qnpu_reg_pkg::PrmBiasLsb +: 32];
+      m0_q[prm_bank_i]    <= prm_rec_i[qnpu_reg_pkg::PrmM0Lsb +: 32];
+      shift_q[prm_bank_i] <= prm_rec_i[qnpu_reg_pkg::PrmShiftLsb +: 6];
+      zp_q[prm_bank_i]    <= prm_rec_i[qnpu_reg_pkg::PrmZpLsb +: 16];
+      amin_q[prm_bank_i]  <= prm_rec_i[qnpu_reg_pkg::PrmActMinLsb +: 16];
+      amax_q[prm_bank_i]  <= prm_rec_i[qnpu_reg_pkg::PrmActMaxLsb +: 16];
+      byp_q[prm_bank_i]   <= prm_rec_i[qnpu_reg_pkg::PrmFlagsLsb];
     end
   end
 
@@ -177,7 +182,11 @@ module qnpu_requant #(
   assign out_data_o  = out_q;
   assign out_sat_o   = sat_q & valid_q[3];
 
+  // Record bits outside the fields: the top 2 bits of the shift byte and
+  // the 7 spare flag bits.
   logic unused_bits;
-  assign unused_bits = ^{nudged3[63], nudged3[30:0], prm_wdata_i[31:16], wide1[62:32]};
+  assign unused_bits = ^{nudged3[63], nudged3[30:0], wide1[62:32],
+                         prm_rec_i[qnpu_reg_pkg::PrmShiftLsb + 6 +: 2],
+                         prm_rec_i[qnpu_reg_pkg::PrmFlagsLsb + 1 +: 7]};
 
 endmodule

@@ -1,11 +1,16 @@
 // qnpu_st.sv - the store engine: executes STORE commands.
 //
-// COUNT2 x COUNT1 scratchpad rows from SPAD_ROW on become rows of LEN bytes
-// at DRAM_ADDR + i2*STRIDE2 + i1*STRIDE1 (any alignment; partial beats use
-// byte strobes). Targets: OUT8 (the low byte of each output lane), OUT32
-// (whole lanes, little-endian), OUT4 (lanes 2j and 2j+1 packed into byte j,
-// low nibble first), ACT and WGT (raw scratchpad bytes, for tests and
-// spills). A command completes when every write has been acknowledged.
+// COUNT3 x COUNT2 x COUNT1 scratchpad rows from SPAD_ROW on become rows of
+// LEN bytes at the addresses of the qnpu_agen walk (any alignment; partial
+// beats use byte strobes). Targets: OUT8 (the low byte of each output
+// lane), OUT32 (whole lanes, little-endian), OUT4 (lanes 2j and 2j+1 packed
+// into byte j, low nibble first), ACT and WGT (raw scratchpad rows, for
+// tests and spills).
+//
+// Two stages, one beat per cycle: A walks the beats and reads a row's
+// scratchpad row at its first beat; B formats the row and issues the write.
+// A takes the next command as soon as it has passed the current one's last
+// beat to B; a command completes when its last write is acknowledged.
 module qnpu_st #(
   parameter int Rows   = 4,
   parameter int Cols   = 4,
@@ -15,6 +20,7 @@ module qnpu_st #(
   input  logic               clk_i,
   input  logic               rst_ni,
   input  logic               halt_i,
+  input  logic               clr_i,        // soft reset: forget what is in flight
   input  logic               cmd_valid_i,
   output logic               cmd_ready_o,
   input  logic [255:0]       cmd_i,
@@ -48,187 +54,162 @@ module qnpu_st #(
   localparam int Bytes = DataW / 8;
   localparam int Lg    = $clog2(Bytes);
   localparam int RowB  = 4 * Cols;  // the widest row (OUT32)
+  localparam int CntW  = $clog2(MaxOut + 1);
 
-  logic [2:0]  c_target;
-  logic [15:0] c_row, c_len, c_cnt1, c_cnt2;
-  logic [31:0] c_addr, c_str1, c_str2;
-  assign c_target = cmd_i[qnpu_reg_pkg::CmdTargetLsb +: qnpu_reg_pkg::CmdTargetWidth];
-  assign c_row    = cmd_i[qnpu_reg_pkg::CmdSpadRowLsb +: qnpu_reg_pkg::CmdSpadRowWidth];
-  assign c_addr   = cmd_i[qnpu_reg_pkg::CmdDramAddrLsb +: qnpu_reg_pkg::CmdDramAddrWidth];
-  assign c_len    = cmd_i[qnpu_reg_pkg::CmdLenLsb +: qnpu_reg_pkg::CmdLenWidth];
-  assign c_cnt1   = cmd_i[qnpu_reg_pkg::CmdCount1Lsb +: qnpu_reg_pkg::CmdCount1Width];
-  assign c_cnt2   = cmd_i[qnpu_reg_pkg::CmdCount2Lsb +: qnpu_reg_pkg::CmdCount2Width];
-  assign c_str1   = cmd_i[qnpu_reg_pkg::CmdStride1Lsb +: qnpu_reg_pkg::CmdStride1Width];
-  assign c_str2   = cmd_i[qnpu_reg_pkg::CmdStride2Lsb +: qnpu_reg_pkg::CmdStride2Width];
-
-  typedef enum logic [1:0] {StIdle, StRead, StLatch, StBeats} state_e;
-  state_e      state_q;
+  // ---- stage A: the walk ------------------------------------------------------------
+  logic        start, g_active, g_pad, g_first, g_last, g_last_row, a_adv;
+  logic [31:0] g_beat;
+  logic [Lg:0] g_lo, g_n;
+  logic [15:0] g_off;
   logic [2:0]  tgt_q;
-  logic [15:0] len_q, cnt1_q, cnt2_q, i1_q, i2_q, srow_q;
-  logic [31:0] str1_q, str2_q, outer_q, rowa_q, beat_q;
-  logic [RowB*8-1:0] row_q, row_d;
-  logic [$clog2(MaxOut+1)-1:0] pending_q;
-  logic        err_seen_q;
+  logic [15:0] srow_q;
 
-  // ---- row formatting ----------------------------------------------------------
-  always_comb begin
-    row_d = '0;
-    unique case (tgt_q)
-      qnpu_reg_pkg::TgtStoreOut8:
-        for (int j = 0; j < Cols; j++) row_d[j*8 +: 8] = out_rdata_i[j*32 +: 8];
-      qnpu_reg_pkg::TgtStoreOut32:
-        row_d = out_rdata_i;
-      qnpu_reg_pkg::TgtStoreOut4:
-        for (int j = 0; j < Cols / 2; j++)
-          row_d[j*8 +: 8] = {out_rdata_i[(2*j+1)*32 +: 4], out_rdata_i[2*j*32 +: 4]};
-      qnpu_reg_pkg::TgtStoreAct:
-        row_d[Rows*8-1:0] = act_rdata_i;
-      default:
-        row_d[Cols*8-1:0] = wgt_rdata_i;
-    endcase
-  end
+  assign cmd_ready_o = !g_active && !halt_i;
+  assign start       = cmd_valid_i && cmd_ready_o;
 
-  // ---- the current beat ----------------------------------------------------------
-  logic [32:0] row_end;
-  logic        last_beat;
-  logic [Bytes-1:0] strb;
-  logic [DataW-1:0] wdata;
-  always_comb begin
-    row_end   = {1'b0, rowa_q} + {17'd0, len_q};
-    last_beat = ({1'b0, beat_q} + 33'(Bytes)) >= row_end;
-    strb  = '0;
-    wdata = '0;
-    for (int b = 0; b < Bytes; b++) begin
-      // row byte index of lane b: beat_q + b - rowa_q
-      logic [31:0] idx;
-      idx = beat_q + 32'(b) - rowa_q;
-      if ({1'b0, beat_q} + 33'(b) >= {1'b0, rowa_q} && idx < {16'd0, len_q}) begin
-        strb[b] = 1'b1;
-        for (int d = 0; d < RowB; d++)
-          if (idx == 32'(d)) wdata[b*8 +: 8] = row_q[d*8 +: 8];
-      end
-    end
-  end
-
-  logic rd_gnt;
-  assign rd_gnt = (tgt_q == qnpu_reg_pkg::TgtStoreAct) ? act_gnt_i :
-                  (tgt_q == qnpu_reg_pkg::TgtStoreWgt) ? wgt_gnt_i : 1'b1;
-
-  assign cmd_ready_o = (state_q == StIdle) && pending_q == '0;
-  logic start;
-  assign start = cmd_valid_i && cmd_ready_o && !halt_i;
-
-  logic do_read;
-  assign do_read  = (state_q == StRead) && rd_gnt && !halt_i;
-  assign out_re_o = do_read && tgt_q <= qnpu_reg_pkg::TgtStoreOut4;
-  assign act_re_o = do_read && tgt_q == qnpu_reg_pkg::TgtStoreAct;
-  assign wgt_re_o = do_read && tgt_q == qnpu_reg_pkg::TgtStoreWgt;
-  assign raddr_o  = srow_q;
-
-  assign req_valid_o = (state_q == StBeats) && !halt_i && pending_q != MaxOut[$clog2(MaxOut+1)-1:0];
-  assign req_addr_o  = beat_q;
-  assign req_wdata_o = wdata;
-  assign req_wstrb_o = strb;
-  logic fire;
-  assign fire = req_valid_o && req_ready_i;
-
-  logic [31:0] next_outer, next_row;
-  assign next_outer = outer_q + str2_q;
-  assign next_row   = rowa_q + str1_q;
-  logic last_row;
-  assign last_row = (i1_q + 16'd1 == cnt1_q) && (i2_q + 16'd1 == cnt2_q);
-
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      state_q <= StIdle;
-    end else if (halt_i) begin
-      state_q <= StIdle;
-    end else begin
-      unique case (state_q)
-        StIdle:  if (start) state_q <= StRead;
-        StRead:  if (do_read) state_q <= StLatch;
-        StLatch: state_q <= StBeats;
-        StBeats: if (fire && last_beat) state_q <= last_row ? StIdle : StRead;
-        default: state_q <= StIdle;
-      endcase
-    end
-  end
-
-  always_ff @(posedge clk_i) begin
-    if (start) begin
-      tgt_q   <= c_target;
-      len_q   <= c_len;
-      cnt1_q  <= c_cnt1;
-      cnt2_q  <= c_cnt2;
-      str1_q  <= c_str1;
-      str2_q  <= c_str2;
-      i1_q    <= '0;
-      i2_q    <= '0;
-      outer_q <= c_addr;
-      rowa_q  <= c_addr;
-      beat_q  <= {c_addr[31:Lg], {Lg{1'b0}}};
-      srow_q  <= c_row;
-    end
-    if (state_q == StLatch) row_q <= row_d;
-    if (fire) begin
-      if (!last_beat) begin
-        beat_q <= beat_q + 32'(Bytes);
-      end else begin
-        srow_q <= srow_q + 16'd1;
-        if (i1_q + 16'd1 == cnt1_q) begin
-          i1_q    <= '0;
-          i2_q    <= i2_q + 16'd1;
-          outer_q <= next_outer;
-          rowa_q  <= next_outer;
-          beat_q  <= {next_outer[31:Lg], {Lg{1'b0}}};
-        end else begin
-          i1_q   <= i1_q + 16'd1;
-          rowa_q <= next_row;
-          beat_q <= {next_row[31:Lg], {Lg{1'b0}}};
-        end
-      end
-    end
-  end
-
-  // ---- write acknowledgements ------------------------------------------------
-  assign rsp_ready_o = 1'b1;
-  logic ack;
-  assign ack = rsp_valid_i;
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      pending_q  <= '0;
-      err_seen_q <= 1'b0;
-    end else begin
-      pending_q <= pending_q + {{($clog2(MaxOut+1)-1){1'b0}}, fire} - {{($clog2(MaxOut+1)-1){1'b0}}, ack};
-      if (start) err_seen_q <= 1'b0;
-      else if (ack && rsp_err_i) err_seen_q <= 1'b1;
-    end
-  end
-  // Writes are acknowledged in order: remember the address of each.
-  logic [31:0] addr_fifo_out;
-  logic        addr_empty, addr_full;
-  logic [$clog2(MaxOut+1)-1:0] addr_count;
-  qnpu_fifo #(.Width(32), .Depth(MaxOut)) u_addr (
-    .clk_i, .rst_ni, .clr_i(1'b0),
-    .push_i(fire), .data_i(beat_q), .pop_i(ack),
-    .data_o(addr_fifo_out), .empty_o(addr_empty), .full_o(addr_full), .count_o(addr_count)
+  qnpu_agen #(.Bytes(Bytes)) u_agen (
+    .clk_i, .rst_ni, .clr_i(halt_i),
+    .start_i   (start),
+    .addr_i    (cmd_i[qnpu_reg_pkg::CmdDramAddrLsb +: 32]),
+    .len_i     (cmd_i[qnpu_reg_pkg::CmdLenLsb +: 16]),
+    .cnt1_i    (cmd_i[qnpu_reg_pkg::CmdCount1Lsb +: 16]),
+    .cnt2_i    (cmd_i[qnpu_reg_pkg::CmdCount2Lsb +: 16]),
+    .cnt3_i    (cmd_i[qnpu_reg_pkg::CmdCount3Lsb +: 16]),
+    .str1_i    (cmd_i[qnpu_reg_pkg::CmdStride1Lsb +: 32]),
+    .str2_i    (cmd_i[qnpu_reg_pkg::CmdStride2Lsb +: 32]),
+    .str3_i    (cmd_i[qnpu_reg_pkg::CmdStride3Lsb +: 32]),
+    .pad_xlo_i (4'd0),
+    .pad_xhi_i (4'd0),
+    .pad_ylo_i (4'd0),
+    .pad_yhi_i (4'd0),
+    .next_i    (a_adv),
+    .active_o  (g_active),
+    .pad_o     (g_pad),
+    .beat_o    (g_beat),
+    .first_o   (g_first),
+    .last_o    (g_last),
+    .lo_o      (g_lo),
+    .n_o       (g_n),
+    .off_o     (g_off),
+    .last_row_o(g_last_row)
   );
 
-  logic busy_q;
-  assign err_o      = ack && rsp_err_i && !err_seen_q;
-  assign err_addr_o = addr_fifo_out;
-  assign done_o     = (state_q == StIdle) && busy_q && pending_q == '0 && !err_seen_q && !halt_i;
+  // The row is read at its first beat, when the beat moves on to B (B must
+  // catch the read data the next cycle).
+  logic b_valid_q, b_fire, b_free, rd_gnt, pending_full;
+  assign rd_gnt = (tgt_q == qnpu_reg_pkg::TgtStoreAct) ? act_gnt_i :
+                  (tgt_q == qnpu_reg_pkg::TgtStoreWgt) ? wgt_gnt_i : 1'b1;
+  assign b_free = !b_valid_q || b_fire;
+  assign a_adv  = g_active && b_free && (!g_first || rd_gnt) && !halt_i;
+
+  assign out_re_o = a_adv && g_first && tgt_q <= qnpu_reg_pkg::TgtStoreOut4;
+  assign act_re_o = a_adv && g_first && tgt_q == qnpu_reg_pkg::TgtStoreAct;
+  assign wgt_re_o = a_adv && g_first && tgt_q == qnpu_reg_pkg::TgtStoreWgt;
+  assign raddr_o  = srow_q;
+
+  logic [15:0] srow_d;
+  always_comb begin
+    srow_d = srow_q;
+    if (start) srow_d = cmd_i[qnpu_reg_pkg::CmdSpadRowLsb +: 16];
+    else if (a_adv && g_last) srow_d = srow_q + 16'd1;
+  end
+  always_ff @(posedge clk_i) begin
+    if (start) tgt_q <= cmd_i[qnpu_reg_pkg::CmdTargetLsb +: qnpu_reg_pkg::CmdTargetWidth];
+    srow_q <= srow_d;
+  end
+
+  // ---- stage B: format and write ---------------------------------------------------
+  logic [31:0]       b_addr_q;
+  logic [Lg:0]       b_lo_q, b_n_q;
+  logic [15:0]       b_off_q;
+  logic              b_first_q, b_end_q;
+  logic [2:0]        b_tgt_q;
+  logic [RowB*8-1:0] row_q, row_fmt, row;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni)     busy_q <= 1'b0;
-    else if (start)  busy_q <= 1'b1;
-    else if (done_o || (halt_i && pending_q == '0)) busy_q <= 1'b0;
+    if (!rst_ni)     b_valid_q <= 1'b0;
+    else if (halt_i) b_valid_q <= 1'b0;
+    else if (b_free) b_valid_q <= a_adv;
   end
-  assign busy_o  = busy_q;
-  assign stall_o = busy_q && ((req_valid_o && !req_ready_i) || (state_q == StRead && !rd_gnt) ||
-                              (state_q == StIdle && pending_q != '0));
+  always_ff @(posedge clk_i) begin
+    if (a_adv) begin
+      b_addr_q  <= g_beat;
+      b_lo_q    <= g_lo;
+      b_n_q     <= g_n;
+      b_off_q   <= g_off;
+      b_first_q <= g_first;
+      b_end_q   <= g_last && g_last_row;
+      b_tgt_q   <= tgt_q;
+    end
+    // The scratchpad data of a first beat stays on the read port until the
+    // next read, which cannot happen before this beat is written.
+    if (b_valid_q && b_first_q) row_q <= row_fmt;
+  end
+
+  always_comb begin
+    row_fmt = '0;
+    unique case (b_tgt_q)
+      qnpu_reg_pkg::TgtStoreOut8:
+        for (int j = 0; j < Cols; j++) row_fmt[j*8 +: 8] = out_rdata_i[j*32 +: 8];
+      qnpu_reg_pkg::TgtStoreOut32:
+        row_fmt = out_rdata_i;
+      qnpu_reg_pkg::TgtStoreOut4:
+        for (int j = 0; j < Cols / 2; j++)
+          row_fmt[j*8 +: 8] = {out_rdata_i[(2*j+1)*32 +: 4], out_rdata_i[2*j*32 +: 4]};
+      qnpu_reg_pkg::TgtStoreAct:
+        row_fmt[Rows*8-1:0] = act_rdata_i;
+      default:
+        row_fmt[Cols*8-1:0] = wgt_rdata_i;
+    endcase
+  end
+  assign row = b_first_q ? row_fmt : row_q;
+
+  // Lane b of the beat holds row byte off - lo + b: the row shifted by that.
+  logic [RowB*8+DataW-1:0] ext;
+  logic [DataW-1:0]        wdata;
+  logic [Bytes-1:0]        strb;
+  always_comb begin
+    ext   = {row, {DataW{1'b0}}} >> {b_off_q - 16'(b_lo_q) + 16'(Bytes), 3'b000};
+    wdata = ext[DataW-1:0];
+    strb  = Bytes'(((1 << b_n_q) - 1) << b_lo_q);
+  end
+
+  logic [CntW-1:0] pending_q;
+  assign pending_full = pending_q == CntW'(MaxOut);
+  assign req_valid_o  = b_valid_q && !pending_full && !halt_i;
+  assign req_addr_o   = b_addr_q;
+  assign req_wdata_o  = wdata;
+  assign req_wstrb_o  = strb;
+  assign b_fire       = req_valid_o && req_ready_i;
+
+  // ---- acknowledgements, in order: remember the address and command end ----------
+  logic        ack, err_seen_q, a_end, a_empty, a_full;
+  logic [31:0] a_addr;
+  logic [CntW-1:0] a_count;
+  assign rsp_ready_o = 1'b1;
+  assign ack         = rsp_valid_i;
+
+  qnpu_fifo #(.Width(33), .Depth(MaxOut)) u_ack (
+    .clk_i, .rst_ni, .clr_i,
+    .push_i(b_fire), .data_i({b_end_q, b_addr_q}), .pop_i(ack),
+    .data_o({a_end, a_addr}), .empty_o(a_empty), .full_o(a_full), .count_o(a_count)
+  );
+  assign pending_q = a_count;
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni)               err_seen_q <= 1'b0;
+    else if (clr_i)            err_seen_q <= 1'b0;
+    else if (ack && rsp_err_i) err_seen_q <= 1'b1;
+  end
+  assign err_o      = ack && rsp_err_i && !err_seen_q;
+  assign err_addr_o = a_addr;
+  assign done_o     = ack && a_end && !rsp_err_i && !err_seen_q && !halt_i;
+
+  assign busy_o  = g_active || b_valid_q || !a_empty;
+  assign stall_o = (b_valid_q && !b_fire) || (g_active && !b_free) || (g_active && g_first && !rd_gnt) ||
+                   (!g_active && !b_valid_q && !a_empty);
 
   logic unused_st;
-  assign unused_st = ^{addr_empty, addr_full, addr_count};
+  assign unused_st = ^{g_pad, a_full, ext[RowB*8+DataW-1:DataW]};
 
 endmodule

@@ -5,23 +5,27 @@
 //                             │            │  params ───────────────────────▲      │
 //                             │ fetch      │                                        ▼
 //   memory port ◀── qnpu_mem_arb ◀─────────┴────────────── qnpu_st ◀── out spad (per column)
+// Every parameter's default is the build default of regs/qnpu.json.
 module qnpu_top #(
-  parameter int Rows     = 4,     // PE rows
-  parameter int Cols     = 4,     // PE columns
-  parameter int AccDepth = 64,    // accumulator rows per column (largest M of a tile)
-  parameter int ActRows  = 1024,  // activation scratchpad rows (Rows bytes each)
-  parameter int WgtRows  = 512,   // weight scratchpad rows (Cols bytes each)
-  parameter int OutRows  = 128,   // output scratchpad rows (Cols x int32)
-  parameter int DataW    = 128,   // memory-port data bits
-  parameter int MaxOut   = 64,    // memory requests in flight
-  parameter int Int4     = 1      // 0: int8-only PEs (no W4A4; CONFIG0 says so)
+  parameter int Rows     = qnpu_reg_pkg::DefaultRows,      // PE rows
+  parameter int Cols     = qnpu_reg_pkg::DefaultCols,      // PE columns
+  parameter int AccDepth = qnpu_reg_pkg::DefaultAccDepth,  // accumulator rows per column
+  parameter int ActRows  = qnpu_reg_pkg::DefaultActRows,   // activation scratchpad rows (Rows bytes each)
+  parameter int WgtRows  = qnpu_reg_pkg::DefaultWgtRows,   // weight scratchpad rows (Cols bytes each)
+  parameter int OutRows  = qnpu_reg_pkg::DefaultOutRows,   // output scratchpad rows (Cols x int32)
+  parameter int MaxOut   = qnpu_reg_pkg::DefaultMaxOut,    // memory requests in flight
+  parameter int FetchQ   = qnpu_reg_pkg::DefaultFetchQ,    // dispatch FIFO entries
+  parameter int EngQ     = qnpu_reg_pkg::DefaultEngQ,      // command queue entries per engine
+  parameter int Int4     = qnpu_reg_pkg::DefaultInt4,      // 0: int8-only PEs (no W4A4; CONFIG0 says so)
+  localparam int DataW   = 8 * qnpu_reg_pkg::BeatBytes,    // memory-port data bits
+  localparam int MmioW   = $clog2(qnpu_reg_pkg::RegWindow)
 ) (
   input  logic               clk_i,
   input  logic               rst_ni,
   // MMIO
   input  logic               mmio_valid_i,
   input  logic               mmio_write_i,
-  input  logic [11:0]        mmio_addr_i,
+  input  logic [MmioW-1:0]   mmio_addr_i,
   input  logic [31:0]        mmio_wdata_i,
   output logic               mmio_ready_o,
   output logic               mmio_rvalid_o,
@@ -44,9 +48,6 @@ module qnpu_top #(
 
   if (Cols % 2 != 0 || Rows % 2 != 0) begin : gen_bad_shape
     $error("qnpu_top: Rows and Cols must be even (int4 packing)");
-  end
-  if (StrbW != 16) begin : gen_bad_width
-    $error("qnpu_top: the load engine's parameter records need DataW = 128");
   end
 
   // ---- registers and controller ---------------------------------------------------------
@@ -89,7 +90,8 @@ module qnpu_top #(
   logic [31:0] ld_err_addr, st_err_addr;
 
   qnpu_ctrl #(.Rows(Rows), .Cols(Cols), .AccDepth(AccDepth), .ActRows(ActRows),
-              .WgtRows(WgtRows), .OutRows(OutRows), .DataW(DataW)) u_ctrl (
+              .WgtRows(WgtRows), .OutRows(OutRows), .DataW(DataW), .Int4(Int4),
+              .FetchQ(FetchQ), .EngQ(EngQ)) u_ctrl (
     .clk_i, .rst_ni,
     .soft_reset_i(soft_reset), .ring_en_i(ring_en), .ring_base_i(ring_base),
     .ring_size_i(ring_size), .ring_head_i(ring_head), .ring_tail_o(ring_tail),
@@ -132,12 +134,13 @@ module qnpu_top #(
     .rdata_o(wgt_rdata)
   );
 
-  logic [Cols-1:0]    out_we;
-  logic [Cols*16-1:0] out_waddr;
-  logic [Cols*32-1:0] out_wdata;
+  localparam int OutW = $clog2(OutRows);
+  logic [Cols-1:0]      out_we;
+  logic [Cols*OutW-1:0] out_waddr;
+  logic [Cols*32-1:0]   out_wdata;
   for (genvar j = 0; j < Cols; j++) begin : gen_out_spad
     qnpu_spad #(.Depth(OutRows), .Lanes(1), .LaneW(32)) u_out (
-      .clk_i, .we_i(out_we[j]), .waddr_i(out_waddr[j*16 +: $clog2(OutRows)]), .wlanes_i(1'b1),
+      .clk_i, .we_i(out_we[j]), .waddr_i(out_waddr[j*OutW +: OutW]), .wlanes_i(1'b1),
       .wdata_i(out_wdata[j*32 +: 32]), .re_i(st_out_re), .raddr_i(st_raddr[$clog2(OutRows)-1:0]),
       .rdata_o(out_rdata[j*32 +: 32])
     );
@@ -146,36 +149,33 @@ module qnpu_top #(
   // ---- engines ---------------------------------------------------------------------------
   logic                    prm_we, prm_bank;
   logic [$clog2(Cols)-1:0] prm_col;
-  logic [2:0]              prm_field;
-  logic [31:0]             prm_wdata;
+  logic [127:0]            prm_rec;
 
   qnpu_ld #(.Rows(Rows), .Cols(Cols), .DataW(DataW), .MaxOut(MaxOut)) u_ld (
-    .clk_i, .rst_ni, .halt_i(halt),
+    .clk_i, .rst_ni, .halt_i(halt), .clr_i(soft_reset),
     .cmd_valid_i(eng_valid[0]), .cmd_ready_o(eng_ready[0]), .cmd_i(eng_cmd[255:0]), .done_o(eng_done[0]),
     .req_valid_o(rq_valid[1]), .req_ready_i(rq_ready[1]), .req_addr_o(rq_addr[63:32]),
     .rsp_valid_i(rs_valid[1]), .rsp_ready_o(rs_ready[1]), .rsp_rdata_i(rs_rdata), .rsp_err_i(rs_err),
     .act_we_o(act_we), .wgt_we_o(wgt_we), .spad_waddr_o(spad_waddr), .spad_wdata_o(spad_wdata),
-    .prm_we_o(prm_we), .prm_col_o(prm_col), .prm_bank_o(prm_bank), .prm_field_o(prm_field),
-    .prm_wdata_o(prm_wdata),
+    .prm_we_o(prm_we), .prm_col_o(prm_col), .prm_bank_o(prm_bank), .prm_rec_o(prm_rec),
     .busy_o(eng_busy[0]), .stall_o(eng_stall[0]), .err_o(ld_err), .err_addr_o(ld_err_addr)
   );
   assign rq_write[1] = 1'b0;
   assign rq_wdata[2*DataW-1:DataW] = '0;
   assign rq_wstrb[2*StrbW-1:StrbW] = '0;
 
-  qnpu_ex #(.Rows(Rows), .Cols(Cols), .AccDepth(AccDepth), .Int4(Int4)) u_ex (
-    .clk_i, .rst_ni, .halt_i(halt),
+  qnpu_ex #(.Rows(Rows), .Cols(Cols), .AccDepth(AccDepth), .OutRows(OutRows), .Int4(Int4)) u_ex (
+    .clk_i, .rst_ni, .halt_i(halt), .clr_i(soft_reset),
     .cmd_valid_i(eng_valid[1]), .cmd_ready_o(eng_ready[1]), .cmd_i(eng_cmd[511:256]), .done_o(eng_done[1]),
     .act_re_o(ex_act_re), .act_raddr_o(ex_act_raddr), .act_rdata_i(act_rdata),
     .wgt_re_o(ex_wgt_re), .wgt_raddr_o(ex_wgt_raddr), .wgt_rdata_i(wgt_rdata),
     .out_we_o(out_we), .out_waddr_o(out_waddr), .out_wdata_o(out_wdata),
-    .prm_we_i(prm_we), .prm_col_i(prm_col), .prm_bank_i(prm_bank), .prm_field_i(prm_field),
-    .prm_wdata_i(prm_wdata),
+    .prm_we_i(prm_we), .prm_col_i(prm_col), .prm_bank_i(prm_bank), .prm_rec_i(prm_rec),
     .mac_row_o(mac_row), .mode4_o(mode4), .sat_o(sat), .busy_o(eng_busy[1]), .stall_o(eng_stall[1])
   );
 
   qnpu_st #(.Rows(Rows), .Cols(Cols), .DataW(DataW), .MaxOut(MaxOut)) u_st (
-    .clk_i, .rst_ni, .halt_i(halt),
+    .clk_i, .rst_ni, .halt_i(halt), .clr_i(soft_reset),
     .cmd_valid_i(eng_valid[2]), .cmd_ready_o(eng_ready[2]), .cmd_i(eng_cmd[767:512]), .done_o(eng_done[2]),
     .req_valid_o(rq_valid[2]), .req_ready_i(rq_ready[2]), .req_addr_o(rq_addr[95:64]),
     .req_wdata_o(rq_wdata[3*DataW-1:2*DataW]), .req_wstrb_o(rq_wstrb[3*StrbW-1:2*StrbW]),
@@ -189,7 +189,7 @@ module qnpu_top #(
 
   // ---- memory port ---------------------------------------------------------------------------
   qnpu_mem_arb #(.N(3), .DataW(DataW), .MaxOut(MaxOut)) u_arb (
-    .clk_i, .rst_ni, .clr_i(1'b0),
+    .clk_i, .rst_ni, .clr_i(soft_reset),
     .req_valid_i(rq_valid), .req_ready_o(rq_ready), .req_write_i(rq_write), .req_addr_i(rq_addr),
     .req_wdata_i(rq_wdata), .req_wstrb_i(rq_wstrb),
     .rsp_valid_o(rs_valid), .rsp_ready_i(rs_ready), .rsp_rdata_o(rs_rdata), .rsp_err_o(rs_err),

@@ -1,4 +1,8 @@
 // qnpu_sim.cpp - the Verilated qnpu_top behind the C API of qnpu_sim.h.
+//
+// Built twice (Makefile): the checking model (X randomization, assertions,
+// FST tracing: VM_TRACE=1) for the tests, and the fast model (none of them)
+// for benchmarks and demos; docs/simulation.md says which is which.
 #include "qnpu_sim.h"
 
 #include <cstring>
@@ -8,13 +12,24 @@
 
 #include "Vqnpu_top.h"
 #include "verilated.h"
+#if VM_TRACE
 #include "verilated_fst_c.h"
+#endif
 
 #include "qnpu_regs.h"
 
 namespace {
 
-constexpr int kBeat = 16;  // memory-port bytes
+constexpr int kBeat = QNPU_BEAT_BYTES;  // memory-port bytes
+static_assert(kBeat == 16, "the port data is one VlWide<4>");
+
+#if !VM_TRACE
+// Stands in for VerilatedFstC in a model built without tracing.
+struct NoTrace {
+  void dump(uint64_t) {}
+  void close() {}
+};
+#endif
 
 struct MemReq {
   uint64_t due;  // cycle the response may be given
@@ -30,7 +45,11 @@ struct qnpu_sim {
   qnpu_sim_config_t cfg;
   VerilatedContext *ctx = nullptr;
   Vqnpu_top *top = nullptr;
+#if VM_TRACE
   VerilatedFstC *trace = nullptr;
+#else
+  NoTrace *trace = nullptr;
+#endif
   std::vector<uint8_t> dram;
   std::deque<MemReq> queue;  // accepted, in order
   uint64_t cycle = 0;
@@ -154,9 +173,12 @@ qnpu_status_t qnpu_sim_create(const qnpu_sim_config_t *cfg_in, qnpu_sim_t **out)
     s->ctx->randReset(2);
     s->ctx->randSeed(static_cast<int>(cfg.random_init_seed & 0x7fffffff));
   }
+#if VM_TRACE
   if (cfg.trace_path) s->ctx->traceEverOn(true);
+#endif
   s->top = new Vqnpu_top{s->ctx, "qnpu"};
   if (cfg.trace_path) {
+#if VM_TRACE
     s->trace = new VerilatedFstC;
     s->top->trace(s->trace, 99);
     s->trace->open(cfg.trace_path);
@@ -164,6 +186,10 @@ qnpu_status_t qnpu_sim_create(const qnpu_sim_config_t *cfg_in, qnpu_sim_t **out)
       qnpu_sim_destroy(s);
       return QNPU_ERR_IO;
     }
+#else
+    qnpu_sim_destroy(s);
+    return QNPU_ERR_UNSUPPORTED;  // the fast model has no tracing compiled in
+#endif
   }
   Vqnpu_top *t = s->top;
   t->mmio_valid_i = 0;
@@ -183,6 +209,7 @@ qnpu_status_t qnpu_sim_create(const qnpu_sim_config_t *cfg_in, qnpu_sim_t **out)
   s->shape.rows = (c0 >> QNPU_CONFIG0_ROWS_SHIFT) & QNPU_CONFIG0_ROWS_MASK;
   s->shape.cols = (c0 >> QNPU_CONFIG0_COLS_SHIFT) & QNPU_CONFIG0_COLS_MASK;
   s->shape.data_bytes = (c0 >> QNPU_CONFIG0_DATA_BYTES_SHIFT) & QNPU_CONFIG0_DATA_BYTES_MASK;
+  s->shape.precisions = (c0 >> QNPU_CONFIG0_PRECISIONS_SHIFT) & QNPU_CONFIG0_PRECISIONS_MASK;
   s->shape.act_rows = (c1 >> QNPU_CONFIG1_ACT_ROWS_SHIFT) & QNPU_CONFIG1_ACT_ROWS_MASK;
   s->shape.wgt_rows = (c1 >> QNPU_CONFIG1_WGT_ROWS_SHIFT) & QNPU_CONFIG1_WGT_ROWS_MASK;
   s->shape.out_rows = (c2 >> QNPU_CONFIG2_OUT_ROWS_SHIFT) & QNPU_CONFIG2_OUT_ROWS_MASK;
@@ -222,7 +249,7 @@ qnpu_status_t qnpu_sim_step(qnpu_sim_t *s, uint64_t n) {
 }
 
 static qnpu_status_t mmio(qnpu_sim_t *s, bool write, uint32_t off, uint32_t wdata, uint32_t *rdata) {
-  if (!s || (off & 3) || off >= 0x1000) return QNPU_ERR_ARG;
+  if (!s || (off & 3) || off >= QNPU_REG_WINDOW) return QNPU_ERR_ARG;
   Vqnpu_top *t = s->top;
   t->mmio_valid_i = 1;
   t->mmio_write_i = write;

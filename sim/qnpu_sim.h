@@ -22,10 +22,12 @@ typedef struct {
   uint32_t dram_latency;        /* cycles from request to response (default 64)      */
   uint32_t dram_bytes_per_cycle;/* bandwidth (default 16: one 128-bit beat a cycle)  */
   uint32_t mmio_timeout;        /* cycles an MMIO access may wait (default 10000)    */
-  const char *trace_path;       /* FST waveform file, or NULL (default: no tracing)  */
+  const char *trace_path;       /* FST waveform file, or NULL (default: no tracing); the
+                                   fast model has none (QNPU_ERR_UNSUPPORTED)          */
   uint64_t trace_start;         /* first traced cycle                                */
   uint64_t trace_end;           /* last traced cycle (0 = no end)                    */
-  uint64_t random_init_seed;    /* nonzero: flip-flops start random with this seed   */
+  uint64_t random_init_seed;    /* nonzero: flip-flops start random with this seed
+                                   (the checking model; the fast one starts at 0)    */
 } qnpu_sim_config_t;
 
 /* Fills *cfg with the defaults above. */
@@ -34,6 +36,7 @@ void qnpu_sim_config_default(qnpu_sim_config_t *cfg);
 /* The array shape the model was built with (from its CONFIG registers). */
 typedef struct {
   uint32_t rows, cols, acc_depth, act_rows, wgt_rows, out_rows, data_bytes;
+  uint32_t precisions;          /* CONFIG0.PRECISIONS: bit p set = QNPU_MODE p built */
 } qnpu_sim_shape_t;
 
 /* Creates and resets a model. QNPU_ERR_ARG for a bad configuration,

@@ -3,8 +3,11 @@
 
 The one hand-written description is regs/qnpu.json. From it this tool writes
 
-  rtl/qnpu_reg_pkg.sv      SystemVerilog package (offsets, fields, codes)
-  sw/include/qnpu_regs.h   C header (QNPU_<REG>_REG_OFFSET, _MASK, _SHIFT, ...)
+  rtl/qnpu_reg_pkg.sv      SystemVerilog package (offsets, fields, codes, build
+                           defaults, precision codes, parameter-record layout)
+  sw/include/qnpu_regs.h   C header (QNPU_<REG>_REG_OFFSET, _MASK, _SHIFT, ...,
+                           and the one encoder/decoder of the parameter record)
+  regs/qnpu_defaults.mk    the build defaults for the Makefile
   docs/registers.md        the documentation
 
   tools/regtool.py [--check] [--root DIR]
@@ -53,9 +56,35 @@ def load(path):
             if used & m:
                 raise SystemExit(f"regtool: {r['name']}.{f['name']} overlaps another field")
             used |= m
+    ops = [op["name"] for op in d["command"]["opcodes"]]
+    for op in ops:
+        used = {}
+        for fld in d["command"]["fields"]:
+            if fld["ops"] != "all" and op not in fld["ops"].split():
+                continue
+            lo, w = bits(fld["bits"])
+            for b in range(lo, lo + w):
+                key = (fld["word"], b)
+                if key in used:
+                    raise SystemExit(f"regtool: command field {fld['name']} overlaps {used[key]} in {op}")
+                used[key] = fld["name"]
     for fld in d["command"]["fields"]:
-        bits(fld["bits"])
+        for op in ([] if fld["ops"] == "all" else fld["ops"].split()):
+            if op not in ops:
+                raise SystemExit(f"regtool: command field {fld['name']} names an unknown opcode {op}")
+    rec = d["param_record"]
+    used = set()
+    for f in rec["fields"]:
+        span = set(range(f["byte"], f["byte"] + f["bytes"]))
+        if span & used or max(span) >= rec["bytes"] or f.get("bits", 8 * f["bytes"]) > 8 * f["bytes"]:
+            raise SystemExit(f"regtool: parameter-record field {f['name']} overlaps or does not fit")
+        used |= span
     return d
+
+
+def rec_bits(f):
+    """Significant bits of a parameter-record field."""
+    return f.get("bits", 8 * f["bytes"])
 
 
 def gen_sv(d):
@@ -64,6 +93,22 @@ def gen_sv(d):
     o.append(f"  localparam logic [15:0] VersionMajor = 16'd{d['version']['major']};")
     o.append(f"  localparam logic [15:0] VersionMinor = 16'd{d['version']['minor']};")
     o.append(f"  localparam int CmdBytes = {d['command']['bytes']};")
+    o.append(f"  localparam int RegWindow = {d['register_window']};  // MMIO bytes")
+    o.append(f"  localparam int BeatBytes = {d['beat_bytes']};  // memory-port beat")
+    o.append("")
+    o.append("  // Build defaults (the qnpu_top parameters).")
+    for k, v in d["defaults"].items():
+        o.append(f"  localparam int Default{k} = {v['value']};  // {v['desc']}")
+    o.append("")
+    o.append("  // Precision codes (COMPUTE.MODE, CONFIG0.PRECISIONS bit positions).")
+    for p in d["precisions"]:
+        o.append(f"  localparam logic [1:0] Mode{p['name']} = 2'd{p['code']};  // {p['desc']}")
+    o.append("")
+    o.append("  // Requantization parameter record: bit positions in the little-endian record.")
+    o.append(f"  localparam int PrmRecordBytes = {d['param_record']['bytes']};")
+    for f in d["param_record"]["fields"]:
+        o.append(f"  localparam int Prm{camel(f['name'])}Lsb = {8 * f['byte']};")
+        o.append(f"  localparam int Prm{camel(f['name'])}Width = {rec_bits(f)};")
     o.append("")
     o.append("  // Register byte offsets and fields.")
     for r in d["registers"]:
@@ -106,6 +151,17 @@ def gen_c(d):
     o.append(f"#define QNPU_VERSION_MINOR_VALUE {d['version']['minor']}u")
     o.append(f"#define QNPU_CMD_BYTES {d['command']['bytes']}u")
     o.append(f"#define QNPU_CMD_WORDS {d['command']['bytes'] // 4}u")
+    o.append(f"#define QNPU_REG_WINDOW {d['register_window']}u /* MMIO bytes */")
+    o.append(f"#define QNPU_BEAT_BYTES {d['beat_bytes']}u /* memory-port beat */")
+    o.append("")
+    o.append("/* Build defaults (the qnpu_top parameters). */")
+    for k, v in d["defaults"].items():
+        o.append(f"#define QNPU_DEFAULT_{snake(k)} {v['value']}u /* {v['desc']} */")
+    o.append("")
+    o.append("/* Precision codes (COMPUTE.MODE, CONFIG0.PRECISIONS bit positions). */")
+    for p in d["precisions"]:
+        o.append(f"#define QNPU_MODE_{p['name']} {p['code']}u /* {p['desc']} */")
+    o.append(f"#define QNPU_MODES {len(d['precisions'])}u")
     o.append("")
     o.append("/* Registers: byte offsets; fields as (value >> SHIFT) & MASK. */")
     for r in d["registers"]:
@@ -147,6 +203,7 @@ def gen_c(d):
     o.append("#define QNPU_CMD_GET(cmd, F) \\")
     o.append("  (((cmd)[QNPU_CMD_##F##_WORD] >> QNPU_CMD_##F##_SHIFT) & QNPU_CMD_##F##_MASK)")
     o.append("")
+    o += gen_c_record(d["param_record"])
     o.append("/* Register name of a byte offset, for logs (\"?\" if none). */")
     o.append("static inline const char *qnpu_regs_name_of(uint32_t offset) {")
     o.append("  switch (offset) {")
@@ -160,6 +217,68 @@ def gen_c(d):
     o.append("}")
     o.append("")
     o.append("#endif /* QNPU_REGS_H */")
+    return "\n".join(o) + "\n"
+
+
+def snake(name):
+    """AccDepth -> ACC_DEPTH."""
+    out = ""
+    for i, ch in enumerate(name):
+        if ch.isupper() and i and not name[i - 1].isupper():
+            out += "_"
+        out += ch.upper()
+    return out
+
+
+def gen_c_record(rec):
+    """The parameter record: layout macros, a struct, and its one encoder and decoder."""
+    o = ["/* Requantization parameter record (" + rec["desc"] + ") */"]
+    o.append(f"#define QNPU_PRM_RECORD_BYTES {rec['bytes']}u")
+    for f in rec["fields"]:
+        o.append(f"#define QNPU_PRM_{f['name']}_BYTE {f['byte']}u")
+        o.append(f"#define QNPU_PRM_{f['name']}_BYTES {f['bytes']}u")
+        o.append(f"#define QNPU_PRM_{f['name']}_BITS {rec_bits(f)}u")
+    o.append("")
+    o.append("typedef struct {")
+    for f in rec["fields"]:
+        t = "int32_t" if f["signed"] else "uint32_t"
+        o.append(f"  {t} {f['name'].lower()}; /* {f['desc']} */")
+    o.append("} qnpu_prm_t;")
+    o.append("")
+    o.append("/* Writes p as one record (each field truncated to its bytes). */")
+    o.append("static inline void qnpu_prm_encode(const qnpu_prm_t *p, uint8_t *rec) {")
+    o.append(f"  for (unsigned i = 0; i < {rec['bytes']}u; i++) rec[i] = 0;")
+    for f in rec["fields"]:
+        for b in range(f["bytes"]):
+            o.append(f"  rec[{f['byte'] + b}] = (uint8_t)((uint32_t)p->{f['name'].lower()} >> {8 * b});")
+    o.append("}")
+    o.append("")
+    o.append("/* Reads a record as the hardware does: each field keeps its BITS, signed")
+    o.append(" * fields sign-extended from there. */")
+    o.append("static inline void qnpu_prm_decode(const uint8_t *rec, qnpu_prm_t *p) {")
+    o.append("  uint32_t v;")
+    for f in rec["fields"]:
+        parts = " | ".join(f"(uint32_t)rec[{f['byte'] + b}] << {8 * b}" for b in range(f["bytes"]))
+        nb = rec_bits(f)
+        o.append(f"  v = {parts};")
+        if nb < 32:
+            o.append(f"  v &= 0x{(1 << nb) - 1:x}u;")
+        if f["signed"]:
+            if nb < 32:
+                o.append(f"  p->{f['name'].lower()} = (int32_t)(v ^ 0x{1 << (nb - 1):x}u) - 0x{1 << (nb - 1):x};")
+            else:
+                o.append(f"  p->{f['name'].lower()} = (int32_t)v;")
+        else:
+            o.append(f"  p->{f['name'].lower()} = v;")
+    o.append("}")
+    o.append("")
+    return o
+
+
+def gen_mk(d):
+    o = [f"# {HEADER}.", "# Build defaults of the qnpu_top parameters, for the Makefile."]
+    for k, v in d["defaults"].items():
+        o.append(f"QNPU_DEFAULT_{snake(k)} := {v['value']}")
     return "\n".join(o) + "\n"
 
 
@@ -188,6 +307,33 @@ def gen_md(d):
     o.append("")
     o.append("Engines (ERR_STATUS.ENGINE): " + ", ".join(f"{v} {k.lower()}" for k, v in d["engines"].items()) + ".")
     o.append("")
+    o.append(f"Register window: {d['register_window']} bytes. Memory-port beat: {d['beat_bytes']} bytes.")
+    o.append("")
+    o.append("## Build defaults (qnpu_top parameters)")
+    o.append("")
+    o.append("| parameter | default | meaning |")
+    o.append("|---|---|---|")
+    for k, v in d["defaults"].items():
+        o.append(f"| {k} | {v['value']} | {v['desc']} |")
+    o.append("")
+    o.append("## Precisions (COMPUTE.MODE)")
+    o.append("")
+    o.append("| code | name | meaning |")
+    o.append("|---|---|---|")
+    for p in d["precisions"]:
+        o.append(f"| {p['code']} | {p['name']} | {p['desc']} |")
+    o.append("")
+    rec = d["param_record"]
+    o.append(f"## Requantization parameter record ({rec['bytes']} bytes)")
+    o.append("")
+    o.append(rec["desc"] + " A PRM0/PRM1 LOAD writes one record per column, one column per cycle.")
+    o.append("")
+    o.append("| bytes | field | kept bits | meaning |")
+    o.append("|---|---|---|---|")
+    for f in rec["fields"]:
+        sg = "signed" if f["signed"] else "unsigned"
+        o.append(f"| {f['byte']}..{f['byte'] + f['bytes'] - 1} | {f['name']} | {rec_bits(f)} ({sg}) | {f['desc']} |")
+    o.append("")
     o.append(f"## Commands ({d['command']['bytes']} bytes, little-endian 32-bit words)")
     o.append("")
     o.append("| opcode | name | engine | what it does |")
@@ -198,10 +344,13 @@ def gen_md(d):
     for eng, tgts in d["command"]["targets"].items():
         o.append(f"{eng} targets: " + ", ".join(f"{t['code']} {t['name']}" for t in tgts) + ".")
         o.append("")
-    o.append("| word | bits | field | meaning |")
-    o.append("|---|---|---|---|")
+    o.append("Fields of different commands share bits; each field belongs to the commands in its `commands` column.")
+    o.append("")
+    o.append("| word | bits | field | commands | meaning |")
+    o.append("|---|---|---|---|---|")
     for fld in d["command"]["fields"]:
-        o.append(f"| {fld['word']} | `[{fld['bits']}]` | {fld['name']} | {fld['desc']} |")
+        ops = "all" if fld["ops"] == "all" else ", ".join(fld["ops"].split())
+        o.append(f"| {fld['word']} | `[{fld['bits']}]` | {fld['name']} | {ops} | {fld['desc']} |")
     return "\n".join(o) + "\n"
 
 
@@ -214,6 +363,7 @@ def main():
     outputs = {
         "rtl/qnpu_reg_pkg.sv": gen_sv(d),
         "sw/include/qnpu_regs.h": gen_c(d),
+        "regs/qnpu_defaults.mk": gen_mk(d),
         "docs/registers.md": gen_md(d),
     }
     stale = []

@@ -1,11 +1,10 @@
 /* qnpu_fm.c - the fast functional model (qnpu_fm.h).
  *
- * It mirrors the RTL's observable behaviour: the dispatcher's field checks,
- * the 6-bit shift field, the in-order DMA error report (the first failing
- * beat), the dependency tokens (a command that would wait for a token no
- * earlier command gives deadlocks the RTL until its watchdog fires; here it
- * raises ERR_WATCHDOG at once) and the byte counters (reads count whole
- * 16-byte beats, writes the enabled bytes, fetches 32 bytes a command). */
+ * It mirrors the RTL's observable behaviour: the dispatcher's field checks
+ * (rtl/qnpu_ctrl.sv), the 6-bit shift field, the DMA walk (qnpu_walk.h) and
+ * its in-order error report (the first failing beat), the dependency
+ * tokens, and the byte counters (reads count whole 16-byte beats, writes
+ * the enabled bytes, fetches 32 bytes a command). */
 #include "qnpu_fm.h"
 
 #include <stdlib.h>
@@ -13,13 +12,21 @@
 
 #include "qnpu_golden.h"
 #include "qnpu_regs.h"
+#include "qnpu_walk.h"
 
-#define BEAT 16u
+#define BEAT QNPU_BEAT_BYTES
+#define MAXQ 64u
+
+enum { ENG_LD, ENG_EX, ENG_ST, ENGINES };
 
 typedef struct {
-  int32_t bias, m0, shift, zp, act_min, act_max;
-  int bypass;
-} prm_t;
+  uint32_t w[QNPU_CMD_WORDS];
+} cmd_t;
+
+typedef struct {
+  cmd_t c[MAXQ];
+  uint32_t head, n;
+} queue_t;
 
 struct qnpu_fm {
   qnpu_fm_config_t cfg;
@@ -27,23 +34,31 @@ struct qnpu_fm {
   uint8_t *act, *wgt;        /* act_rows x rows, wgt_rows x cols      */
   int32_t *out;              /* out_rows x cols                       */
   int32_t *acc;              /* acc_depth x cols                      */
-  prm_t *prm[2];             /* cols each                             */
+  qnpu_prm_t *prm[2];        /* cols each                             */
   /* registers */
   uint32_t ctrl, irq, err_status, err_info, ring_base, ring_size, ring_head, ring_tail, watchdog;
   uint32_t push[QNPU_CMD_WORDS];
   int halted;
+  /* the command pipeline */
+  queue_t dq;                /* fetched or pushed, not yet dispatched */
+  queue_t eq[ENGINES];
+  uint64_t blocked_since[ENGINES]; /* when each engine's head began to wait (0: not waiting) */
   uint32_t tokens[4];        /* ld->ex, ex->ld, ex->st, st->ex        */
-  uint64_t macs, cmds, cmd_index;
-  uint32_t rd_bytes, wr_bytes, sat, hi_latch;
+  uint64_t cmds, cmd_index, events;
+  uint64_t macs;
+  uint32_t rows, rd_bytes, wr_bytes, sat, hi_latch;
 };
 
 void qnpu_fm_config_default(qnpu_fm_config_t *c) {
-  c->rows = 4;
-  c->cols = 4;
-  c->acc_depth = 64;
-  c->act_rows = 1024;
-  c->wgt_rows = 512;
-  c->out_rows = 128;
+  c->rows = QNPU_DEFAULT_ROWS;
+  c->cols = QNPU_DEFAULT_COLS;
+  c->acc_depth = QNPU_DEFAULT_ACC_DEPTH;
+  c->act_rows = QNPU_DEFAULT_ACT_ROWS;
+  c->wgt_rows = QNPU_DEFAULT_WGT_ROWS;
+  c->out_rows = QNPU_DEFAULT_OUT_ROWS;
+  c->fetch_q = QNPU_DEFAULT_FETCH_Q;
+  c->eng_q = QNPU_DEFAULT_ENG_Q;
+  c->int4 = QNPU_DEFAULT_INT4;
   c->dram_bytes = 16u << 20;
 }
 
@@ -51,6 +66,9 @@ static void reset_state(qnpu_fm_t *f) {
   f->irq = f->err_status = f->err_info = 0;
   f->ring_tail = 0;
   f->halted = 0;
+  memset(&f->dq, 0, sizeof f->dq);
+  memset(f->eq, 0, sizeof f->eq);
+  memset(f->blocked_since, 0, sizeof f->blocked_since);
   memset(f->tokens, 0, sizeof f->tokens);
   f->cmd_index = 0;
 }
@@ -62,9 +80,9 @@ qnpu_status_t qnpu_fm_create(const qnpu_fm_config_t *cfg, qnpu_fm_t **out) {
   if (cfg) c = *cfg;
   else qnpu_fm_config_default(&c);
   if (c.rows < 2 || c.cols < 2 || (c.rows & 1) || (c.cols & 1) || c.rows > 255 || c.cols > 255 ||
-      c.acc_depth == 0 || c.act_rows == 0 || c.wgt_rows == 0 || c.out_rows == 0 || c.act_rows > 65535 ||
+      c.acc_depth < 2 || c.act_rows == 0 || c.wgt_rows == 0 || c.out_rows < 2 || c.act_rows > 65535 ||
       c.wgt_rows > 65535 || c.out_rows > 65535 || c.acc_depth > 65535 || c.dram_bytes == 0 ||
-      c.dram_bytes > (1ull << 32))
+      c.dram_bytes > (1ull << 32) || c.fetch_q < 2 || c.fetch_q > MAXQ || c.eng_q < 2 || c.eng_q > MAXQ)
     return QNPU_ERR_ARG;
   qnpu_fm_t *f = calloc(1, sizeof *f);
   if (!f) return QNPU_ERR_NOMEM;
@@ -74,8 +92,8 @@ qnpu_status_t qnpu_fm_create(const qnpu_fm_config_t *cfg, qnpu_fm_t **out) {
   f->wgt = calloc((size_t)c.wgt_rows * c.cols, 1);
   f->out = calloc((size_t)c.out_rows * c.cols, sizeof(int32_t));
   f->acc = calloc((size_t)c.acc_depth * c.cols, sizeof(int32_t));
-  f->prm[0] = calloc(c.cols, sizeof(prm_t));
-  f->prm[1] = calloc(c.cols, sizeof(prm_t));
+  f->prm[0] = calloc(c.cols, sizeof(qnpu_prm_t));
+  f->prm[1] = calloc(c.cols, sizeof(qnpu_prm_t));
   if (!f->dram || !f->act || !f->wgt || !f->out || !f->acc || !f->prm[0] || !f->prm[1]) {
     qnpu_fm_destroy(f);
     return QNPU_ERR_NOMEM;
@@ -110,42 +128,70 @@ static void raise(qnpu_fm_t *f, uint32_t code, uint32_t engine, uint32_t info) {
 
 static int beat_ok(const qnpu_fm_t *f, uint32_t beat) { return (uint64_t)beat + BEAT <= f->cfg.dram_bytes; }
 
+static cmd_t *qhead(queue_t *q) { return &q->c[q->head]; }
+static void qpop(queue_t *q) {
+  q->head = (q->head + 1) % MAXQ;
+  q->n--;
+}
+static void qpush(queue_t *q, const cmd_t *c) {
+  q->c[(q->head + q->n) % MAXQ] = *c;
+  q->n++;
+}
+
 /* ---- validation: the dispatcher's rules (rtl/qnpu_ctrl.sv) ---------------- */
 static int legal(const qnpu_fm_t *f, const uint32_t *w, int *known_op) {
-  const uint32_t op = QNPU_CMD_GET(w, OPCODE), tgt = QNPU_CMD_GET(w, TARGET);
-  const uint64_t len = QNPU_CMD_GET(w, LEN), c1 = QNPU_CMD_GET(w, COUNT1), c2 = QNPU_CMD_GET(w, COUNT2);
-  const uint64_t srow = QNPU_CMD_GET(w, SPAD_ROW), nrows = c1 * c2, span = srow + nrows;
   const qnpu_fm_config_t *c = &f->cfg;
+  const uint32_t op = QNPU_CMD_GET(w, OPCODE), tgt = QNPU_CMD_GET(w, TARGET);
   *known_op = 1;
   switch (op) {
     case QNPU_OP_NOP:
     case QNPU_OP_FENCE:
       return 1;
-    case QNPU_OP_LOAD: {
-      int ok = c1 && c2 && len && !QNPU_CMD_GET(w, POP_PREV) && !QNPU_CMD_GET(w, PUSH_PREV);
-      if (tgt == QNPU_TGT_LOAD_ACT) return ok && len <= c->rows && span <= c->act_rows;
-      if (tgt == QNPU_TGT_LOAD_WGT) return ok && len <= c->cols && span <= c->wgt_rows;
-      if (tgt == QNPU_TGT_LOAD_PRM0 || tgt == QNPU_TGT_LOAD_PRM1)
-        return ok && len == 16u * c->cols && nrows == 1 && (QNPU_CMD_GET(w, DRAM_ADDR) & 15u) == 0;
-      return 0;
+    case QNPU_OP_LOAD:
+    case QNPU_OP_STORE: {
+      const uint64_t len = QNPU_CMD_GET(w, LEN), c1 = QNPU_CMD_GET(w, COUNT1), c2 = QNPU_CMD_GET(w, COUNT2),
+                     c3 = QNPU_CMD_GET(w, COUNT3), srow = QNPU_CMD_GET(w, SPAD_ROW);
+      const uint32_t pxl = QNPU_CMD_GET(w, PAD_X_LO), pxh = QNPU_CMD_GET(w, PAD_X_HI);
+      const uint32_t pyl = QNPU_CMD_GET(w, PAD_Y_LO), pyh = QNPU_CMD_GET(w, PAD_Y_HI);
+      const int pads = pxl | pxh | pyl | pyh;
+      if (!c1 || !c2 || !c3 || !len) return 0;
+      uint64_t rows_lim, len_lim;
+      if (op == QNPU_OP_LOAD) {
+        if (QNPU_CMD_GET(w, POP_PREV) || QNPU_CMD_GET(w, PUSH_PREV)) return 0;
+        if (pxl + pxh > c2 || pyl + pyh > c3) return 0;
+        if (tgt == QNPU_TGT_LOAD_PRM0 || tgt == QNPU_TGT_LOAD_PRM1)
+          return (len & 15) == 0 && srow + len / 16 <= c->cols && c1 == 1 && c2 == 1 && c3 == 1 &&
+                 (QNPU_CMD_GET(w, DRAM_ADDR) & 15u) == 0 && !pads;
+        if (tgt == QNPU_TGT_LOAD_ACT) rows_lim = c->act_rows, len_lim = c->rows;
+        else if (tgt == QNPU_TGT_LOAD_WGT) rows_lim = c->wgt_rows, len_lim = c->cols;
+        else return 0;
+      } else {
+        if (QNPU_CMD_GET(w, POP_NEXT) || QNPU_CMD_GET(w, PUSH_NEXT) || pads) return 0;
+        switch (tgt) {
+          case QNPU_TGT_STORE_OUT8: rows_lim = c->out_rows, len_lim = c->cols; break;
+          case QNPU_TGT_STORE_OUT32: rows_lim = c->out_rows, len_lim = 4u * c->cols; break;
+          case QNPU_TGT_STORE_OUT4: rows_lim = c->out_rows, len_lim = c->cols / 2; break;
+          case QNPU_TGT_STORE_ACT: rows_lim = c->act_rows, len_lim = c->rows; break;
+          case QNPU_TGT_STORE_WGT: rows_lim = c->wgt_rows, len_lim = c->cols; break;
+          default: return 0;
+        }
+      }
+      return len <= len_lim && srow + c1 * c2 * c3 <= rows_lim;
     }
     case QNPU_OP_COMPUTE: {
       const uint32_t mode = QNPU_CMD_GET(w, MODE);
-      const uint64_t wr_need = mode == 1 ? c->rows / 2 : c->rows;
-      return mode <= 2 && len && len <= c->acc_depth && srow + len <= c->act_rows &&
-             (uint64_t)QNPU_CMD_GET(w, WGT_ROW) + wr_need <= c->wgt_rows &&
-             (!QNPU_CMD_GET(w, LAST) || (uint64_t)QNPU_CMD_GET(w, OUT_ROW) + len <= c->out_rows);
-    }
-    case QNPU_OP_STORE: {
-      int ok = c1 && c2 && len && !QNPU_CMD_GET(w, POP_NEXT) && !QNPU_CMD_GET(w, PUSH_NEXT);
-      switch (tgt) {
-        case QNPU_TGT_STORE_OUT8: return ok && len <= c->cols && span <= c->out_rows;
-        case QNPU_TGT_STORE_OUT32: return ok && len <= 4u * c->cols && span <= c->out_rows;
-        case QNPU_TGT_STORE_OUT4: return ok && len <= c->cols / 2 && span <= c->out_rows;
-        case QNPU_TGT_STORE_ACT: return ok && len <= c->rows && span <= c->act_rows;
-        case QNPU_TGT_STORE_WGT: return ok && len <= c->cols && span <= c->wgt_rows;
-        default: return 0;
-      }
+      const uint64_t mx = QNPU_CMD_GET(w, MX), my = QNPU_CMD_GET(w, MY), f1 = QNPU_CMD_GET(w, F1),
+                     f2 = QNPU_CMD_GET(w, F2), f3 = QNPU_CMD_GET(w, F3);
+      if (mode > QNPU_MODE_W4A4 || (mode == QNPU_MODE_W4A4 && !c->int4) || !mx || !my || !f1 || !f2 || !f3)
+        return 0;
+      const uint64_t m = mx * my, wrows = mode == QNPU_MODE_W4A8 ? c->rows / 2 : c->rows;
+      const uint64_t reach = (mx - 1) * QNPU_CMD_GET(w, AS_X) + (my - 1) * QNPU_CMD_GET(w, AS_Y) +
+                             (f1 - 1) * QNPU_CMD_GET(w, FS1) + (f2 - 1) * QNPU_CMD_GET(w, FS2) +
+                             (f3 - 1) * QNPU_CMD_GET(w, FS3);
+      return QNPU_CMD_GET(w, ACC_ROW) + m <= c->acc_depth &&
+             (!QNPU_CMD_GET(w, LAST) || QNPU_CMD_GET(w, OUT_ROW) + m <= c->out_rows) &&
+             QNPU_CMD_GET(w, W_ROW) + f1 * f2 * f3 * wrows <= c->wgt_rows &&
+             QNPU_CMD_GET(w, A_ROW) + reach < c->act_rows;
     }
     default:
       *known_op = 0;
@@ -155,66 +201,66 @@ static int legal(const qnpu_fm_t *f, const uint32_t *w, int *known_op) {
 
 /* ---- engines ------------------------------------------------------------------ */
 
-/* Row r of a 3-level transfer starts at this DRAM address (32-bit wrap). */
-static uint32_t row_addr(const uint32_t *w, uint32_t i1, uint32_t i2) {
-  return QNPU_CMD_GET(w, DRAM_ADDR) + i2 * QNPU_CMD_GET(w, STRIDE2) + i1 * QNPU_CMD_GET(w, STRIDE1);
+typedef struct {
+  qnpu_fm_t *f;
+  const uint32_t *w;
+  uint32_t tgt, len, fill, srow;
+} xfer_ctx_t;
+
+/* Every beat of a row, in order: counts it and checks it is in DRAM. */
+static int row_beats_ok(qnpu_fm_t *f, uint32_t addr, uint32_t len, uint32_t engine, uint32_t *bytes) {
+  for (uint64_t b = addr & ~(uint64_t)(BEAT - 1); b < (uint64_t)addr + len; b += BEAT) {
+    if (bytes) *bytes += BEAT;
+    if (!beat_ok(f, (uint32_t)b)) {
+      raise(f, QNPU_HWERR_DMA, engine, (uint32_t)b);
+      return 0;
+    }
+  }
+  return 1;
+}
+
+static int load_row(void *ctx, uint32_t row, uint32_t a, int pad) {
+  xfer_ctx_t *x = ctx;
+  qnpu_fm_t *f = x->f;
+  const qnpu_fm_config_t *c = &f->cfg;
+  const int act = x->tgt == QNPU_TGT_LOAD_ACT;
+  const uint32_t rowb = act ? c->rows : c->cols;
+  uint8_t *dst = (act ? f->act : f->wgt) + (size_t)(x->srow + row) * rowb;
+  if (pad) {
+    memset(dst, 0, rowb);
+    memset(dst, (int)x->fill, x->len);
+    return 0;
+  }
+  if (!row_beats_ok(f, a, x->len, QNPU_ENGINE_LOAD, &f->rd_bytes)) return 1;
+  memset(dst, 0, rowb);
+  memcpy(dst, f->dram + a, x->len);
+  return 0;
 }
 
 static void exec_load(qnpu_fm_t *f, const uint32_t *w) {
   const uint32_t tgt = QNPU_CMD_GET(w, TARGET), len = QNPU_CMD_GET(w, LEN);
-  const uint32_t c1 = QNPU_CMD_GET(w, COUNT1), c2 = QNPU_CMD_GET(w, COUNT2);
-  const qnpu_fm_config_t *c = &f->cfg;
   if (tgt == QNPU_TGT_LOAD_PRM0 || tgt == QNPU_TGT_LOAD_PRM1) {
-    prm_t *bank = f->prm[tgt == QNPU_TGT_LOAD_PRM1];
-    const uint32_t base = QNPU_CMD_GET(w, DRAM_ADDR);
-    for (uint32_t j = 0; j < c->cols; j++) {
-      const uint32_t a = base + 16u * j;
-      f->rd_bytes += BEAT;
-      if (!beat_ok(f, a)) {
-        raise(f, QNPU_HWERR_DMA, QNPU_ENGINE_LOAD, a);
-        return;
-      }
-      const uint8_t *r = f->dram + a;
-      prm_t p;
-      p.bias = (int32_t)((uint32_t)r[0] | (uint32_t)r[1] << 8 | (uint32_t)r[2] << 16 | (uint32_t)r[3] << 24);
-      p.m0 = (int32_t)((uint32_t)r[4] | (uint32_t)r[5] << 8 | (uint32_t)r[6] << 16 | (uint32_t)r[7] << 24);
-      p.shift = (int32_t)((r[8] & 0x3f) ^ 0x20) - 0x20; /* the RTL keeps 6 bits */
-      p.bypass = r[9] & 1;
-      p.zp = (int16_t)(r[10] | r[11] << 8);
-      p.act_min = (int16_t)(r[12] | r[13] << 8);
-      p.act_max = (int16_t)(r[14] | r[15] << 8);
-      bank[j] = p;
+    qnpu_prm_t *bank = f->prm[tgt == QNPU_TGT_LOAD_PRM1];
+    const uint32_t base = QNPU_CMD_GET(w, DRAM_ADDR), col0 = QNPU_CMD_GET(w, SPAD_ROW);
+    for (uint32_t j = 0; j < len / QNPU_PRM_RECORD_BYTES; j++) {
+      const uint32_t a = base + QNPU_PRM_RECORD_BYTES * j;
+      if (!row_beats_ok(f, a, QNPU_PRM_RECORD_BYTES, QNPU_ENGINE_LOAD, &f->rd_bytes)) return;
+      qnpu_prm_decode(f->dram + a, &bank[col0 + j]);
     }
     return;
   }
-  const int act = tgt == QNPU_TGT_LOAD_ACT;
-  const uint32_t rowb = act ? c->rows : c->cols;
-  uint8_t *spad = act ? f->act : f->wgt;
-  uint32_t srow = QNPU_CMD_GET(w, SPAD_ROW);
-  for (uint32_t i2 = 0; i2 < c2; i2++)
-    for (uint32_t i1 = 0; i1 < c1; i1++, srow++) {
-      const uint32_t a = row_addr(w, i1, i2);
-      const uint64_t end = (uint64_t)a + len;
-      for (uint64_t b = a & ~(BEAT - 1); b < end; b += BEAT) {
-        f->rd_bytes += BEAT;
-        if (!beat_ok(f, (uint32_t)b)) {
-          raise(f, QNPU_HWERR_DMA, QNPU_ENGINE_LOAD, (uint32_t)b);
-          return;
-        }
-      }
-      uint8_t *dst = spad + (size_t)srow * rowb;
-      memset(dst, 0, rowb);
-      memcpy(dst, f->dram + a, len);
-    }
+  xfer_ctx_t x = {f, w, tgt, len, QNPU_CMD_GET(w, FILL), QNPU_CMD_GET(w, SPAD_ROW)};
+  const qnpu_walk_t walk = qnpu_walk_of_cmd(w);
+  (void)qnpu_walk_each(&walk, load_row, &x);
 }
 
 static int32_t sext4(uint32_t v) { return (int32_t)((v & 15u) ^ 8u) - 8; }
 
 /* The RTL's requantization unit: the golden MBQM on its 6-bit shift field
  * (-32..31). Every value behaves as in MBQM except -32, whose 5-bit right
- * shift amount wraps to 0 in the RTL. */
-static int32_t requant(qnpu_fm_t *f, const prm_t *p, int32_t acc) {
-  if (p->bypass) return acc;
+ * shift amount wraps to 0 in the RTL. The bias is already in acc. */
+static int32_t requant(qnpu_fm_t *f, const qnpu_prm_t *p, int32_t acc) {
+  if (p->flags & 1u) return acc;
   const int32_t y = qnpu_golden_mbqm(acc, p->m0, p->shift == -32 ? 0 : p->shift);
   const int64_t z = (int64_t)y + p->zp;
   if (z < p->act_min) {
@@ -230,169 +276,248 @@ static int32_t requant(qnpu_fm_t *f, const prm_t *p, int32_t acc) {
 
 static void exec_compute(qnpu_fm_t *f, const uint32_t *w) {
   const qnpu_fm_config_t *c = &f->cfg;
-  const uint32_t mode = QNPU_CMD_GET(w, MODE), m = QNPU_CMD_GET(w, LEN);
-  const uint32_t a_row = QNPU_CMD_GET(w, SPAD_ROW), w_row = QNPU_CMD_GET(w, WGT_ROW);
-  const uint32_t out_row = QNPU_CMD_GET(w, OUT_ROW);
+  const uint32_t mode = QNPU_CMD_GET(w, MODE), mx = QNPU_CMD_GET(w, MX), my = QNPU_CMD_GET(w, MY);
+  const uint32_t f1 = QNPU_CMD_GET(w, F1), f2 = QNPU_CMD_GET(w, F2), f3 = QNPU_CMD_GET(w, F3);
+  const uint32_t wrows = mode == QNPU_MODE_W4A8 ? c->rows / 2 : c->rows;
   const int first = QNPU_CMD_GET(w, FIRST), last = QNPU_CMD_GET(w, LAST);
-  const prm_t *bank = f->prm[QNPU_CMD_GET(w, PBANK)];
-  for (uint32_t r = 0; r < m; r++) {
-    const uint8_t *a = f->act + (size_t)(a_row + r) * c->rows;
-    for (uint32_t j = 0; j < c->cols; j++) {
-      uint32_t psum = 0; /* modulo 2^32, like the accumulator */
-      for (uint32_t i = 0; i < c->rows; i++) {
-        if (mode == 2) {
-          const uint8_t wb = f->wgt[(size_t)(w_row + i) * c->cols + j];
-          psum += (uint32_t)(sext4(wb) * sext4(a[i]) + sext4(wb >> 4) * sext4(a[i] >> 4));
-        } else if (mode == 1) {
-          const uint8_t wb = f->wgt[(size_t)(w_row + i / 2) * c->cols + j];
-          psum += (uint32_t)(sext4(i & 1 ? wb >> 4 : wb) * (int8_t)a[i]);
-        } else {
-          psum += (uint32_t)((int8_t)f->wgt[(size_t)(w_row + i) * c->cols + j] * (int8_t)a[i]);
-        }
+  const qnpu_prm_t *bank = f->prm[QNPU_CMD_GET(w, PBANK)];
+  uint32_t g = 0;
+  for (uint32_t i3 = 0; i3 < f3; i3++)
+    for (uint32_t i2 = 0; i2 < f2; i2++)
+      for (uint32_t i1 = 0; i1 < f1; i1++, g++) {
+        const int fold_first = first && g == 0, fold_last = last && g + 1 == f1 * f2 * f3;
+        const uint32_t base = QNPU_CMD_GET(w, A_ROW) + i1 * QNPU_CMD_GET(w, FS1) + i2 * QNPU_CMD_GET(w, FS2) +
+                              i3 * QNPU_CMD_GET(w, FS3);
+        const uint8_t *wf = f->wgt + (size_t)(QNPU_CMD_GET(w, W_ROW) + g * wrows) * c->cols;
+        for (uint32_t y = 0; y < my; y++)
+          for (uint32_t x = 0; x < mx; x++) {
+            const uint32_t m = y * mx + x;
+            const uint8_t *a = f->act + (size_t)((base + x * QNPU_CMD_GET(w, AS_X) + y * QNPU_CMD_GET(w, AS_Y)) &
+                                                 0xffffu) * c->rows;
+            for (uint32_t j = 0; j < c->cols; j++) {
+              uint32_t psum = 0; /* modulo 2^32, like the accumulator */
+              for (uint32_t i = 0; i < c->rows; i++) {
+                if (mode == QNPU_MODE_W4A4) {
+                  const uint8_t wb = wf[(size_t)i * c->cols + j];
+                  psum += (uint32_t)(sext4(wb) * sext4(a[i]) + sext4(wb >> 4) * sext4(a[i] >> 4));
+                } else if (mode == QNPU_MODE_W4A8) {
+                  const uint8_t wb = wf[(size_t)(i / 2) * c->cols + j];
+                  psum += (uint32_t)(sext4(i & 1 ? wb >> 4 : wb) * (int8_t)a[i]);
+                } else {
+                  psum += (uint32_t)((int8_t)wf[(size_t)i * c->cols + j] * (int8_t)a[i]);
+                }
+              }
+              int32_t *accp = &f->acc[(size_t)(QNPU_CMD_GET(w, ACC_ROW) + m) * c->cols + j];
+              const uint32_t sum = (fold_first ? 0u : (uint32_t)*accp) + psum;
+              if (fold_last)
+                f->out[(size_t)(QNPU_CMD_GET(w, OUT_ROW) + m) * c->cols + j] =
+                    requant(f, &bank[j], (int32_t)(sum + (uint32_t)bank[j].bias));
+              else
+                *accp = (int32_t)sum;
+            }
+          }
+        f->rows += mx * my;
+        f->macs += (uint64_t)mx * my * c->rows * c->cols * (mode == QNPU_MODE_W4A4 ? 2 : 1);
       }
-      int32_t *accp = &f->acc[(size_t)r * c->cols + j];
-      const uint32_t base = first ? (uint32_t)bank[j].bias : (uint32_t)*accp;
-      const int32_t sum = (int32_t)(base + psum);
-      if (last) f->out[(size_t)(out_row + r) * c->cols + j] = requant(f, &bank[j], sum);
-      else *accp = sum;
-    }
+}
+
+static int store_row(void *ctx, uint32_t row, uint32_t a, int pad) {
+  xfer_ctx_t *x = ctx;
+  qnpu_fm_t *f = x->f;
+  const qnpu_fm_config_t *c = &f->cfg;
+  const uint32_t srow = x->srow + row;
+  uint8_t buf[4 * 256];
+  (void)pad; /* a STORE has no padding rows */
+  memset(buf, 0, sizeof buf);
+  const int32_t *o = f->out + (size_t)srow * c->cols;
+  switch (x->tgt) {
+    case QNPU_TGT_STORE_OUT8:
+      for (uint32_t j = 0; j < c->cols; j++) buf[j] = (uint8_t)o[j];
+      break;
+    case QNPU_TGT_STORE_OUT32:
+      for (uint32_t j = 0; j < c->cols; j++)
+        for (int k = 0; k < 4; k++) buf[4 * j + k] = (uint8_t)((uint32_t)o[j] >> (8 * k));
+      break;
+    case QNPU_TGT_STORE_OUT4:
+      for (uint32_t j = 0; j < c->cols / 2; j++)
+        buf[j] = (uint8_t)(((uint32_t)o[2 * j] & 15u) | ((uint32_t)o[2 * j + 1] & 15u) << 4);
+      break;
+    case QNPU_TGT_STORE_ACT:
+      memcpy(buf, f->act + (size_t)srow * c->rows, c->rows);
+      break;
+    default:
+      memcpy(buf, f->wgt + (size_t)srow * c->cols, c->cols);
+      break;
   }
-  f->macs += (uint64_t)m * c->rows * c->cols * (mode == 2 ? 2 : 1);
+  /* beat by beat: a failing beat stops the store before it writes */
+  const uint64_t end = (uint64_t)a + x->len;
+  for (uint64_t b = a & ~(uint64_t)(BEAT - 1); b < end; b += BEAT) {
+    if (!beat_ok(f, (uint32_t)b)) {
+      raise(f, QNPU_HWERR_DMA, QNPU_ENGINE_STORE, (uint32_t)b);
+      return 1;
+    }
+    for (uint64_t i = b; i < b + BEAT; i++)
+      if (i >= a && i < end) {
+        f->dram[i] = buf[i - a];
+        f->wr_bytes++;
+      }
+  }
+  return 0;
 }
 
 static void exec_store(qnpu_fm_t *f, const uint32_t *w) {
-  const qnpu_fm_config_t *c = &f->cfg;
-  const uint32_t tgt = QNPU_CMD_GET(w, TARGET), len = QNPU_CMD_GET(w, LEN);
-  const uint32_t c1 = QNPU_CMD_GET(w, COUNT1), c2 = QNPU_CMD_GET(w, COUNT2);
-  uint32_t srow = QNPU_CMD_GET(w, SPAD_ROW);
-  uint8_t *row = malloc(4u * c->cols + c->rows);
-  if (!row) return;
-  for (uint32_t i2 = 0; i2 < c2; i2++)
-    for (uint32_t i1 = 0; i1 < c1; i1++, srow++) {
-      memset(row, 0, 4u * c->cols + c->rows);
-      const int32_t *o = f->out + (size_t)srow * c->cols;
-      switch (tgt) {
-        case QNPU_TGT_STORE_OUT8:
-          for (uint32_t j = 0; j < c->cols; j++) row[j] = (uint8_t)o[j];
-          break;
-        case QNPU_TGT_STORE_OUT32:
-          for (uint32_t j = 0; j < c->cols; j++)
-            for (int k = 0; k < 4; k++) row[4 * j + k] = (uint8_t)((uint32_t)o[j] >> (8 * k));
-          break;
-        case QNPU_TGT_STORE_OUT4:
-          for (uint32_t j = 0; j < c->cols / 2; j++)
-            row[j] = (uint8_t)(((uint32_t)o[2 * j] & 15u) | ((uint32_t)o[2 * j + 1] & 15u) << 4);
-          break;
-        case QNPU_TGT_STORE_ACT:
-          memcpy(row, f->act + (size_t)srow * c->rows, c->rows);
-          break;
-        default:
-          memcpy(row, f->wgt + (size_t)srow * c->cols, c->cols);
-          break;
-      }
-      const uint32_t a = row_addr(w, i1, i2);
-      const uint64_t end = (uint64_t)a + len;
-      for (uint64_t b = a & ~(BEAT - 1); b < end; b += BEAT) {
-        if (!beat_ok(f, (uint32_t)b)) {
-          raise(f, QNPU_HWERR_DMA, QNPU_ENGINE_STORE, (uint32_t)b);
-          free(row);
-          return;
-        }
-        for (uint64_t x = b; x < b + BEAT; x++)
-          if (x >= a && x < end) {
-            f->dram[x] = row[x - a];
-            f->wr_bytes++;
-          }
-      }
-    }
-  free(row);
+  xfer_ctx_t x = {f, w, QNPU_CMD_GET(w, TARGET), QNPU_CMD_GET(w, LEN), 0, QNPU_CMD_GET(w, SPAD_ROW)};
+  const qnpu_walk_t walk = qnpu_walk_of_cmd(w);
+  (void)qnpu_walk_each(&walk, store_row, &x);
 }
 
-/* Tokens: taken when a command starts, given when it completes. A pop
- * without a token would deadlock the RTL until its watchdog fires. */
-static int take_tokens(qnpu_fm_t *f, uint32_t op, const uint32_t *w) {
+/* ---- dependency tokens ---------------------------------------------------------- */
+
+/* Token counters an engine's command takes at its start. */
+static void tokens_needed(int e, const uint32_t *w, int need[4]) {
   const int pp = QNPU_CMD_GET(w, POP_PREV), pn = QNPU_CMD_GET(w, POP_NEXT);
-  int need[4] = {0, 0, 0, 0};
-  uint32_t engine = 0;
-  if (op == QNPU_OP_LOAD) {
-    need[1] = pn;
-    engine = QNPU_ENGINE_LOAD;
-  } else if (op == QNPU_OP_COMPUTE) {
-    need[0] = pp;
-    need[3] = pn;
-    engine = QNPU_ENGINE_COMPUTE;
-  } else {
-    need[2] = pp;
-    engine = QNPU_ENGINE_STORE;
-  }
+  memset(need, 0, 4 * sizeof need[0]);
+  if (e == ENG_LD) need[1] = pn;
+  if (e == ENG_EX) need[0] = pp, need[3] = pn;
+  if (e == ENG_ST) need[2] = pp;
+}
+
+static int tokens_ready(const qnpu_fm_t *f, int e, const uint32_t *w) {
+  int need[4];
+  tokens_needed(e, w, need);
   for (int t = 0; t < 4; t++)
-    if (need[t] && f->tokens[t] == 0) {
-      if (f->watchdog) raise(f, QNPU_HWERR_WATCHDOG, engine, f->watchdog);
-      return 0;
-    }
-  for (int t = 0; t < 4; t++) f->tokens[t] -= (uint32_t)need[t];
+    if (need[t] && f->tokens[t] == 0) return 0;
   return 1;
 }
 
-static void give_tokens(qnpu_fm_t *f, uint32_t op, const uint32_t *w) {
-  const int pp = QNPU_CMD_GET(w, PUSH_PREV), pn = QNPU_CMD_GET(w, PUSH_NEXT);
-  if (op == QNPU_OP_LOAD && pn) f->tokens[0]++;
-  if (op == QNPU_OP_COMPUTE && pp) f->tokens[1]++;
-  if (op == QNPU_OP_COMPUTE && pn) f->tokens[2]++;
-  if (op == QNPU_OP_STORE && pp) f->tokens[3]++;
+static void give(qnpu_fm_t *f, int t) {
+  if (f->tokens[t] == 255) raise(f, QNPU_HWERR_TOKEN, QNPU_ENGINE_DISPATCH, (uint32_t)t);
+  else f->tokens[t]++;
 }
 
-static void execute(qnpu_fm_t *f, const uint32_t *w) {
-  int known = 1;
-  if (!legal(f, w, &known)) {
-    raise(f, known ? QNPU_HWERR_ILLEGAL_FIELD : QNPU_HWERR_ILLEGAL_OPCODE, QNPU_ENGINE_DISPATCH,
-          (uint32_t)f->cmd_index);
-    return;
-  }
-  f->cmd_index++;
+/* Runs the head of engine e's queue (its tokens are there). */
+static void run_engine(qnpu_fm_t *f, int e) {
+  cmd_t c = *qhead(&f->eq[e]);
+  qpop(&f->eq[e]);
+  f->blocked_since[e] = 0;
+  int need[4];
+  tokens_needed(e, c.w, need);
+  for (int t = 0; t < 4; t++) f->tokens[t] -= (uint32_t)need[t];
+  if (e == ENG_LD) exec_load(f, c.w);
+  else if (e == ENG_EX) exec_compute(f, c.w);
+  else exec_store(f, c.w);
   f->cmds++;
-  const uint32_t op = QNPU_CMD_GET(w, OPCODE);
-  if (op == QNPU_OP_NOP) return;
-  if (op == QNPU_OP_FENCE) {
-    if (QNPU_CMD_GET(w, IRQ)) f->irq |= 1u << QNPU_IRQ_STATUS_FENCE_SHIFT;
-    return;
-  }
-  if (!take_tokens(f, op, w)) return;
-  if (op == QNPU_OP_LOAD) exec_load(f, w);
-  else if (op == QNPU_OP_COMPUTE) exec_compute(f, w);
-  else exec_store(f, w);
-  if (!f->halted) give_tokens(f, op, w);
+  if (f->halted) return;
+  const int pp = QNPU_CMD_GET(c.w, PUSH_PREV), pn = QNPU_CMD_GET(c.w, PUSH_NEXT);
+  if (e == ENG_LD && pn) give(f, 0);
+  if (e == ENG_EX && pp) give(f, 1);
+  if (e == ENG_EX && pn) give(f, 2);
+  if (e == ENG_ST && pp) give(f, 3);
 }
+
+/* ---- fetch, dispatch, run --------------------------------------------------------- */
 
 static int ring_ok(const qnpu_fm_t *f) {
   return f->ring_size >= 2 && f->ring_size <= 65536 && !(f->ring_size & (f->ring_size - 1)) &&
          f->ring_head < f->ring_size;
 }
 
-static void run_ring(qnpu_fm_t *f) {
-  if (!(f->ctrl & 1u << QNPU_CTRL_RING_EN_SHIFT) || f->halted) return;
-  if (f->ring_tail == f->ring_head) return;
+/* Fetches ring commands into the dispatch queue while it has room. */
+static int fetch(qnpu_fm_t *f) {
+  int moved = 0;
+  if (!(f->ctrl & 1u << QNPU_CTRL_RING_EN_SHIFT) || f->ring_tail == f->ring_head) return 0;
   if (!ring_ok(f)) {
     raise(f, QNPU_HWERR_RING, QNPU_ENGINE_FETCH, f->ring_size);
-    return;
+    return 0;
   }
-  while (!f->halted && f->ring_tail != f->ring_head) {
+  while (!f->halted && f->ring_tail != f->ring_head && f->dq.n < f->cfg.fetch_q) {
     const uint32_t a = f->ring_base + f->ring_tail * QNPU_CMD_BYTES;
-    uint32_t w[QNPU_CMD_WORDS];
-    for (uint32_t b = 0; b < QNPU_CMD_BYTES; b += BEAT) {
-      f->rd_bytes += BEAT;
-      if (!beat_ok(f, a + b)) {
-        raise(f, QNPU_HWERR_DMA, QNPU_ENGINE_FETCH, a);
-        return;
-      }
+    cmd_t c;
+    f->rd_bytes += QNPU_CMD_BYTES;
+    if (!beat_ok(f, a) || !beat_ok(f, a + BEAT)) {
+      raise(f, QNPU_HWERR_DMA, QNPU_ENGINE_FETCH, a); /* the command's address, as the RTL */
+      return moved;
     }
     for (unsigned i = 0; i < QNPU_CMD_WORDS; i++) {
       const uint8_t *p = f->dram + a + 4 * i;
-      w[i] = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+      c.w[i] = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
     }
     f->ring_tail = (f->ring_tail + 1) & (f->ring_size - 1);
-    execute(f, w);
+    qpush(&f->dq, &c);
+    moved = 1;
   }
+  return moved;
+}
+
+/* Checks and queues commands at the head of the dispatch queue until one
+ * must wait (its engine's queue is full, or a FENCE for the engines). */
+static int dispatch(qnpu_fm_t *f) {
+  int moved = 0;
+  while (!f->halted && f->dq.n) {
+    const cmd_t *c = qhead(&f->dq);
+    int known = 1;
+    if (!legal(f, c->w, &known)) {
+      raise(f, known ? QNPU_HWERR_ILLEGAL_FIELD : QNPU_HWERR_ILLEGAL_OPCODE, QNPU_ENGINE_DISPATCH,
+            (uint32_t)f->cmd_index);
+      return moved;
+    }
+    const uint32_t op = QNPU_CMD_GET(c->w, OPCODE);
+    if (op == QNPU_OP_LOAD || op == QNPU_OP_COMPUTE || op == QNPU_OP_STORE) {
+      const int e = op == QNPU_OP_LOAD ? ENG_LD : op == QNPU_OP_COMPUTE ? ENG_EX : ENG_ST;
+      if (f->eq[e].n >= f->cfg.eng_q) return moved;
+      qpush(&f->eq[e], c);
+    } else if (op == QNPU_OP_FENCE) {
+      if (f->eq[ENG_LD].n || f->eq[ENG_EX].n || f->eq[ENG_ST].n) return moved;
+      if (QNPU_CMD_GET(c->w, IRQ)) f->irq |= 1u << QNPU_IRQ_STATUS_FENCE_SHIFT;
+      f->cmds++;
+    } else {
+      f->cmds++; /* NOP */
+    }
+    qpop(&f->dq);
+    f->cmd_index++;
+    moved = 1;
+  }
+  return moved;
+}
+
+/* Runs everything that can run: fetch and dispatch as far as the queues
+ * allow, then the runnable engine head that came first in the stream, and
+ * again. A stream that can make no progress with commands still waiting
+ * deadlocks; the RTL's watchdog then fires for the engine that waited
+ * first (unless WATCHDOG is 0: then it simply stays busy). */
+static void run(qnpu_fm_t *f) {
+  while (!f->halted) {
+    int moved = fetch(f);
+    moved |= dispatch(f);
+    if (f->halted) return;
+    int best = -1;
+    for (int e = 0; e < ENGINES; e++) {
+      if (!f->eq[e].n) continue;
+      if (!tokens_ready(f, e, qhead(&f->eq[e])->w)) {
+        if (!f->blocked_since[e]) f->blocked_since[e] = ++f->events;
+        continue;
+      }
+      if (best < 0) best = e; /* engines hold their commands in stream order; */
+    }                         /* any runnable one will do, the lowest first   */
+    if (best >= 0) {
+      run_engine(f, best);
+      continue;
+    }
+    if (moved) continue;
+    int waiting = -1;
+    for (int e = 0; e < ENGINES; e++)
+      if (f->eq[e].n && (waiting < 0 || f->blocked_since[e] < f->blocked_since[waiting])) waiting = e;
+    if (waiting >= 0 && f->watchdog)
+      raise(f, QNPU_HWERR_WATCHDOG, waiting == ENG_LD ? QNPU_ENGINE_LOAD : waiting == ENG_EX ? QNPU_ENGINE_COMPUTE
+                                                                                          : QNPU_ENGINE_STORE,
+            f->watchdog);
+    return;
+  }
+}
+
+static int busy(const qnpu_fm_t *f) {
+  return !f->halted && (f->dq.n || f->eq[0].n || f->eq[1].n || f->eq[2].n ||
+                        ((f->ctrl & 1u << QNPU_CTRL_RING_EN_SHIFT) && f->ring_tail != f->ring_head));
 }
 
 /* ---- registers --------------------------------------------------------------- */
@@ -400,15 +525,22 @@ static void run_ring(qnpu_fm_t *f) {
 static qnpu_status_t reg_read(void *ctx, uint32_t off, uint32_t *v) {
   qnpu_fm_t *f = ctx;
   const qnpu_fm_config_t *c = &f->cfg;
-  if (!v || (off & 3) || off >= 0x1000) return QNPU_ERR_ARG;
+  if (!v || (off & 3) || off >= QNPU_REG_WINDOW) return QNPU_ERR_ARG;
+  const uint32_t prec = (1u << QNPU_MODE_W8A8) | (1u << QNPU_MODE_W4A8) | (c->int4 ? 1u << QNPU_MODE_W4A4 : 0u);
   switch (off) {
     case QNPU_ID_REG_OFFSET: *v = QNPU_ID_VALUE; break;
     case QNPU_VERSION_REG_OFFSET: *v = QNPU_VERSION_MAJOR_VALUE << 16 | QNPU_VERSION_MINOR_VALUE; break;
-    case QNPU_CONFIG0_REG_OFFSET: *v = c->rows | c->cols << 8 | 7u << 16 | BEAT << 24; break;
+    case QNPU_CONFIG0_REG_OFFSET:
+      *v = c->rows << QNPU_CONFIG0_ROWS_SHIFT | c->cols << QNPU_CONFIG0_COLS_SHIFT |
+           prec << QNPU_CONFIG0_PRECISIONS_SHIFT | QNPU_BEAT_BYTES << QNPU_CONFIG0_DATA_BYTES_SHIFT;
+      break;
     case QNPU_CONFIG1_REG_OFFSET: *v = c->act_rows | c->wgt_rows << 16; break;
     case QNPU_CONFIG2_REG_OFFSET: *v = c->out_rows | c->acc_depth << 16; break;
     case QNPU_CTRL_REG_OFFSET: *v = f->ctrl; break;
-    case QNPU_STATUS_REG_OFFSET: *v = (uint32_t)f->halted << QNPU_STATUS_HALTED_SHIFT; break;
+    case QNPU_STATUS_REG_OFFSET:
+      *v = (uint32_t)f->halted << QNPU_STATUS_HALTED_SHIFT | (uint32_t)busy(f) << QNPU_STATUS_BUSY_SHIFT |
+           (f->dq.n & QNPU_STATUS_CMDQ_LEVEL_MASK) << QNPU_STATUS_CMDQ_LEVEL_SHIFT;
+      break;
     case QNPU_IRQ_STATUS_REG_OFFSET: *v = f->irq; break;
     case QNPU_ERR_STATUS_REG_OFFSET: *v = f->err_status; break;
     case QNPU_ERR_INFO_REG_OFFSET: *v = f->err_info; break;
@@ -424,18 +556,28 @@ static qnpu_status_t reg_read(void *ctx, uint32_t off, uint32_t *v) {
     case QNPU_PERF_RD_BYTES_REG_OFFSET: *v = f->rd_bytes; break;
     case QNPU_PERF_WR_BYTES_REG_OFFSET: *v = f->wr_bytes; break;
     case QNPU_PERF_SAT_REG_OFFSET: *v = f->sat; break;
-    default: *v = 0; break; /* busy/stall counters and unknown offsets */
+    case QNPU_PERF_ROWS_REG_OFFSET: *v = f->rows; break;
+    default: *v = 0; break; /* busy/stall/row-time counters and unknown offsets */
   }
   return QNPU_OK;
 }
 
 static qnpu_status_t reg_write(void *ctx, uint32_t off, uint32_t v) {
   qnpu_fm_t *f = ctx;
-  if ((off & 3) || off >= 0x1000) return QNPU_ERR_ARG;
+  if ((off & 3) || off >= QNPU_REG_WINDOW) return QNPU_ERR_ARG;
   if (off >= QNPU_CMD_PUSH_REG_OFFSET && off < QNPU_CMD_PUSH_REG_OFFSET + 4 * QNPU_CMD_PUSH_COUNT) {
     const uint32_t i = (off - QNPU_CMD_PUSH_REG_OFFSET) / 4;
     f->push[i] = v;
-    if (i == QNPU_CMD_PUSH_COUNT - 1 && !f->halted) execute(f, f->push);
+    if (i == QNPU_CMD_PUSH_COUNT - 1 && !f->halted) {
+      /* The RTL holds the bus while the dispatch queue is full, and the bus
+       * access times out if it never drains. */
+      run(f);
+      if (f->dq.n >= f->cfg.fetch_q) return QNPU_ERR_TIMEOUT;
+      cmd_t c;
+      memcpy(c.w, f->push, sizeof c.w);
+      qpush(&f->dq, &c);
+      run(f);
+    }
     return QNPU_OK;
   }
   switch (off) {
@@ -445,20 +587,20 @@ static qnpu_status_t reg_write(void *ctx, uint32_t off, uint32_t v) {
         f->ring_head = 0;
       }
       f->ctrl = v & (1u << QNPU_CTRL_RING_EN_SHIFT | 1u << QNPU_CTRL_IRQ_EN_SHIFT);
-      run_ring(f);
+      run(f);
       break;
     case QNPU_IRQ_STATUS_REG_OFFSET: f->irq &= ~v; break;
     case QNPU_RING_BASE_REG_OFFSET: f->ring_base = v; break;
     case QNPU_RING_SIZE_REG_OFFSET: f->ring_size = v & 0x1ffffu; break;
     case QNPU_RING_HEAD_REG_OFFSET:
       f->ring_head = v & 0xffffu;
-      run_ring(f);
+      run(f);
       break;
     case QNPU_WATCHDOG_REG_OFFSET: f->watchdog = v; break;
     case QNPU_PERF_CTRL_REG_OFFSET:
       if (v & 1u) {
         f->macs = 0;
-        f->rd_bytes = f->wr_bytes = f->sat = 0;
+        f->rows = f->rd_bytes = f->wr_bytes = f->sat = 0;
       }
       break;
     default: break;
@@ -481,9 +623,9 @@ static qnpu_status_t mem_write(void *ctx, uint64_t a, const void *b, size_t n) {
 }
 
 static qnpu_status_t fm_wait(void *ctx, uint32_t cycles) {
-  (void)ctx;
   (void)cycles;
-  return QNPU_OK; /* commands already ran when they were submitted */
+  run(ctx); /* commands run when they are submitted; nothing new happens here */
+  return QNPU_OK;
 }
 
 static uint64_t mem_size(void *ctx) { return ((qnpu_fm_t *)ctx)->cfg.dram_bytes; }

@@ -1,9 +1,17 @@
 /* qnpu_fm.h - the fast functional model of qnpu: the same registers and
  * command stream as the RTL, executed at command level with the golden
- * model's arithmetic. DRAM contents, outputs, error codes and the MAC, byte
- * and saturation counters match the RTL; cycle and busy/stall counters read
- * 0 (there is no time here). Commands run when RING_HEAD or the last
- * CMD_PUSH word is written. */
+ * model's arithmetic.
+ *
+ * It keeps the RTL's structure where it is observable: commands are
+ * fetched into a dispatch queue of FETCH_Q entries, checked by the same
+ * field rules, and queued to three engines (EngQ entries each) that run in
+ * order; a command waits for its tokens, even for a producer later in the
+ * stream, and a true deadlock ends in ERR_WATCHDOG (reported for the engine
+ * that waited first) unless WATCHDOG is 0. DRAM contents, outputs, error
+ * codes and the MAC, row, byte and saturation counters match the RTL for
+ * every stream whose engines are ordered by tokens; cycle, busy and stall
+ * counters read 0 (there is no time here). Commands run when RING_HEAD,
+ * CTRL or the last CMD_PUSH word is written. */
 #ifndef QNPU_FM_H
 #define QNPU_FM_H
 
@@ -19,9 +27,11 @@ extern "C" {
 typedef struct qnpu_fm qnpu_fm_t;
 
 typedef struct {
-  uint32_t rows, cols, acc_depth;       /* default 4, 4, 64        */
-  uint32_t act_rows, wgt_rows, out_rows;/* default 1024, 512, 128  */
-  uint64_t dram_bytes;                  /* default 16 MiB          */
+  uint32_t rows, cols, acc_depth;       /* default: the build defaults of   */
+  uint32_t act_rows, wgt_rows, out_rows;/*   regs/qnpu.json (QNPU_DEFAULT_*) */
+  uint32_t fetch_q, eng_q;              /* queue depths                     */
+  int int4;                             /* W4A4 built                       */
+  uint64_t dram_bytes;                  /* default 16 MiB                   */
 } qnpu_fm_config_t;
 
 void qnpu_fm_config_default(qnpu_fm_config_t *cfg);
@@ -31,7 +41,7 @@ void qnpu_fm_destroy(qnpu_fm_t *fm);
 extern const qnpu_hal_ops_t qnpu_hal_fast_ops;
 qnpu_hal_t qnpu_hal_fast(qnpu_fm_t *fm);
 
-/* Commands executed so far. */
+/* Commands executed so far (NOP and FENCE included). */
 uint64_t qnpu_fm_commands(const qnpu_fm_t *fm);
 
 #ifdef __cplusplus

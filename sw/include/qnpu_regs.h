@@ -5,10 +5,30 @@
 #include <stdint.h>
 
 #define QNPU_ID_VALUE 0x51505531u
-#define QNPU_VERSION_MAJOR_VALUE 0u
-#define QNPU_VERSION_MINOR_VALUE 1u
+#define QNPU_VERSION_MAJOR_VALUE 2u
+#define QNPU_VERSION_MINOR_VALUE 0u
 #define QNPU_CMD_BYTES 32u
 #define QNPU_CMD_WORDS 8u
+#define QNPU_REG_WINDOW 4096u /* MMIO bytes */
+#define QNPU_BEAT_BYTES 16u /* memory-port beat */
+
+/* Build defaults (the qnpu_top parameters). */
+#define QNPU_DEFAULT_ROWS 16u /* PE rows (the K values of one fold) */
+#define QNPU_DEFAULT_COLS 16u /* PE columns (output channels of one fold) */
+#define QNPU_DEFAULT_ACC_DEPTH 256u /* accumulator rows per column: partial sums of 4 output-channel tiles of 64 rows */
+#define QNPU_DEFAULT_ACT_ROWS 4096u /* activation scratchpad rows of Rows bytes */
+#define QNPU_DEFAULT_WGT_ROWS 4096u /* weight scratchpad rows of Cols bytes */
+#define QNPU_DEFAULT_OUT_ROWS 512u /* output scratchpad rows of Cols x int32 */
+#define QNPU_DEFAULT_MAX_OUT 128u /* memory requests in flight (the DRAM latency times the port rate, and some) */
+#define QNPU_DEFAULT_FETCH_Q 8u /* dispatch FIFO entries */
+#define QNPU_DEFAULT_ENG_Q 4u /* command queue entries per engine */
+#define QNPU_DEFAULT_INT4 1u /* 1: int8/int4 PEs (W4A4 built); 0: int8-only PEs */
+
+/* Precision codes (COMPUTE.MODE, CONFIG0.PRECISIONS bit positions). */
+#define QNPU_MODE_W8A8 0u /* int8 weights x int8 activations, one MAC per PE per cycle */
+#define QNPU_MODE_W4A8 1u /* int4 weights (two per byte in memory) widened to int8 x int8 activations */
+#define QNPU_MODE_W4A4 2u /* int4 x int4, two MACs per PE per cycle; K pairs packed low nibble first */
+#define QNPU_MODES 3u
 
 /* Registers: byte offsets; fields as (value >> SHIFT) & MASK. */
 #define QNPU_ID_REG_OFFSET 0x000u
@@ -127,14 +147,24 @@
 #define QNPU_PERF_SAT_REG_OFFSET 0x0b4u
 #define QNPU_PERF_SAT_VALUE_SHIFT 0u
 #define QNPU_PERF_SAT_VALUE_MASK 0xffffffffu
+#define QNPU_PERF_ROWS_REG_OFFSET 0x0b8u
+#define QNPU_PERF_ROWS_VALUE_SHIFT 0u
+#define QNPU_PERF_ROWS_VALUE_MASK 0xffffffffu
+#define QNPU_PERF_FIRST_ROW_REG_OFFSET 0x0bcu
+#define QNPU_PERF_FIRST_ROW_VALUE_SHIFT 0u
+#define QNPU_PERF_FIRST_ROW_VALUE_MASK 0xffffffffu
+#define QNPU_PERF_LAST_ROW_REG_OFFSET 0x0c0u
+#define QNPU_PERF_LAST_ROW_VALUE_SHIFT 0u
+#define QNPU_PERF_LAST_ROW_VALUE_MASK 0xffffffffu
 
 /* ERR_STATUS.CODE values and ERR_STATUS.ENGINE values. */
 #define QNPU_HWERR_NONE 0u /* no error */
 #define QNPU_HWERR_ILLEGAL_OPCODE 1u /* unknown opcode */
-#define QNPU_HWERR_ILLEGAL_FIELD 2u /* a field is out of range: scratchpad rows, length, M, mode, alignment */
+#define QNPU_HWERR_ILLEGAL_FIELD 2u /* a field is out of range: scratchpad rows, length, counts, padding, accumulator rows, a precision not built, alignment, token flags */
 #define QNPU_HWERR_DMA 3u /* the memory system answered with an error (address out of range) */
 #define QNPU_HWERR_WATCHDOG 4u /* an engine waited longer than WATCHDOG cycles */
 #define QNPU_HWERR_RING 5u /* RING_SIZE is not a power of two, or RING_HEAD is outside the ring */
+#define QNPU_HWERR_TOKEN 6u /* a dependency token counter would pass 255 (ERR_INFO: 0 load->compute, 1 compute->load, 2 compute->store, 3 store->compute) */
 #define QNPU_ENGINE_DISPATCH 1u
 #define QNPU_ENGINE_LOAD 2u
 #define QNPU_ENGINE_COMPUTE 3u
@@ -143,9 +173,9 @@
 
 /* Commands. */
 #define QNPU_OP_NOP 0u /* does nothing */
-#define QNPU_OP_LOAD 1u /* DRAM -> scratchpad (or requantization parameters), 3-level strided */
-#define QNPU_OP_COMPUTE 2u /* one weight fold x M activation rows; on the last fold the requantized rows go to the output scratchpad */
-#define QNPU_OP_STORE 3u /* scratchpad -> DRAM, 3-level strided */
+#define QNPU_OP_LOAD 1u /* DRAM -> activation or weight scratchpad rows (3-level strided walk, padded rows filled with FILL), or parameter records -> a requantization bank */
+#define QNPU_OP_COMPUTE 2u /* F1 x F2 x F3 weight folds, each streaming MX x MY activation rows (a 2-level row walk, shifted per fold: the convolution taps) into accumulator rows ACC_ROW..; the last fold of a LAST command requantizes into output rows OUT_ROW.. */
+#define QNPU_OP_STORE 3u /* scratchpad rows -> DRAM, 3-level strided walk */
 #define QNPU_OP_FENCE 4u /* wait until every earlier command has completed; IRQ raises IRQ_STATUS.FENCE */
 #define QNPU_TGT_LOAD_ACT 0u
 #define QNPU_TGT_LOAD_WGT 1u
@@ -189,33 +219,90 @@
 #define QNPU_CMD_IRQ_WORD 0u
 #define QNPU_CMD_IRQ_SHIFT 16u
 #define QNPU_CMD_IRQ_MASK 0x1u
+#define QNPU_CMD_FILL_WORD 0u
+#define QNPU_CMD_FILL_SHIFT 24u
+#define QNPU_CMD_FILL_MASK 0xffu
 #define QNPU_CMD_SPAD_ROW_WORD 1u
 #define QNPU_CMD_SPAD_ROW_SHIFT 0u
 #define QNPU_CMD_SPAD_ROW_MASK 0xffffu
-#define QNPU_CMD_WGT_ROW_WORD 1u
-#define QNPU_CMD_WGT_ROW_SHIFT 16u
-#define QNPU_CMD_WGT_ROW_MASK 0xffffu
+#define QNPU_CMD_LEN_WORD 1u
+#define QNPU_CMD_LEN_SHIFT 16u
+#define QNPU_CMD_LEN_MASK 0xffffu
+#define QNPU_CMD_A_ROW_WORD 1u
+#define QNPU_CMD_A_ROW_SHIFT 0u
+#define QNPU_CMD_A_ROW_MASK 0xffffu
+#define QNPU_CMD_W_ROW_WORD 1u
+#define QNPU_CMD_W_ROW_SHIFT 16u
+#define QNPU_CMD_W_ROW_MASK 0xffffu
 #define QNPU_CMD_DRAM_ADDR_WORD 2u
 #define QNPU_CMD_DRAM_ADDR_SHIFT 0u
 #define QNPU_CMD_DRAM_ADDR_MASK 0xffffffffu
-#define QNPU_CMD_LEN_WORD 3u
-#define QNPU_CMD_LEN_SHIFT 0u
-#define QNPU_CMD_LEN_MASK 0xffffu
-#define QNPU_CMD_OUT_ROW_WORD 3u
+#define QNPU_CMD_ACC_ROW_WORD 2u
+#define QNPU_CMD_ACC_ROW_SHIFT 0u
+#define QNPU_CMD_ACC_ROW_MASK 0xffffu
+#define QNPU_CMD_OUT_ROW_WORD 2u
 #define QNPU_CMD_OUT_ROW_SHIFT 16u
 #define QNPU_CMD_OUT_ROW_MASK 0xffffu
-#define QNPU_CMD_COUNT1_WORD 4u
+#define QNPU_CMD_COUNT1_WORD 3u
 #define QNPU_CMD_COUNT1_SHIFT 0u
 #define QNPU_CMD_COUNT1_MASK 0xffffu
-#define QNPU_CMD_COUNT2_WORD 4u
+#define QNPU_CMD_COUNT2_WORD 3u
 #define QNPU_CMD_COUNT2_SHIFT 16u
 #define QNPU_CMD_COUNT2_MASK 0xffffu
+#define QNPU_CMD_MX_WORD 3u
+#define QNPU_CMD_MX_SHIFT 0u
+#define QNPU_CMD_MX_MASK 0xffffu
+#define QNPU_CMD_MY_WORD 3u
+#define QNPU_CMD_MY_SHIFT 16u
+#define QNPU_CMD_MY_MASK 0xffffu
+#define QNPU_CMD_COUNT3_WORD 4u
+#define QNPU_CMD_COUNT3_SHIFT 0u
+#define QNPU_CMD_COUNT3_MASK 0xffffu
+#define QNPU_CMD_PAD_X_LO_WORD 4u
+#define QNPU_CMD_PAD_X_LO_SHIFT 16u
+#define QNPU_CMD_PAD_X_LO_MASK 0xfu
+#define QNPU_CMD_PAD_X_HI_WORD 4u
+#define QNPU_CMD_PAD_X_HI_SHIFT 20u
+#define QNPU_CMD_PAD_X_HI_MASK 0xfu
+#define QNPU_CMD_PAD_Y_LO_WORD 4u
+#define QNPU_CMD_PAD_Y_LO_SHIFT 24u
+#define QNPU_CMD_PAD_Y_LO_MASK 0xfu
+#define QNPU_CMD_PAD_Y_HI_WORD 4u
+#define QNPU_CMD_PAD_Y_HI_SHIFT 28u
+#define QNPU_CMD_PAD_Y_HI_MASK 0xfu
+#define QNPU_CMD_AS_X_WORD 4u
+#define QNPU_CMD_AS_X_SHIFT 0u
+#define QNPU_CMD_AS_X_MASK 0xffffu
+#define QNPU_CMD_AS_Y_WORD 4u
+#define QNPU_CMD_AS_Y_SHIFT 16u
+#define QNPU_CMD_AS_Y_MASK 0xffffu
 #define QNPU_CMD_STRIDE1_WORD 5u
 #define QNPU_CMD_STRIDE1_SHIFT 0u
 #define QNPU_CMD_STRIDE1_MASK 0xffffffffu
+#define QNPU_CMD_F1_WORD 5u
+#define QNPU_CMD_F1_SHIFT 0u
+#define QNPU_CMD_F1_MASK 0xffffu
+#define QNPU_CMD_F2_WORD 5u
+#define QNPU_CMD_F2_SHIFT 16u
+#define QNPU_CMD_F2_MASK 0xffu
+#define QNPU_CMD_F3_WORD 5u
+#define QNPU_CMD_F3_SHIFT 24u
+#define QNPU_CMD_F3_MASK 0xffu
 #define QNPU_CMD_STRIDE2_WORD 6u
 #define QNPU_CMD_STRIDE2_SHIFT 0u
 #define QNPU_CMD_STRIDE2_MASK 0xffffffffu
+#define QNPU_CMD_FS1_WORD 6u
+#define QNPU_CMD_FS1_SHIFT 0u
+#define QNPU_CMD_FS1_MASK 0xffffu
+#define QNPU_CMD_FS2_WORD 6u
+#define QNPU_CMD_FS2_SHIFT 16u
+#define QNPU_CMD_FS2_MASK 0xffffu
+#define QNPU_CMD_STRIDE3_WORD 7u
+#define QNPU_CMD_STRIDE3_SHIFT 0u
+#define QNPU_CMD_STRIDE3_MASK 0xffffffffu
+#define QNPU_CMD_FS3_WORD 7u
+#define QNPU_CMD_FS3_SHIFT 0u
+#define QNPU_CMD_FS3_MASK 0xffffu
 
 /* Set or get one command field in a QNPU_CMD_WORDS-word command. */
 #define QNPU_CMD_SET(cmd, F, v)                                                   \
@@ -224,6 +311,86 @@
                                 (((uint32_t)(v) & QNPU_CMD_##F##_MASK) << QNPU_CMD_##F##_SHIFT))
 #define QNPU_CMD_GET(cmd, F) \
   (((cmd)[QNPU_CMD_##F##_WORD] >> QNPU_CMD_##F##_SHIFT) & QNPU_CMD_##F##_MASK)
+
+/* Requantization parameter record (Requantization parameters of one output channel (one column), little-endian.) */
+#define QNPU_PRM_RECORD_BYTES 16u
+#define QNPU_PRM_BIAS_BYTE 0u
+#define QNPU_PRM_BIAS_BYTES 4u
+#define QNPU_PRM_BIAS_BITS 32u
+#define QNPU_PRM_M0_BYTE 4u
+#define QNPU_PRM_M0_BYTES 4u
+#define QNPU_PRM_M0_BITS 32u
+#define QNPU_PRM_SHIFT_BYTE 8u
+#define QNPU_PRM_SHIFT_BYTES 1u
+#define QNPU_PRM_SHIFT_BITS 6u
+#define QNPU_PRM_FLAGS_BYTE 9u
+#define QNPU_PRM_FLAGS_BYTES 1u
+#define QNPU_PRM_FLAGS_BITS 1u
+#define QNPU_PRM_ZP_BYTE 10u
+#define QNPU_PRM_ZP_BYTES 2u
+#define QNPU_PRM_ZP_BITS 16u
+#define QNPU_PRM_ACT_MIN_BYTE 12u
+#define QNPU_PRM_ACT_MIN_BYTES 2u
+#define QNPU_PRM_ACT_MIN_BITS 16u
+#define QNPU_PRM_ACT_MAX_BYTE 14u
+#define QNPU_PRM_ACT_MAX_BYTES 2u
+#define QNPU_PRM_ACT_MAX_BITS 16u
+
+typedef struct {
+  int32_t bias; /* int32 bias with the input zero point folded in (bias - Zx * sum_k w); added to the accumulator of the last fold */
+  int32_t m0; /* Q31 multiplier, 0 or [2^30, 2^31-1] */
+  int32_t shift; /* TFLite shift, [-31, 30] (>0 left); the hardware keeps the low 6 bits */
+  uint32_t flags; /* bit 0: bypass, raw int32 output (bias added, no requantization) */
+  int32_t zp; /* output zero point */
+  int32_t act_min; /* clamp low */
+  int32_t act_max; /* clamp high */
+} qnpu_prm_t;
+
+/* Writes p as one record (each field truncated to its bytes). */
+static inline void qnpu_prm_encode(const qnpu_prm_t *p, uint8_t *rec) {
+  for (unsigned i = 0; i < 16u; i++) rec[i] = 0;
+  rec[0] = (uint8_t)((uint32_t)p->bias >> 0);
+  rec[1] = (uint8_t)((uint32_t)p->bias >> 8);
+  rec[2] = (uint8_t)((uint32_t)p->bias >> 16);
+  rec[3] = (uint8_t)((uint32_t)p->bias >> 24);
+  rec[4] = (uint8_t)((uint32_t)p->m0 >> 0);
+  rec[5] = (uint8_t)((uint32_t)p->m0 >> 8);
+  rec[6] = (uint8_t)((uint32_t)p->m0 >> 16);
+  rec[7] = (uint8_t)((uint32_t)p->m0 >> 24);
+  rec[8] = (uint8_t)((uint32_t)p->shift >> 0);
+  rec[9] = (uint8_t)((uint32_t)p->flags >> 0);
+  rec[10] = (uint8_t)((uint32_t)p->zp >> 0);
+  rec[11] = (uint8_t)((uint32_t)p->zp >> 8);
+  rec[12] = (uint8_t)((uint32_t)p->act_min >> 0);
+  rec[13] = (uint8_t)((uint32_t)p->act_min >> 8);
+  rec[14] = (uint8_t)((uint32_t)p->act_max >> 0);
+  rec[15] = (uint8_t)((uint32_t)p->act_max >> 8);
+}
+
+/* Reads a record as the hardware does: each field keeps its BITS, signed
+ * fields sign-extended from there. */
+static inline void qnpu_prm_decode(const uint8_t *rec, qnpu_prm_t *p) {
+  uint32_t v;
+  v = (uint32_t)rec[0] << 0 | (uint32_t)rec[1] << 8 | (uint32_t)rec[2] << 16 | (uint32_t)rec[3] << 24;
+  p->bias = (int32_t)v;
+  v = (uint32_t)rec[4] << 0 | (uint32_t)rec[5] << 8 | (uint32_t)rec[6] << 16 | (uint32_t)rec[7] << 24;
+  p->m0 = (int32_t)v;
+  v = (uint32_t)rec[8] << 0;
+  v &= 0x3fu;
+  p->shift = (int32_t)(v ^ 0x20u) - 0x20;
+  v = (uint32_t)rec[9] << 0;
+  v &= 0x1u;
+  p->flags = v;
+  v = (uint32_t)rec[10] << 0 | (uint32_t)rec[11] << 8;
+  v &= 0xffffu;
+  p->zp = (int32_t)(v ^ 0x8000u) - 0x8000;
+  v = (uint32_t)rec[12] << 0 | (uint32_t)rec[13] << 8;
+  v &= 0xffffu;
+  p->act_min = (int32_t)(v ^ 0x8000u) - 0x8000;
+  v = (uint32_t)rec[14] << 0 | (uint32_t)rec[15] << 8;
+  v &= 0xffffu;
+  p->act_max = (int32_t)(v ^ 0x8000u) - 0x8000;
+}
 
 /* Register name of a byte offset, for logs ("?" if none). */
 static inline const char *qnpu_regs_name_of(uint32_t offset) {
@@ -265,6 +432,9 @@ static inline const char *qnpu_regs_name_of(uint32_t offset) {
     case 0x0acu: return "PERF_RD_BYTES";
     case 0x0b0u: return "PERF_WR_BYTES";
     case 0x0b4u: return "PERF_SAT";
+    case 0x0b8u: return "PERF_ROWS";
+    case 0x0bcu: return "PERF_FIRST_ROW";
+    case 0x0c0u: return "PERF_LAST_ROW";
     default: return "?";
   }
 }

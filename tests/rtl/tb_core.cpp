@@ -24,13 +24,17 @@
 #error "TB_ROWS, TB_COLS and TB_ACC_DEPTH must match the Verilated parameters"
 #endif
 
+#include "qnpu_regs.h"
+
 namespace {
 
 constexpr int kRows = TB_ROWS, kCols = TB_COLS, kAccDepth = TB_ACC_DEPTH;
+// Cycles from a row's presentation to its result in the last column (the
+// core's Latency parameter, docs/architecture.md).
+constexpr int kLatency = kRows + kCols + 4;
 double last_busy_ = 0.0, last_cycles_ = 0.0;  // of the last problem run
 enum Mode { kW8A8 = 0, kW4A8 = 1, kW4A4 = 2 };
 const char *const kModeName[] = {"W8A8", "W4A8", "W4A4"};
-enum Field { kBias = 0, kM0, kShift, kZp, kActMin, kActMax, kFlags };
 
 // ---- bit access into Verilator ports of any width -------------------------
 template <typename T>
@@ -105,12 +109,13 @@ class Bench {
     top_->mode_i = kW8A8;
     top_->a_valid_i = 0;
     top_->w_valid_i = 0;
-    top_->w_commit_i = 0;
+    top_->w_row_i = 0;
     top_->prm_we_i = 0;
-    top_->a_row_i = top_->a_first_i = top_->a_last_i = top_->a_wbank_i = top_->a_pbank_i = 0;
-    top_->w_bank_i = top_->prm_bank_i = top_->prm_field_i = 0;
+    top_->a_acc_row_i = top_->a_out_row_i = 0;
+    top_->a_first_i = top_->a_last_i = top_->a_wbank_i = top_->a_pbank_i = 0;
+    top_->w_bank_i = top_->prm_bank_i = 0;
     top_->prm_col_i = 0;
-    top_->prm_wdata_i = 0;
+    for (int w = 0; w < 4; w++) top_->prm_rec_i[w] = 0;
     top_->eval();
     for (int i = 0; i < 4; i++) tick();
     top_->rst_ni = 1;
@@ -175,18 +180,23 @@ uint64_t Bench::run(const Problem &p, Stats &st, std::string &why) {
   };
 
   // Scheduler state. Fold g (0..total_folds) = tile g / folds, fold g % folds.
-  std::vector<int64_t> w_commit(total_folds, -1), t_last(total_folds, -1);
-  int wl = 0, wl_step = 0;        // weight fold being loaded, byte index
+  // w_ready[g]: the earliest cycle an activation row of fold g may be
+  // presented (max over its weight rows k of s_k - k, plus 1), known once
+  // every row is presented (or once row 0 is, when rows cannot pause).
+  std::vector<int64_t> w_ready(total_folds, -1), t_last(total_folds, -1);
+  int64_t w_slack = 0;            // max(s_k - k) of the fold being presented
+  int wl = 0, wl_step = 0;        // weight fold being presented, PE row
   int al = 0, al_row = 0;         // fold being issued, row
   int pt = 0, pw = 0;             // tile whose parameters are being written, write index
   std::vector<uint64_t> outs(kCols, 0);  // outputs received per column
   std::vector<uint64_t> tile_done(tiles, 0);
+  std::vector<int64_t> t_row(static_cast<size_t>(tiles) * p.M, -1);  // presentation of each last-fold row
   uint64_t mismatches = 0, rows_issued = 0;
   int64_t first_issue = -1, last_issue = -1;
   const uint64_t expect_per_col = static_cast<uint64_t>(tiles) * p.M;
   const uint64_t start = cycle_;
-  const uint64_t watchdog = start + 1000 + 20ull * (static_cast<uint64_t>(total_folds) * (p.M + 2 * kRows) + 7ull * kCols * tiles);
-  const int nparams = 7 * kCols;
+  const uint64_t watchdog = start + 1000 + 20ull * (static_cast<uint64_t>(total_folds) * (p.M + 2 * kRows) + 1ull * kCols * tiles);
+  const int nparams = kCols;
 
   top_->mode_i = p.mode;
   for (;;) {
@@ -196,6 +206,13 @@ uint64_t Bench::run(const Problem &p, Stats &st, std::string &why) {
       const uint64_t idx = outs[j]++;
       const int tile = static_cast<int>(idx / p.M), m = static_cast<int>(idx % p.M);
       const int row = static_cast<int>(get(top_->out_row_o, j * TB_ROW_W, TB_ROW_W));
+      const int64_t when = t_row[idx < t_row.size() ? idx : 0];
+      if (idx < t_row.size() && static_cast<int64_t>(cycle_) - when != kLatency - (kCols - 1 - j)) {
+        if (mismatches++ == 0)
+          why = "column " + std::to_string(j) + " emitted row " + std::to_string(m) + " " +
+                std::to_string(static_cast<int64_t>(cycle_) - when) + " cycles after it entered, not " +
+                std::to_string(kLatency - (kCols - 1 - j));
+      }
       const int32_t got = static_cast<int32_t>(get(top_->out_data_o, j * 32, 32));
       const int n = tile * kCols + j;
       if (tile >= tiles || row != m) {
@@ -223,25 +240,27 @@ uint64_t Bench::run(const Problem &p, Stats &st, std::string &why) {
     const int64_t c = static_cast<int64_t>(cycle_);
 
     // ---- parameters: tile pt into bank pt%2 once tile pt-2 has drained ----
+    // One column's 16-byte record per cycle, encoded by the one encoder.
     top_->prm_we_i = 0;
     if (pt < tiles && (pt < 2 || tile_done[pt - 2] >= static_cast<uint64_t>(p.M) * kCols)) {
-      const int j = pw / 7, field = pw % 7, n = pt * kCols + j;
-      uint32_t v = 0;
+      const int j = pw, n = pt * kCols + j;
       const bool real = n < p.N;
-      switch (field) {
-        case kBias: v = real ? hw_bias[n] : 0; break;
-        case kM0: v = static_cast<uint32_t>(real ? p.m0[n] : 0); break;
-        case kShift: v = static_cast<uint32_t>(real ? p.shift[n] : 0) & 0x3F; break;
-        case kZp: v = static_cast<uint32_t>(p.zp) & 0xFFFF; break;
-        case kActMin: v = static_cast<uint32_t>(p.act_min) & 0xFFFF; break;
-        case kActMax: v = static_cast<uint32_t>(p.act_max) & 0xFFFF; break;
-        default: v = p.bypass ? 1 : 0; break;
-      }
+      qnpu_prm_t prm{};
+      prm.bias = static_cast<int32_t>(real ? hw_bias[n] : 0u);
+      prm.m0 = real ? p.m0[n] : 0;
+      prm.shift = real ? p.shift[n] : 0;
+      prm.flags = p.bypass ? 1u : 0u;
+      prm.zp = p.zp;
+      prm.act_min = p.act_min;
+      prm.act_max = p.act_max;
+      uint8_t rec[QNPU_PRM_RECORD_BYTES];
+      qnpu_prm_encode(&prm, rec);
+      for (int w = 0; w < 4; w++)
+        top_->prm_rec_i[w] = static_cast<uint32_t>(rec[4 * w]) | static_cast<uint32_t>(rec[4 * w + 1]) << 8 |
+                             static_cast<uint32_t>(rec[4 * w + 2]) << 16 | static_cast<uint32_t>(rec[4 * w + 3]) << 24;
       top_->prm_we_i = 1;
       top_->prm_col_i = j;
       top_->prm_bank_i = pt & 1;
-      top_->prm_field_i = field;
-      top_->prm_wdata_i = v;
       if (++pw == nparams) {
         pw = 0;
         pt++;
@@ -252,13 +271,14 @@ uint64_t Bench::run(const Problem &p, Stats &st, std::string &why) {
     top_->a_valid_i = 0;
     if (al < total_folds && !idle) {
       const int tile = al / folds, f = al % folds;
-      // A fold's weights are usable two cycles after its commit byte.
-      const bool weights_ready = w_commit[al] >= 0 && c >= w_commit[al] + 2;
+      const bool weights_ready = w_ready[al] >= 0 && c >= w_ready[al];
       const bool params_ready = pt > tile;
       if (weights_ready && params_ready) {
         for (int i = 0; i < kRows; i++) put(top_->a_data_i, i * 8, 8, act_byte(f, al_row, i));
         top_->a_valid_i = 1;
-        top_->a_row_i = al_row;
+        top_->a_acc_row_i = al_row;
+        top_->a_out_row_i = al_row;
+        if (f == folds - 1) t_row[static_cast<size_t>(tile) * p.M + al_row] = c;
         top_->a_first_i = f == 0;
         top_->a_last_i = f == folds - 1;
         top_->a_wbank_i = (fold_counter_ + al) & 1;
@@ -274,19 +294,23 @@ uint64_t Bench::run(const Problem &p, Stats &st, std::string &why) {
       }
     }
 
-    // ---- weights: fold wl, once the fold two back (same bank) has issued --
+    // ---- weights: fold wl, top row first, once the fold two back (same bank)
+    // has presented its last row: row k at s_k >= t_last(wl-2) + k ----------
     top_->w_valid_i = 0;
-    top_->w_commit_i = 0;
     if (wl < total_folds && !idle) {
-      const bool bank_free = wl < 2 || (t_last[wl - 2] >= 0 && c >= t_last[wl - 2] - 1);
-      if (wl_step > 0 || bank_free) {
-        const int tile = wl / folds, f = wl % folds, i = kRows - 1 - wl_step;  // bottom row first
+      const bool bank_free = wl < 2 || (t_last[wl - 2] >= 0 && c >= t_last[wl - 2] + wl_step);
+      if (bank_free) {
+        const int tile = wl / folds, f = wl % folds, i = wl_step;
         for (int j = 0; j < kCols; j++) put(top_->w_data_i, j * 8, 8, weight_byte(tile, f, i, j));
         top_->w_valid_i = 1;
+        top_->w_row_i = i;
         top_->w_bank_i = (fold_counter_ + wl) & 1;
-        top_->w_commit_i = wl_step == kRows - 1;
-        if (wl_step == kRows - 1) w_commit[wl] = c;
+        w_slack = wl_step == 0 ? c : std::max(w_slack, c - wl_step);
+        // Without pauses the remaining rows follow at s_0 + k, so the fold is
+        // usable at s_0 + 1 right away; with pauses only once it is complete.
+        if (p.gap_percent == 0 && wl_step == 0) w_ready[wl] = c + 1;
         if (++wl_step == kRows) {
+          if (p.gap_percent != 0) w_ready[wl] = w_slack + 1;
           wl_step = 0;
           wl++;
         }

@@ -7,56 +7,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "qnpu_drv.h"
-#include "qnpu_fm.h"
-#include "qnpu_golden.h"
-#include "qnpu_hal_sim.h"
-#include "qnpu_tile.h"
-#include "test_util.h"
-
-typedef struct {
-  qnpu_sim_t *sim;
-  qnpu_fm_t *fm;
-  qnpu_hal_t hal_sim, hal_fm;
-  qnpu_dev_t *dev, *fdev;  /* the same driver on both backends */
-} fixture_t;
-
-static int setup(void **state) {
-  fixture_t *f = calloc(1, sizeof *f);
-  qnpu_sim_config_t sc;
-  qnpu_sim_config_default(&sc);
-  sc.dram_bytes = 1u << 20;
-  const char *rs = getenv("QNPU_RANDOM_INIT");
-  if (rs && *rs) sc.random_init_seed = strtoull(rs, NULL, 0);
-  if (!f || qnpu_sim_create(&sc, &f->sim)) return -1;
-  const qnpu_sim_shape_t sh = qnpu_sim_shape(f->sim);
-  qnpu_fm_config_t fc;
-  qnpu_fm_config_default(&fc);
-  fc.rows = sh.rows;
-  fc.cols = sh.cols;
-  fc.acc_depth = sh.acc_depth;
-  fc.act_rows = sh.act_rows;
-  fc.wgt_rows = sh.wgt_rows;
-  fc.out_rows = sh.out_rows;
-  fc.dram_bytes = sc.dram_bytes;
-  if (qnpu_fm_create(&fc, &f->fm)) return -1;
-  f->hal_sim = qnpu_hal_sim(f->sim);
-  f->hal_fm = qnpu_hal_fast(f->fm);
-  if (qnpu_drv_open(&f->hal_sim, NULL, NULL, &f->dev) || qnpu_drv_open(&f->hal_fm, NULL, NULL, &f->fdev))
-    return -1;
-  *state = f;
-  return 0;
-}
-
-static int teardown(void **state) {
-  fixture_t *f = *state;
-  qnpu_drv_close(f->dev);
-  qnpu_drv_close(f->fdev);
-  qnpu_sim_destroy(f->sim);
-  qnpu_fm_destroy(f->fm);
-  free(f);
-  return 0;
-}
+#include "sim_fixture.h"
 
 static void test_sim_open_checks_configuration(void **state) {
   fixture_t *f = *state;
@@ -75,25 +26,6 @@ static void test_sim_open_checks_configuration(void **state) {
   qnpu_drv_close(d);
 }
 
-/* Runs the same commands on both backends and checks they end equal. */
-static void run_both(fixture_t *f, const qnpu_cmd_t *c, size_t n, uint64_t lo, uint64_t hi) {
-  assert_int_equal(qnpu_drv_submit(f->dev, c, n), QNPU_OK);
-  assert_int_equal(qnpu_drv_wait(f->dev, 2000000), QNPU_OK);
-  assert_int_equal(qnpu_drv_submit(f->fdev, c, n), QNPU_OK);
-  assert_int_equal(qnpu_drv_wait(f->fdev, 2000000), QNPU_OK);
-  uint8_t *a = malloc(hi - lo), *b = malloc(hi - lo);
-  assert_int_equal(qnpu_drv_read(f->dev, lo, a, hi - lo), QNPU_OK);
-  assert_int_equal(qnpu_drv_read(f->fdev, lo, b, hi - lo), QNPU_OK);
-  assert_memory_equal(a, b, hi - lo);
-  free(a);
-  free(b);
-}
-
-static void write_both(fixture_t *f, uint64_t addr, const void *buf, size_t n) {
-  assert_int_equal(qnpu_drv_write(f->dev, addr, buf, n), QNPU_OK);
-  assert_int_equal(qnpu_drv_write(f->fdev, addr, buf, n), QNPU_OK);
-}
-
 /* LOAD then STORE through the activation and weight scratchpads with odd
  * alignments and strides: DRAM must hold exactly the gathered rows. */
 static void test_sim_load_store_strided(void **state) {
@@ -109,11 +41,15 @@ static void test_sim_load_store_strided(void **state) {
   write_both(f, dst - 64, guard, sizeof guard);
   write_both(f, dst2 - 64, guard, sizeof guard);
   const uint32_t c1 = 5, c2 = 3, s1 = 37, s2 = 301, len = in->rows - 1, wlen = in->cols;
-  const qnpu_xfer_t la = {QNPU_TGT_LOAD_ACT, 7, (uint32_t)src, len, c1, c2, s1, s2};
+  const qnpu_xfer_t la = {.target = QNPU_TGT_LOAD_ACT, .spad_row = 7, .dram_addr = (uint32_t)src, .len = len,
+                          .count1 = c1, .count2 = c2, .count3 = 1, .stride1 = s1, .stride2 = s2};
   const uint32_t sstride = in->rows + 3; /* odd, and room for a whole row */
-  const qnpu_xfer_t sa = {QNPU_TGT_STORE_ACT, 7, (uint32_t)dst, in->rows, c1 * c2, 1, sstride, 0};
-  const qnpu_xfer_t lw = {QNPU_TGT_LOAD_WGT, 3, (uint32_t)src + 11, wlen, 4, 2, 53, 1000};
-  const qnpu_xfer_t sw = {QNPU_TGT_STORE_WGT, 3, (uint32_t)dst2, wlen, 8, 1, wlen + 3, 0};
+  const qnpu_xfer_t sa = {.target = QNPU_TGT_STORE_ACT, .spad_row = 7, .dram_addr = (uint32_t)dst, .len = in->rows,
+                          .count1 = c1 * c2, .count2 = 1, .count3 = 1, .stride1 = sstride};
+  const qnpu_xfer_t lw = {.target = QNPU_TGT_LOAD_WGT, .spad_row = 3, .dram_addr = (uint32_t)src + 11, .len = wlen,
+                          .count1 = 4, .count2 = 2, .count3 = 1, .stride1 = 53, .stride2 = 1000};
+  const qnpu_xfer_t sw = {.target = QNPU_TGT_STORE_WGT, .spad_row = 3, .dram_addr = (uint32_t)dst2, .len = wlen,
+                          .count1 = 8, .count2 = 1, .count3 = 1, .stride1 = wlen + 3};
   /* Phase 1 loads, phase 2 stores; the fence between makes the stores see
    * the loaded rows (the engines run concurrently otherwise). */
   const qnpu_cmd_t c[4] = {qnpu_cmd_load(&la), qnpu_cmd_load(&lw), qnpu_cmd_store(&sa), qnpu_cmd_store(&sw)};
@@ -276,6 +212,7 @@ static void test_sim_two_tiles_overlap_dma_and_compute(void **state) {
     t[i].act_max = 127;
     t[i].act_row0 = (uint32_t)(i * K / (int32_t)in->rows * M);
     t[i].wgt_row0 = (uint32_t)(i * K);
+    t[i].acc_row0 = (uint32_t)(i * M);
     t[i].out_row0 = (uint32_t)(i * M);
     t[i].pbank = (uint32_t)i;
     const qnpu_requant_t rq = {QNPU_REQUANT_TFLITE_Q31, 1, m0[i], sh[i], NULL, t[i].zp, -128, 127};
@@ -354,32 +291,6 @@ static void test_sim_mmio_push_and_fence_irq(void **state) {
 
 /* ---- errors: each ends in an error status, on both backends --------------------- */
 
-typedef struct {
-  const char *what;
-  uint32_t code, engine;
-  int info_is_index;   /* info = command index, else = address / watchdog */
-} err_case_t;
-
-static void expect_error(fixture_t *f, qnpu_dev_t *d, const qnpu_cmd_t *c, size_t n, uint32_t code,
-                         uint32_t engine, uint32_t info, const char *what) {
-  assert_int_equal(qnpu_drv_reset(d), QNPU_OK);
-  assert_int_equal(qnpu_drv_submit(d, c, n), QNPU_OK);
-  const qnpu_status_t st = qnpu_drv_wait(d, 3000000);
-  if (st != QNPU_ERR_HW) fail_msg("%s: wait returned %s, expected a hardware error", what, qnpu_status_str(st));
-  qnpu_hw_error_t e;
-  assert_int_equal(qnpu_drv_hw_error(d, &e), QNPU_OK);
-  if (e.code != code || e.engine != engine || e.info != info)
-    fail_msg("%s: got code %u engine %u info 0x%x (%s), want code %u engine %u info 0x%x", what, e.code, e.engine,
-             e.info, e.message, code, engine, info);
-  assert_true(strlen(e.message) > 10);
-  /* A soft reset brings the device back. */
-  assert_int_equal(qnpu_drv_reset(d), QNPU_OK);
-  const qnpu_cmd_t fence = qnpu_cmd_fence(0);
-  assert_int_equal(qnpu_drv_submit(d, &fence, 1), QNPU_OK);
-  assert_int_equal(qnpu_drv_wait(d, 100000), QNPU_OK);
-  (void)f;
-}
-
 static void test_sim_errors(void **state) {
   fixture_t *f = *state;
   const qnpu_dev_info_t *in = qnpu_drv_info(f->dev);
@@ -391,25 +302,30 @@ static void test_sim_errors(void **state) {
     QNPU_CMD_SET(c[2].w, OPCODE, 9);
     expect_error(f, d[k], c, 3, QNPU_HWERR_ILLEGAL_OPCODE, QNPU_ENGINE_DISPATCH, 2, "illegal opcode");
     /* illegal field: a row longer than the scratchpad row */
-    const qnpu_xfer_t bad = {QNPU_TGT_LOAD_ACT, 0, 0x1000, in->rows + 1, 1, 1, 0, 0};
+    const qnpu_xfer_t bad = {.target = QNPU_TGT_LOAD_ACT, .dram_addr = 0x1000, .len = in->rows + 1,
+                             .count1 = 1, .count2 = 1, .count3 = 1};
     c[0] = qnpu_cmd_load(&bad);
     expect_error(f, d[k], c, 1, QNPU_HWERR_ILLEGAL_FIELD, QNPU_ENGINE_DISPATCH, 0, "row too long");
     /* illegal field: COMPUTE with M beyond the accumulators */
     c[0] = qnpu_cmd_nop();
-    c[1] = qnpu_cmd_compute(0, 0, 0, in->acc_depth + 1, 0, 1, 1, 0);
+    const qnpu_compute_t big = {.mx = in->acc_depth + 1, .my = 1, .f1 = 1, .f2 = 1, .f3 = 1, .first = 1, .last = 1};
+    c[1] = qnpu_cmd_compute(&big);
     expect_error(f, d[k], c, 2, QNPU_HWERR_ILLEGAL_FIELD, QNPU_ENGINE_DISPATCH, 1, "M too large");
     /* DMA out of range on a load: the first beat past the end */
-    const qnpu_xfer_t oob = {QNPU_TGT_LOAD_ACT, 0, (uint32_t)dram - 32, in->rows, 4, 1, 16, 0};
+    const qnpu_xfer_t oob = {.target = QNPU_TGT_LOAD_ACT, .dram_addr = (uint32_t)dram - 32, .len = in->rows,
+                             .count1 = 4, .count2 = 1, .count3 = 1, .stride1 = 16};
     c[0] = qnpu_cmd_load(&oob);
     expect_error(f, d[k], c, 1, QNPU_HWERR_DMA, QNPU_ENGINE_LOAD, (uint32_t)dram, "load out of range");
     /* DMA out of range on a store */
-    const qnpu_xfer_t soob = {QNPU_TGT_STORE_WGT, 0, (uint32_t)dram + 4096, in->cols, 1, 1, 0, 0};
+    const qnpu_xfer_t soob = {.target = QNPU_TGT_STORE_WGT, .dram_addr = (uint32_t)dram + 4096, .len = in->cols,
+                              .count1 = 1, .count2 = 1, .count3 = 1};
     c[0] = qnpu_cmd_store(&soob);
     expect_error(f, d[k], c, 1, QNPU_HWERR_DMA, QNPU_ENGINE_STORE, (uint32_t)dram + 4096, "store out of range");
     /* watchdog: a COMPUTE waiting for a token no LOAD will give */
     qnpu_hal_t *h = k ? &f->hal_fm : &f->hal_sim;
     assert_int_equal(qnpu_hal_reg_write(h, QNPU_WATCHDOG_REG_OFFSET, 3000), QNPU_OK);
-    c[0] = qnpu_cmd_compute(0, 0, 0, 4, 0, 1, 1, 0);
+    const qnpu_compute_t one = {.mx = 4, .my = 1, .f1 = 1, .f2 = 1, .f3 = 1, .first = 1, .last = 1};
+    c[0] = qnpu_cmd_compute(&one);
     qnpu_cmd_deps(&c[0], 1, 0, 0, 0);
     expect_error(f, d[k], c, 1, QNPU_HWERR_WATCHDOG, QNPU_ENGINE_COMPUTE, 3000, "dependency deadlock");
     assert_int_equal(qnpu_hal_reg_write(h, QNPU_WATCHDOG_REG_OFFSET, QNPU_WATCHDOG_RESET), QNPU_OK);
@@ -440,7 +356,8 @@ static void test_sim_wait_times_out(void **state) {
   fixture_t *f = *state;
   assert_int_equal(qnpu_drv_reset(f->dev), QNPU_OK);
   /* A long load: many rows, one beat each. */
-  const qnpu_xfer_t big = {QNPU_TGT_LOAD_ACT, 0, 0x1000, 4, 500, 1, 64, 0};
+  const qnpu_xfer_t big = {.target = QNPU_TGT_LOAD_ACT, .dram_addr = 0x1000, .len = 4, .count1 = 500, .count2 = 1,
+                           .count3 = 1, .stride1 = 64};
   const qnpu_cmd_t c = qnpu_cmd_load(&big);
   assert_int_equal(qnpu_drv_submit(f->dev, &c, 1), QNPU_OK);
   assert_int_equal(qnpu_drv_wait(f->dev, 300), QNPU_ERR_TIMEOUT);
@@ -499,8 +416,10 @@ static void test_sim_two_instances(void **state) {
     for (int k = 0; k < 4 * 255; k++) src[i][k] = (uint8_t)(i * 100 + k);
     assert_int_equal(qnpu_drv_write(d[i], 0x4000, src[i], 4 * in->cols), QNPU_OK);
   }
-  const qnpu_xfer_t ld = {QNPU_TGT_LOAD_WGT, 0, 0x4000, in->cols, 4, 1, in->cols, 0};
-  const qnpu_xfer_t st = {QNPU_TGT_STORE_WGT, 0, 0x8000, in->cols, 4, 1, in->cols, 0};
+  const qnpu_xfer_t ld = {.target = QNPU_TGT_LOAD_WGT, .dram_addr = 0x4000, .len = in->cols, .count1 = 4,
+                          .count2 = 1, .count3 = 1, .stride1 = in->cols};
+  const qnpu_xfer_t st = {.target = QNPU_TGT_STORE_WGT, .dram_addr = 0x8000, .len = in->cols, .count1 = 4,
+                          .count2 = 1, .count3 = 1, .stride1 = in->cols};
   const qnpu_cmd_t c[3] = {qnpu_cmd_load(&ld), qnpu_cmd_fence(0), qnpu_cmd_store(&st)};
   for (int i = 0; i < 2; i++) assert_int_equal(qnpu_drv_submit(d[i], c, 3), QNPU_OK);
   for (int i = 0; i < 2; i++) assert_int_equal(qnpu_drv_wait(d[i], 100000), QNPU_OK);

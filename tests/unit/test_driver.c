@@ -213,6 +213,7 @@ static void test_driver_error_decoding(void **state) {
       {QNPU_HWERR_ILLEGAL_FIELD, QNPU_ENGINE_DISPATCH, 3, "illegal command field in command #3"},
       {QNPU_HWERR_WATCHDOG, QNPU_ENGINE_COMPUTE, 5000, "watchdog (an engine waited too long) (engine compute"},
       {QNPU_HWERR_RING, QNPU_ENGINE_FETCH, 3, "bad command ring setup"},
+      {QNPU_HWERR_TOKEN, QNPU_ENGINE_DISPATCH, 2, "token counter overflow (compute->store"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     m->regs[QNPU_STATUS_REG_OFFSET / 4] = 1u << QNPU_STATUS_HALTED_SHIFT;
@@ -246,7 +247,11 @@ static void test_driver_submit_wraps_ring(void **state) {
   m->waits = 0;
   qnpu_cmd_t c[10];
   for (uint32_t i = 0; i < 10; i++) {
-    c[i] = qnpu_cmd_compute(i % 3, 100 + i, 200 + i, 7 + i, 300 + i, (int)(i & 1), (int)(i & 2), i & 1);
+    const qnpu_compute_t p = {.mode = i % 3, .a_row = 100 + i, .w_row = 200 + i, .acc_row = 50 + i,
+                              .out_row = 300 + i, .mx = 7 + i, .my = 2, .as_x = 3, .as_y = 40 + i,
+                              .f1 = 9, .f2 = 3 + i, .f3 = 200, .fs1 = 1000 + i, .fs2 = 11, .fs3 = 0xfff0,
+                              .first = (int)(i & 1), .last = (int)(i & 2), .pbank = i & 1};
+    c[i] = qnpu_cmd_compute(&p);
     qnpu_cmd_deps(&c[i], 1, 0, 0, 1);
   }
   uint8_t seen[10][QNPU_CMD_BYTES];
@@ -267,12 +272,23 @@ static void test_driver_submit_wraps_ring(void **state) {
              (uint32_t)seen[i][4 * k + 3] << 24;
     assert_int_equal(QNPU_CMD_GET(w, OPCODE), QNPU_OP_COMPUTE);
     assert_int_equal(QNPU_CMD_GET(w, MODE), (uint32_t)i % 3);
-    assert_int_equal(QNPU_CMD_GET(w, SPAD_ROW), 100u + (uint32_t)i);
-    assert_int_equal(QNPU_CMD_GET(w, WGT_ROW), 200u + (uint32_t)i);
-    assert_int_equal(QNPU_CMD_GET(w, LEN), 7u + (uint32_t)i);
+    assert_int_equal(QNPU_CMD_GET(w, A_ROW), 100u + (uint32_t)i);
+    assert_int_equal(QNPU_CMD_GET(w, W_ROW), 200u + (uint32_t)i);
+    assert_int_equal(QNPU_CMD_GET(w, ACC_ROW), 50u + (uint32_t)i);
     assert_int_equal(QNPU_CMD_GET(w, OUT_ROW), 300u + (uint32_t)i);
+    assert_int_equal(QNPU_CMD_GET(w, MX), 7u + (uint32_t)i);
+    assert_int_equal(QNPU_CMD_GET(w, MY), 2);
+    assert_int_equal(QNPU_CMD_GET(w, AS_X), 3);
+    assert_int_equal(QNPU_CMD_GET(w, AS_Y), 40u + (uint32_t)i);
+    assert_int_equal(QNPU_CMD_GET(w, F1), 9);
+    assert_int_equal(QNPU_CMD_GET(w, F2), 3u + (uint32_t)i);
+    assert_int_equal(QNPU_CMD_GET(w, F3), 200);
+    assert_int_equal(QNPU_CMD_GET(w, FS1), 1000u + (uint32_t)i);
+    assert_int_equal(QNPU_CMD_GET(w, FS2), 11);
+    assert_int_equal(QNPU_CMD_GET(w, FS3), 0xfff0);
     assert_int_equal(QNPU_CMD_GET(w, FIRST), (uint32_t)i & 1);
     assert_int_equal(QNPU_CMD_GET(w, LAST), (i & 2) ? 1u : 0u);
+    assert_int_equal(QNPU_CMD_GET(w, PBANK), (uint32_t)i & 1);
     assert_int_equal(QNPU_CMD_GET(w, POP_PREV), 1);
     assert_int_equal(QNPU_CMD_GET(w, PUSH_NEXT), 1);
     assert_int_equal(QNPU_CMD_GET(w, POP_NEXT), 0);
@@ -283,7 +299,10 @@ static void test_driver_submit_wraps_ring(void **state) {
 
 static void test_driver_transfer_and_fence_encoding(void **state) {
   (void)state;
-  const qnpu_xfer_t x = {QNPU_TGT_LOAD_PRM1, 0xbeef, 0x12345678, 0x1ff, 77, 66, 0xa0a0a0a0, 0x0b0b0b0b};
+  const qnpu_xfer_t x = {.target = QNPU_TGT_LOAD_PRM1, .spad_row = 0xbeef, .dram_addr = 0x12345678, .len = 0x1ff,
+                         .count1 = 77, .count2 = 66, .count3 = 55, .stride1 = 0xa0a0a0a0, .stride2 = 0x0b0b0b0b,
+                         .stride3 = 0xc0c0c0c0, .pad_xlo = 1, .pad_xhi = 2, .pad_ylo = 3, .pad_yhi = 15,
+                         .fill = 0x7e};
   const qnpu_cmd_t c = qnpu_cmd_load(&x);
   assert_int_equal(QNPU_CMD_GET(c.w, OPCODE), QNPU_OP_LOAD);
   assert_int_equal(QNPU_CMD_GET(c.w, TARGET), QNPU_TGT_LOAD_PRM1);
@@ -292,8 +311,21 @@ static void test_driver_transfer_and_fence_encoding(void **state) {
   assert_int_equal(QNPU_CMD_GET(c.w, LEN), 0x1ff);
   assert_int_equal(QNPU_CMD_GET(c.w, COUNT1), 77);
   assert_int_equal(QNPU_CMD_GET(c.w, COUNT2), 66);
+  assert_int_equal(QNPU_CMD_GET(c.w, COUNT3), 55);
   assert_int_equal(QNPU_CMD_GET(c.w, STRIDE1), 0xa0a0a0a0);
   assert_int_equal(QNPU_CMD_GET(c.w, STRIDE2), 0x0b0b0b0b);
+  assert_int_equal(QNPU_CMD_GET(c.w, STRIDE3), 0xc0c0c0c0);
+  assert_int_equal(QNPU_CMD_GET(c.w, PAD_X_LO), 1);
+  assert_int_equal(QNPU_CMD_GET(c.w, PAD_X_HI), 2);
+  assert_int_equal(QNPU_CMD_GET(c.w, PAD_Y_LO), 3);
+  assert_int_equal(QNPU_CMD_GET(c.w, PAD_Y_HI), 15);
+  assert_int_equal(QNPU_CMD_GET(c.w, FILL), 0x7e);
+  /* A STORE has no padding or fill: those bits stay 0 whatever the struct says. */
+  const qnpu_cmd_t s = qnpu_cmd_store(&x);
+  assert_int_equal(QNPU_CMD_GET(s.w, OPCODE), QNPU_OP_STORE);
+  assert_int_equal(QNPU_CMD_GET(s.w, COUNT3), 55);
+  assert_int_equal(QNPU_CMD_GET(s.w, PAD_Y_HI), 0);
+  assert_int_equal(QNPU_CMD_GET(s.w, FILL), 0);
   const qnpu_cmd_t f = qnpu_cmd_fence(1);
   assert_int_equal(QNPU_CMD_GET(f.w, OPCODE), QNPU_OP_FENCE);
   assert_int_equal(QNPU_CMD_GET(f.w, IRQ), 1);
