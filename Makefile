@@ -5,6 +5,7 @@
 #   make lint      verilator --lint-only -Wall and a Yosys read of every RTL file
 #   make gen       regenerate the register map files from regs/qnpu.json
 #   make syn       Yosys area report (GE) for every size, iCE40 fit and Fmax -> build/syn/report.md
+#   make bench-hw  micro-benchmarks and simulation speed on the fast model -> build/bench/hw.json
 #   make deps      install build and test dependencies (Debian)
 #   make           build the library, the CLI and the tests
 SHELL := bash
@@ -25,6 +26,7 @@ LDFLAGS_ALL := $(SAN) $(LDFLAGS)
 LIBS := -lcjson -lm
 
 B := $(strip $(BUILD))
+include regs/qnpu_defaults.mk         # the build defaults of regs/qnpu.json
 # Debian's Python (the one make deps installs packages for), else any python3.
 PYTHON := $(firstword $(wildcard /usr/bin/python3) python3)
 LABEL ?= unit                         # name on the summary line of a test run
@@ -36,12 +38,12 @@ CLI      := $(B)/bin/qnpu
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 TESTS    := $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all deps demo test test-unit test-asan test-rtl test-gl lint gen check-gen regress syn clean help
+.PHONY: all deps demo test test-unit test-asan test-rtl test-gl lint gen check-gen regress syn bench-hw clean help
 .SECONDARY:
 all: $(CLI) $(TESTS)
 
 help:
-	@sed -n '2,10p' Makefile | sed 's/^# //'
+	@sed -n '2,11p' Makefile | sed 's/^# //'
 
 deps:
 	@tools/deps.sh
@@ -219,6 +221,37 @@ $(B)/tests/sim/test_sim_%: $(B)/obj/tests/sim/test_sim.o $(B)/sim_%/qnpu_sim.o $
 $(B)/tests/sim/test_stream_%: $(B)/obj/tests/sim/test_stream.o $(B)/sim_%/qnpu_sim.o $(B)/sim_%/libqnpu_vtop.a $(LIB)
 	@mkdir -p $(dir $@)
 	$(CXX) -o $@ $^ -lcmocka $(LIBS) -lz -lpthread
+
+# ---- the fast model: benchmarks and demos (no X randomization, no assertions,
+# no tracing; docs/simulation.md). The checking model above is for tests.
+FAST_OPT ?= -O3 -march=native         # C++ optimisation of the fast model
+BENCH_SIZE := $(QNPU_DEFAULT_ROWS)x$(QNPU_DEFAULT_COLS)
+BENCH_RUNS ?= 5                       # simulation-speed runs (the median is reported)
+
+$(B)/simfast_%/libqnpu_vtop.a: $(TOP_SRC) rtl/lint.vlt
+	@mkdir -p $(dir $@)
+	@echo "verilator: building the $* fast model"
+	@r=$(word 1,$(subst x, ,$*)); c=$(word 2,$(subst x, ,$*)); \
+	verilator --cc --build -j 2 -O3 --x-assign fast --x-initial fast \
+	  -GRows=$$r -GCols=$$c --top-module qnpu_top --lib-create qnpu_vtop -Mdir $(dir $@) \
+	  -MAKEFLAGS "OPT_FAST='$(strip $(FAST_OPT))' OPT_SLOW=-O1 OPT_GLOBAL='$(strip $(FAST_OPT))'" \
+	  -CFLAGS "-std=c++17" rtl/lint.vlt $(TOP_SRC) > $(dir $@)build.log 2>&1 \
+	  || { tail -30 $(dir $@)build.log; exit 1; }
+
+$(B)/simfast_%/qnpu_sim.o: sim/qnpu_sim.cpp sim/qnpu_sim.h sw/include/qnpu_regs.h $(B)/simfast_%/libqnpu_vtop.a
+	$(CXX) $(strip $(FAST_OPT)) -g -std=c++17 -Wall -Wextra -Werror -DVM_TRACE=0 \
+	  $(INCLUDES) -isystem $(B)/simfast_$* $(VINC) -c $< -o $@
+
+$(B)/bench/bench_hw: $(B)/obj/tests/bench/bench_hw.o $(B)/simfast_$(BENCH_SIZE)/qnpu_sim.o \
+                     $(B)/simfast_$(BENCH_SIZE)/libqnpu_vtop.a $(LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) -o $@ $^ $(LIBS) -lz -lpthread
+
+# The accelerator's micro-benchmarks and the simulator's speed beside the
+# bare-array reference of $(SHARED)/bench/bare-array, in the same job.
+bench-hw: deps $(B)/bench/bench_hw
+	@$(PYTHON) tools/bench_hw.py --bench $(B)/bench/bench_hw --runs $(strip $(BENCH_RUNS)) \
+	  --bare $(strip $(SHARED))/bench/bare-array/run.sh --json $(B)/bench/hw.json
 
 regress: $(REGRESS_SIZES:%=$(B)/rtl/core_%/tb_core) $(call SIM_BINS,$(REGRESS_SIZES))
 	@tests/run_rtl.sh "regress" "$(REGRESS_MACS)" "1 2 3" "$(strip $(VSEED))" $(REGRESS_SIZES:%=$(B)/rtl/core_%/tb_core)

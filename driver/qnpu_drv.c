@@ -96,8 +96,17 @@ const qnpu_dev_info_t *qnpu_drv_info(const qnpu_dev_t *d) { return d ? &d->info 
 qnpu_status_t qnpu_drv_reset(qnpu_dev_t *d) {
   if (!d) return QNPU_ERR_ARG;
   qnpu_status_t st;
-  if ((st = wr(d, QNPU_CTRL_REG_OFFSET, 1u << QNPU_CTRL_SOFT_RESET_SHIFT)) ||
-      (st = wr(d, QNPU_IRQ_STATUS_REG_OFFSET, 0xffffffffu)) ||
+  if ((st = wr(d, QNPU_CTRL_REG_OFFSET, 1u << QNPU_CTRL_SOFT_RESET_SHIFT))) return st;
+  /* Writes that were in flight may still land: wait for the memory port to
+   * drain before anyone reuses device memory. */
+  for (uint64_t waited = 0;; waited += d->poll_cycles) {
+    uint32_t s;
+    if ((st = rd(d, QNPU_STATUS_REG_OFFSET, &s))) return st;
+    if (!FIELD(s, STATUS, MEM_PENDING)) break;
+    if (waited >= DEFAULT_TIMEOUT_CYCLES) return QNPU_ERR_TIMEOUT;
+    if ((st = qnpu_hal_wait(&d->hal, d->poll_cycles))) return st;
+  }
+  if ((st = wr(d, QNPU_IRQ_STATUS_REG_OFFSET, 0xffffffffu)) ||
       (st = wr(d, QNPU_RING_BASE_REG_OFFSET, (uint32_t)d->ring_addr)) ||
       (st = wr(d, QNPU_RING_SIZE_REG_OFFSET, d->ring_entries)) ||
       (st = wr(d, QNPU_RING_HEAD_REG_OFFSET, 0)) ||

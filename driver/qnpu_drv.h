@@ -111,7 +111,9 @@ qnpu_status_t qnpu_drv_push(qnpu_dev_t *dev, const qnpu_cmd_t *cmd) QNPU_MUST_CH
  * timeout_cycles (0 = 100 million); QNPU_ERR_HW when the device halted. */
 qnpu_status_t qnpu_drv_wait(qnpu_dev_t *dev, uint64_t timeout_cycles) QNPU_MUST_CHECK;
 
-/* Soft reset: drops queued commands, clears errors, rewinds the ring. */
+/* Soft reset: drops queued commands, clears errors, rewinds the ring, and
+ * waits until the memory requests that were in flight have drained
+ * (QNPU_ERR_TIMEOUT if they never do). */
 qnpu_status_t qnpu_drv_reset(qnpu_dev_t *dev) QNPU_MUST_CHECK;
 
 /* ---- counters and errors --------------------------------------------------- */

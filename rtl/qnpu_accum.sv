@@ -32,16 +32,12 @@ module qnpu_accum #(
 );
 
   logic [31:0] mem_q [Depth];
-  logic [31:0] base, sum;
+  logic [31:0] sum;
 
   assign bias_bank_o = in_bank_i;
-  assign base = in_first_i ? 32'd0 : mem_q[in_row_i];
-  assign sum  = base + {{(32-PsumW){psum_i[PsumW-1]}}, psum_i};
+  assign sum = (in_first_i ? 32'd0 : mem_q[in_row_i]) + {{(32-PsumW){psum_i[PsumW-1]}}, psum_i};
 
-  always_ff @(posedge clk_i) begin
-    if (in_valid_i && !in_last_i) mem_q[in_row_i] <= sum;
-  end
-
+  // Valid rows only: the data registers hold still otherwise.
   logic            valid_q;
   logic [OutW-1:0] row_q;
   logic            bank_q;
@@ -51,9 +47,15 @@ module qnpu_accum #(
     else         valid_q <= in_valid_i & in_last_i;
   end
   always_ff @(posedge clk_i) begin
-    row_q  <= in_out_row_i;
-    bank_q <= in_bank_i;
-    acc_q  <= sum + bias_i;
+    if (in_valid_i) begin
+      if (!in_last_i) begin
+        mem_q[in_row_i] <= sum;
+      end else begin
+        row_q  <= in_out_row_i;
+        bank_q <= in_bank_i;
+        acc_q  <= sum + bias_i;
+      end
+    end
   end
 
   assign out_valid_o = valid_q;

@@ -15,7 +15,7 @@ module qnpu_agen #(
   input  logic              clk_i,
   input  logic              rst_ni,
   input  logic              clr_i,        // abandon the walk
-  // a new walk (only while !active_o)
+  // a new walk (while !active_o, or with the current walk's last next_i)
   input  logic              start_i,
   input  logic [31:0]       addr_i,
   input  logic [15:0]       len_i,

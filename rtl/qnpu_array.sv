@@ -42,17 +42,22 @@ module qnpu_array #(
   assign mode_w4 = (mode_i == qnpu_reg_pkg::ModeW4A8);
 
   // ---- activation skew: row i delayed by i cycles, {bank, byte} ------------
+  // (Chains of single registers rather than arrays: Verilator then copies
+  // each stage once a cycle instead of through shadow copies.)
   for (genvar i = 0; i < Rows; i++) begin : gen_askew
     logic [8:0] a;
     if (i == 0) begin : gen_direct
       assign a = {a_bank_i, a_data_i[7:0]};
     end else begin : gen_delay
-      logic [8:0] d_q [i];
-      always_ff @(posedge clk_i) begin
-        d_q[0] <= {a_bank_i, a_data_i[i*8 +: 8]};
-        for (int k = 1; k < i; k++) d_q[k] <= d_q[k-1];
+      for (genvar k = 0; k < i; k++) begin : gen_d
+        logic [8:0] q;
+        if (k == 0) begin : gen_in
+          always_ff @(posedge clk_i) q <= {a_bank_i, a_data_i[i*8 +: 8]};
+        end else begin : gen_on
+          always_ff @(posedge clk_i) q <= gen_d[k-1].q;
+        end
       end
-      assign a = d_q[i-1];
+      assign a = gen_d[i-1].q;
     end
   end
 
@@ -69,12 +74,17 @@ module qnpu_array #(
     end else begin : gen_delay
       // The row, bank and valid of column j are those of column j-1 one
       // cycle later; column j's own byte goes through a chain of j registers.
-      logic [7:0]         data_q [j];
+      for (genvar k = 0; k < j; k++) begin : gen_d
+        logic [7:0] q;
+        if (k == 0) begin : gen_in
+          always_ff @(posedge clk_i) q <= w_data_i[j*8 +: 8];
+        end else begin : gen_on
+          always_ff @(posedge clk_i) q <= gen_d[k-1].q;
+        end
+      end
       logic [RowIdxW-1:0] row_q;
       logic               valid_q, bank_q;
       always_ff @(posedge clk_i) begin
-        data_q[0] <= w_data_i[j*8 +: 8];
-        for (int k = 1; k < j; k++) data_q[k] <= data_q[k-1];
         row_q  <= gen_wskew[j-1].row;
         bank_q <= gen_wskew[j-1].bank;
       end
@@ -82,7 +92,7 @@ module qnpu_array #(
         if (!rst_ni) valid_q <= 1'b0;
         else         valid_q <= gen_wskew[j-1].valid;
       end
-      assign data  = data_q[j-1];
+      assign data  = gen_d[j-1].q;
       assign row   = row_q;
       assign valid = valid_q;
       assign bank  = bank_q;

@@ -78,7 +78,6 @@ module qnpu_core #(
   logic [TagW-1:0] tag_in;
   assign tag_in = {a_acc_row_i, a_out_row_i, a_first_i, a_last_i, a_pbank_i};
 
-  logic [TagW-1:0] tag_dly_q [Rows];
   logic [Rows-1:0] vld_dly_q;
   logic [TagW-1:0] tag_col   [Cols];
   logic [Cols-1:0] vld_col;
@@ -87,12 +86,16 @@ module qnpu_core #(
     if (!rst_ni) vld_dly_q <= '0;
     else         vld_dly_q <= {vld_dly_q[Rows-2:0], a_valid_i};
   end
-  always_ff @(posedge clk_i) begin
-    tag_dly_q[0] <= tag_in;
-    for (int k = 1; k < Rows; k++) tag_dly_q[k] <= tag_dly_q[k-1];
+  for (genvar k = 0; k < Rows; k++) begin : gen_tag_dly
+    logic [TagW-1:0] q;
+    if (k == 0) begin : gen_in
+      always_ff @(posedge clk_i) q <= tag_in;
+    end else begin : gen_on
+      always_ff @(posedge clk_i) q <= gen_tag_dly[k-1].q;
+    end
   end
 
-  assign tag_col[0] = tag_dly_q[Rows-1];
+  assign tag_col[0] = gen_tag_dly[Rows-1].q;
   assign vld_col[0] = vld_dly_q[Rows-1];
   for (genvar j = 1; j < Cols; j++) begin : gen_tag_col
     logic [TagW-1:0] t_q;

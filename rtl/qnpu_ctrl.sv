@@ -189,9 +189,12 @@ module qnpu_ctrl #(
   end
   assign ring_tail_o = tail_q;
 
-  assign push_ready_o = !dq_full && !halted_q;
-  assign dq_push = (push_valid_i && push_ready_o) || (f_push && !dq_full);
-  assign dq_in   = (push_valid_i && push_ready_o) ? push_cmd_i : fcmd;
+  // A push reaches the queue the cycle after its write (qnpu_regs), when a
+  // fetched command may just have taken a slot: accept one only with two
+  // slots free and none pending.
+  assign push_ready_o = 32'(dq_count) + 32'd1 < 32'(FetchQ) && !push_valid_i && !halted_q;
+  assign dq_push = push_valid_i || (f_push && !dq_full);
+  assign dq_in   = push_valid_i ? push_cmd_i : fcmd;
 
   // ---- dispatcher: field checks ------------------------------------------------
   logic [3:0]  op;
@@ -558,7 +561,7 @@ module qnpu_ctrl #(
     end
   end
 
-  assign busy_o       = !dq_empty || !(&eq_empty) || (|eng_busy_i) || fout_q != '0 ||
+  assign busy_o       = push_valid_i || !dq_empty || !(&eq_empty) || (|eng_busy_i) || fout_q != '0 ||
                         (ring_en_i && tail_q != ring_head_i && !halted_q);  // bad ring: busy until it halts
   assign cmdq_level_o = 8'(dq_count);
 

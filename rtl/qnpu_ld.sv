@@ -76,7 +76,9 @@ module qnpu_ld #(
   logic [Lg:0] g_lo, g_n;
   logic [15:0] g_off;
 
-  assign cmd_ready_o = !g_active && !halt_i;
+  // The next command starts in the cycle the current one's last step goes
+  // out, so back-to-back commands leave no gap on the port.
+  assign cmd_ready_o = (!g_active || (step && g_last && g_last_row)) && !halt_i;
   assign start       = cmd_valid_i && cmd_ready_o;
 
   qnpu_agen #(.Bytes(Bytes)) u_agen (

@@ -82,6 +82,8 @@ package qnpu_reg_pkg;
   localparam int StatusBusyWidth = 1;
   localparam int StatusHaltedLsb = 1;
   localparam int StatusHaltedWidth = 1;
+  localparam int StatusMemPendingLsb = 2;
+  localparam int StatusMemPendingWidth = 1;
   localparam int StatusCmdqLevelLsb = 8;
   localparam int StatusCmdqLevelWidth = 8;
   localparam logic [7:0] IrqStatusOffset = 8'h1c;

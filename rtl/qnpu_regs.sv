@@ -2,6 +2,8 @@
 // from regs/qnpu.json). Writes complete in the cycle they are accepted; read
 // data follows one cycle later on mmio_rvalid_o. A write to the last
 // CMD_PUSH word waits (mmio_ready_o low) while the dispatch queue is full.
+// What the registers tell the controller (soft reset, pushed command) leaves
+// through a register: no MMIO input reaches the engines combinationally.
 module qnpu_regs #(
   parameter int Rows     = 4,
   parameter int Cols     = 4,
@@ -36,6 +38,7 @@ module qnpu_regs #(
   input  logic          push_ready_i,
   input  logic          busy_i,
   input  logic          halted_i,
+  input  logic          mem_pending_i,
   input  logic [7:0]    cmdq_level_i,
   input  logic [7:0]    err_code_i,
   input  logic [3:0]    err_engine_i,
@@ -73,7 +76,9 @@ module qnpu_regs #(
   logic [16:0] ring_size_q;
   logic [15:0] ring_head_q;
   logic [1:0]  irq_q;
-  logic [255:0] push_q;
+  logic [223:0] push_q;           // words 0..6; word 7 comes with the write that queues
+  logic [255:0] push_cmd_q;
+  logic        push_valid_q, soft_reset_q;
   logic        halted_q1;
   logic        perf_clr;
 
@@ -116,15 +121,26 @@ module qnpu_regs #(
   logic unused_push;
   assign unused_push = ^{push_off[7:5], push_off[1:0]};
   always_ff @(posedge clk_i) begin
-    if (wr && is_push) push_q[push_idx*32 +: 32] <= mmio_wdata_i;
+    if (wr && is_push && !push_last) push_q[push_idx*32 +: 32] <= mmio_wdata_i;
   end
-  assign push_valid_o = wr && push_last;
-  always_comb begin
-    push_cmd_o = push_q;
-    push_cmd_o[255:224] = mmio_wdata_i;
+  // The pushed command and the soft reset take effect the cycle after the
+  // write. A push is accepted only when the dispatch queue has room for the
+  // one still in this register too (push_ready_i counts it).
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      push_valid_q <= 1'b0;
+      soft_reset_q <= 1'b0;
+    end else begin
+      push_valid_q <= wr && push_last;
+      soft_reset_q <= wr && a == qnpu_reg_pkg::CtrlOffset && mmio_wdata_i[qnpu_reg_pkg::CtrlSoftResetLsb];
+    end
   end
-
-  assign soft_reset_o = wr && a == qnpu_reg_pkg::CtrlOffset && mmio_wdata_i[qnpu_reg_pkg::CtrlSoftResetLsb];
+  always_ff @(posedge clk_i) begin
+    if (wr && push_last) push_cmd_q <= {mmio_wdata_i, push_q[223:0]};
+  end
+  assign push_valid_o = push_valid_q;
+  assign push_cmd_o   = push_cmd_q;
+  assign soft_reset_o = soft_reset_q;
   assign perf_clr     = wr && a == qnpu_reg_pkg::PerfCtrlOffset && mmio_wdata_i[qnpu_reg_pkg::PerfCtrlClearLsb];
   assign ring_en_o    = ring_en_q;
   assign ring_base_o  = ring_base_q;
@@ -198,7 +214,7 @@ module qnpu_regs #(
         qnpu_reg_pkg::Config1Offset: rdata_d = {16'(WgtRows), 16'(ActRows)};
         qnpu_reg_pkg::Config2Offset: rdata_d = {16'(AccDepth), 16'(OutRows)};
         qnpu_reg_pkg::CtrlOffset:    rdata_d = {29'd0, irq_en_q, 1'b0, ring_en_q};
-        qnpu_reg_pkg::StatusOffset:  rdata_d = {16'd0, cmdq_level_i, 6'd0, halted_i, busy_i};
+        qnpu_reg_pkg::StatusOffset:  rdata_d = {16'd0, cmdq_level_i, 5'd0, mem_pending_i, halted_i, busy_i};
         qnpu_reg_pkg::IrqStatusOffset: rdata_d = {30'd0, irq_q};
         qnpu_reg_pkg::ErrStatusOffset: rdata_d = {20'd0, err_engine_i, err_code_i};
         qnpu_reg_pkg::ErrInfoOffset:   rdata_d = err_info_i;

@@ -34,14 +34,15 @@ module qnpu_requant #(
   output logic              out_sat_o    // the clamp changed the value
 );
 
-  // ---- parameter banks ----------------------------------------------------
-  logic [31:0]        bias_q  [2];
-  logic signed [31:0] m0_q    [2];
-  logic signed [5:0]  shift_q [2];
-  logic signed [15:0] zp_q    [2];
-  logic signed [15:0] amin_q  [2];
-  logic signed [15:0] amax_q  [2];
-  logic               byp_q   [2];
+  // ---- parameter banks: two registers of the decoded record -----------------
+  typedef struct packed {
+    logic [31:0]        bias;
+    logic signed [31:0] m0;
+    logic signed [5:0]  shift;
+    logic signed [15:0] zp, amin, amax;
+    logic               byp;
+  } prm_t;
+  prm_t prm0_q, prm1_q, rec;
 
   if (qnpu_reg_pkg::PrmRecordBytes != 16 || qnpu_reg_pkg::PrmBiasWidth != 32 ||
       qnpu_reg_pkg::PrmM0Width != 32 || qnpu_reg_pkg::PrmShiftWidth != 6 ||
@@ -50,131 +51,111 @@ module qnpu_requant #(
     $error("qnpu_requant: the parameter record of regs/qnpu.json changed; update the field widths here");
   end
 
+  always_comb begin
+    rec.bias  = prm_rec_i[qnpu_reg_pkg::PrmBiasLsb +: 32];
+    rec.m0    = prm_rec_i[qnpu_reg_pkg::PrmM0Lsb +: 32];
+    rec.shift = prm_rec_i[qnpu_reg_pkg::PrmShiftLsb +: 6];
+    rec.zp    = prm_rec_i[qnpu_reg_pkg::PrmZpLsb +: 16];
+    rec.amin  = prm_rec_i[qnpu_reg_pkg::PrmActMinLsb +: 16];
+    rec.amax  = prm_rec_i[qnpu_reg_pkg::PrmActMaxLsb +: 16];
+    rec.byp   = prm_rec_i[qnpu_reg_pkg::PrmFlagsLsb];
+  end
+
   always_ff @(posedge clk_i) begin
     if (prm_we_i) begin
-      bias_q[prm_bank_i]  <= prm_rec_i[qnpu_reg_pkg::PrmBiasLsb +: 32];
-      m0_q[prm_bank_i]    <= prm_rec_i[qnpu_reg_pkg::PrmM0Lsb +: 32];
-      shift_q[prm_bank_i] <= prm_rec_i[qnpu_reg_pkg::PrmShiftLsb +: 6];
-      zp_q[prm_bank_i]    <= prm_rec_i[qnpu_reg_pkg::PrmZpLsb +: 16];
-      amin_q[prm_bank_i]  <= prm_rec_i[qnpu_reg_pkg::PrmActMinLsb +: 16];
-      amax_q[prm_bank_i]  <= prm_rec_i[qnpu_reg_pkg::PrmActMaxLsb +: 16];
-      byp_q[prm_bank_i]   <= prm_rec_i[qnpu_reg_pkg::PrmFlagsLsb];
+      if (prm_bank_i) prm1_q <= rec;
+      else            prm0_q <= rec;
     end
   end
 
-  assign bias_o = bias_q[bias_bank_i];
+  assign bias_o = bias_bank_i ? prm1_q.bias : prm0_q.bias;
 
-  // ---- pipeline control (reset) and data (not reset) ------------------------
+  // ---- the arithmetic of each stage ---------------------------------------------
+  // Stage 1: saturating left shift by max(shift, 0).
+  function automatic logic signed [31:0] sat_lshift(logic signed [31:0] acc, logic signed [5:0] sh);
+    logic signed [62:0] wide;
+    wide = {{31{acc[31]}}, acc} <<< (sh[5] ? 5'd0 : sh[4:0]);
+    if (wide > 63'sh7FFF_FFFF)       sat_lshift = 32'sh7FFF_FFFF;
+    else if (wide < -63'sh8000_0000) sat_lshift = 32'sh8000_0000;
+    else                             sat_lshift = wide[31:0];
+  endfunction
+
+  // Stage 3: SRDHM of the product, then RDBPOT by max(-shift, 0) (ties away
+  // from zero). both_min: a = M0 = INT32_MIN, which saturates.
+  function automatic logic signed [31:0] srdhm_rdbpot(logic signed [63:0] prod, logic both_min,
+                                                       logic signed [5:0] sh);
+    logic signed [63:0] nudged;
+    logic signed [31:0] t, q;
+    logic [4:0]         right;
+    logic [31:0]        mask, rem, thr;
+    nudged = prod + 64'sd1073741824;
+    t      = both_min ? 32'sh7FFF_FFFF : nudged[62:31];
+    right  = sh[5] ? 5'(-sh) : 5'd0;
+    mask   = (32'd1 << right) - 32'd1;
+    rem    = t & mask;
+    thr    = (mask >> 1) + {31'd0, t[31]};
+    // Shift in a signed expression of its own: mixed with an unsigned
+    // operand ">>>" would turn into a logical shift.
+    q      = t >>> right;
+    srdhm_rdbpot = q + {31'd0, rem > thr};
+  endfunction
+
+  // Stage 4: + zero point, clamp to [lo, hi] (or the raw accumulator in
+  // bypass); the top bit says the clamp changed the value.
+  function automatic logic [32:0] zp_clamp(logic signed [31:0] y, logic signed [15:0] zp, logic signed [15:0] lo,
+                                           logic signed [15:0] hi, logic bypass, logic [31:0] acc);
+    logic signed [32:0] z;
+    z = {y[31], y} + 33'(zp);
+    if (bypass)           zp_clamp = {1'b0, acc};
+    else if (z < 33'(lo)) zp_clamp = {1'b1, 32'(lo)};
+    else if (z > 33'(hi)) zp_clamp = {1'b1, 32'(hi)};
+    else                  zp_clamp = {1'b0, z[31:0]};
+  endfunction
+
+  // ---- the pipeline: valid bits reset, data registers loaded only when their
+  // stage is valid (idle columns cost nothing, in silicon as in Verilator).
   logic [3:0] valid_q;
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) valid_q <= '0;
     else         valid_q <= {valid_q[2:0], in_valid_i};
   end
 
-  // Stage 1: saturating left shift.
-  logic signed [5:0]  sh1;
-  logic [4:0]         left1;
-  logic signed [62:0] wide1;
-  logic signed [31:0] a1_d;
-  always_comb begin
-    sh1   = shift_q[in_bank_i];
-    left1 = sh1[5] ? 5'd0 : sh1[4:0];
-    wide1 = {{31{in_acc_i[31]}}, in_acc_i} <<< left1;
-    if (wide1 > 63'sh7FFF_FFFF)       a1_d = 32'sh7FFF_FFFF;
-    else if (wide1 < -63'sh8000_0000) a1_d = 32'sh8000_0000;
-    else                              a1_d = wide1[31:0];
-  end
-
-  logic signed [31:0] a1_q, acc1_q;
-  logic               bank1_q;
-  logic [RowW-1:0]    row1_q;
-  always_ff @(posedge clk_i) begin
-    a1_q    <= a1_d;
-    acc1_q  <= in_acc_i;
-    bank1_q <= in_bank_i;
-    row1_q  <= in_row_i;
-  end
-
-  // Stage 2: the 32x32 product.
-  logic signed [31:0] m0_2;
-  logic signed [63:0] prod2_d;
-  assign m0_2    = m0_q[bank1_q];
-  assign prod2_d = a1_q * m0_2;
-
+  logic signed [31:0] a1_q, acc1_q, acc2_q, y3_q, acc3_q;
   logic signed [63:0] prod2_q;
-  logic               both_min2_q;
-  logic signed [31:0] acc2_q;
-  logic               bank2_q;
-  logic [RowW-1:0]    row2_q;
+  logic               bank1_q, bank2_q, bank3_q, both_min2_q, sat_q;
+  logic [RowW-1:0]    row1_q, row2_q, row3_q, row4_q;
+  logic [31:0]        out_q;
+
+  logic signed [31:0] m0_2;  // stage 2's multiplier
+  assign m0_2 = bank1_q ? $signed(prm1_q.m0) : $signed(prm0_q.m0);
+
+  // The stages in reverse order, so that each register is read before it is
+  // written (Verilator then needs no shadow copies of them).
   always_ff @(posedge clk_i) begin
-    prod2_q     <= prod2_d;
-    both_min2_q <= (a1_q == 32'sh8000_0000) && (m0_2 == 32'sh8000_0000);
-    acc2_q      <= acc1_q;
-    bank2_q     <= bank1_q;
-    row2_q      <= row1_q;
-  end
-
-  // Stage 3: SRDHM, then RDBPOT.
-  logic signed [63:0] nudged3;
-  logic signed [31:0] t3;
-  logic signed [5:0]  sh3;
-  logic [4:0]         right3;
-  logic [31:0]        mask3, rem3, thr3;
-  logic signed [31:0] q3, y3_d;
-  always_comb begin
-    nudged3 = prod2_q + 64'sd1073741824;
-    t3      = both_min2_q ? 32'sh7FFF_FFFF : nudged3[62:31];
-    sh3     = shift_q[bank2_q];
-    right3  = sh3[5] ? 5'(-sh3) : 5'd0;
-    mask3   = (32'd1 << right3) - 32'd1;
-    rem3    = t3 & mask3;
-    thr3    = (mask3 >> 1) + {31'd0, t3[31]};
-    // Shift in a signed expression of its own: mixed with an unsigned operand
-    // ">>>" would turn into a logical shift.
-    q3      = t3 >>> right3;
-    y3_d    = q3 + {31'd0, rem3 > thr3};
-  end
-
-  logic signed [31:0] y3_q, acc3_q;
-  logic               bank3_q;
-  logic [RowW-1:0]    row3_q;
-  always_ff @(posedge clk_i) begin
-    y3_q    <= y3_d;
-    acc3_q  <= acc2_q;
-    bank3_q <= bank2_q;
-    row3_q  <= row2_q;
-  end
-
-  // Stage 4: zero point, clamp, or bypass.
-  logic signed [32:0] z4;
-  logic signed [32:0] lo4, hi4;
-  logic [31:0]        out4_d;
-  logic               sat4_d;
-  always_comb begin
-    z4  = {y3_q[31], y3_q} + {{17{zp_q[bank3_q][15]}}, zp_q[bank3_q]};
-    lo4 = {{17{amin_q[bank3_q][15]}}, amin_q[bank3_q]};
-    hi4 = {{17{amax_q[bank3_q][15]}}, amax_q[bank3_q]};
-    sat4_d = 1'b0;
-    if (byp_q[bank3_q]) begin
-      out4_d = acc3_q;
-    end else if (z4 < lo4) begin
-      out4_d = lo4[31:0];
-      sat4_d = 1'b1;
-    end else if (z4 > hi4) begin
-      out4_d = hi4[31:0];
-      sat4_d = 1'b1;
-    end else begin
-      out4_d = z4[31:0];
+    if (valid_q[2]) begin                       // 4: zero point, clamp, bypass
+      {sat_q, out_q} <= bank3_q ? zp_clamp(y3_q, prm1_q.zp, prm1_q.amin, prm1_q.amax, prm1_q.byp, acc3_q)
+                                : zp_clamp(y3_q, prm0_q.zp, prm0_q.amin, prm0_q.amax, prm0_q.byp, acc3_q);
+      row4_q <= row3_q;
     end
-  end
-
-  logic [31:0]     out_q;
-  logic            sat_q;
-  logic [RowW-1:0] row4_q;
-  always_ff @(posedge clk_i) begin
-    out_q  <= out4_d;
-    sat_q  <= sat4_d;
-    row4_q <= row3_q;
+    if (valid_q[1]) begin                       // 3: SRDHM, RDBPOT
+      y3_q    <= srdhm_rdbpot(prod2_q, both_min2_q, bank2_q ? $signed(prm1_q.shift) : $signed(prm0_q.shift));
+      acc3_q  <= acc2_q;
+      bank3_q <= bank2_q;
+      row3_q  <= row2_q;
+    end
+    if (valid_q[0]) begin                       // 2: the 32x32 product
+      prod2_q     <= a1_q * m0_2;
+      both_min2_q <= a1_q == 32'sh8000_0000 && m0_2 == 32'sh8000_0000;
+      acc2_q      <= acc1_q;
+      bank2_q     <= bank1_q;
+      row2_q      <= row1_q;
+    end
+    if (in_valid_i) begin                       // 1: saturating left shift
+      a1_q    <= sat_lshift(in_acc_i, in_bank_i ? $signed(prm1_q.shift) : $signed(prm0_q.shift));
+      acc1_q  <= in_acc_i;
+      bank1_q <= in_bank_i;
+      row1_q  <= in_row_i;
+    end
   end
 
   assign out_valid_o = valid_q[3];
@@ -185,8 +166,7 @@ module qnpu_requant #(
   // Record bits outside the fields: the top 2 bits of the shift byte and
   // the 7 spare flag bits.
   logic unused_bits;
-  assign unused_bits = ^{nudged3[63], nudged3[30:0], wide1[62:32],
-                         prm_rec_i[qnpu_reg_pkg::PrmShiftLsb + 6 +: 2],
+  assign unused_bits = ^{prm_rec_i[qnpu_reg_pkg::PrmShiftLsb + 6 +: 2],
                          prm_rec_i[qnpu_reg_pkg::PrmFlagsLsb + 1 +: 7]};
 
 endmodule

@@ -64,7 +64,9 @@ module qnpu_st #(
   logic [2:0]  tgt_q;
   logic [15:0] srow_q;
 
-  assign cmd_ready_o = !g_active && !halt_i;
+  // The next command starts in the cycle the current one's last beat moves
+  // on to B, so back-to-back commands leave no gap.
+  assign cmd_ready_o = (!g_active || (a_adv && g_last && g_last_row)) && !halt_i;
   assign start       = cmd_valid_i && cmd_ready_o;
 
   qnpu_agen #(.Bytes(Bytes)) u_agen (

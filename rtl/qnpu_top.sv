@@ -72,7 +72,8 @@ module qnpu_top #(
     .soft_reset_o (soft_reset), .ring_en_o(ring_en), .ring_base_o(ring_base),
     .ring_size_o(ring_size), .ring_head_o(ring_head), .ring_tail_i(ring_tail),
     .watchdog_o(watchdog), .push_valid_o(push_valid), .push_cmd_o(push_cmd),
-    .push_ready_i(push_ready), .busy_i(busy), .halted_i(halted), .cmdq_level_i(cmdq_level),
+    .push_ready_i(push_ready), .busy_i(busy), .halted_i(halted), .mem_pending_i(!mem_idle),
+    .cmdq_level_i(cmdq_level),
     .err_code_i(err_code), .err_engine_i(err_engine), .err_info_i(err_info),
     .fence_irq_i(fence_irq), .eng_busy_i(eng_busy), .eng_stall_i(eng_stall | dep_wait),
     .mac_row_i(mac_row), .mode4_i(mode4), .sat_i(sat), .rd_bytes_i(rd_bytes), .wr_bytes_i(wr_bytes)
@@ -197,8 +198,5 @@ module qnpu_top #(
     .mem_req_wstrb_o, .mem_rsp_valid_i, .mem_rsp_ready_o, .mem_rsp_rdata_i, .mem_rsp_err_i,
     .rd_bytes_o(rd_bytes), .wr_bytes_o(wr_bytes), .idle_o(mem_idle)
   );
-
-  logic unused_top;
-  assign unused_top = mem_idle;
 
 endmodule

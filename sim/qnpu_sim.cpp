@@ -5,6 +5,7 @@
 // for benchmarks and demos; docs/simulation.md says which is which.
 #include "qnpu_sim.h"
 
+#include <cstdint>
 #include <cstring>
 #include <deque>
 #include <new>
@@ -31,6 +32,12 @@ struct NoTrace {
 };
 #endif
 
+qnpu_sim_port_stats_t port_empty_init() {
+  qnpu_sim_port_stats_t p{};
+  p.first_req = p.range_first_req = UINT64_MAX;
+  return p;
+}
+
 struct MemReq {
   uint64_t due;  // cycle the response may be given
   bool write;
@@ -56,6 +63,9 @@ struct qnpu_sim {
   uint64_t errors = 0;
   uint32_t tokens = 0;       // bandwidth bucket, in bytes
   qnpu_sim_shape_t shape{};
+  qnpu_sim_port_stats_t port = port_empty_init();
+  uint64_t port_lo = 0, port_hi = 0;
+  std::vector<uint64_t> req_cycles;  // request cycle of every beat since the port reset
 };
 
 namespace {
@@ -124,6 +134,8 @@ void tick(qnpu_sim_t *s) {
 
   if (rsp_fire) {
     const MemReq &r = s->queue.front();
+    s->port.last_rsp = s->cycle - 1;
+    if (r.addr >= s->port_lo && r.addr < s->port_hi) s->port.range_last_rsp = s->cycle - 1;
     if (!in_dram(s, r.addr, kBeat)) {
       s->errors++;
     } else if (r.write) {
@@ -135,6 +147,15 @@ void tick(qnpu_sim_t *s) {
   if (req_fire) {
     s->tokens -= kBeat;
     s->queue.push_back(nr);
+    const uint64_t c = s->cycle - 1;
+    if (s->port.first_req == UINT64_MAX) s->port.first_req = c;
+    (nr.write ? s->port.write_beats : s->port.read_beats)++;
+    if (s->port_hi > s->port_lo) s->req_cycles.push_back(c);
+    if (nr.addr >= s->port_lo && nr.addr < s->port_hi) {
+      if (s->port.range_first_req == UINT64_MAX) s->port.range_first_req = c;
+      s->port.range_last_req = c;
+      s->port.range_beats++;
+    }
   }
 }
 
@@ -298,5 +319,21 @@ uint64_t qnpu_sim_cycles(const qnpu_sim_t *s) { return s ? s->cycle : 0; }
 int qnpu_sim_irq(const qnpu_sim_t *s) { return s && s->top->irq_o; }
 qnpu_sim_shape_t qnpu_sim_shape(const qnpu_sim_t *s) { return s ? s->shape : qnpu_sim_shape_t{}; }
 uint64_t qnpu_sim_dram_errors(const qnpu_sim_t *s) { return s ? s->errors : 0; }
+
+void qnpu_sim_port_reset(qnpu_sim_t *s, uint64_t lo, uint64_t hi) {
+  if (!s) return;
+  s->port = port_empty_init();
+  s->port_lo = lo;
+  s->port_hi = hi;
+  s->req_cycles.clear();
+}
+
+qnpu_sim_port_stats_t qnpu_sim_port_stats(const qnpu_sim_t *s) {
+  if (!s) return port_empty_init();
+  qnpu_sim_port_stats_t p = s->port;
+  for (uint64_t c : s->req_cycles)
+    if (c >= p.range_first_req && c <= p.range_last_req) p.beats_in_range_window++;
+  return p;
+}
 
 }  // extern "C"

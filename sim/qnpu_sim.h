@@ -69,6 +69,23 @@ qnpu_sim_shape_t qnpu_sim_shape(const qnpu_sim_t *sim);
 /* Memory requests answered with an error so far (out-of-range addresses). */
 uint64_t qnpu_sim_dram_errors(const qnpu_sim_t *sim);
 
+/* What crossed the memory port since the last qnpu_sim_port_reset(): beats
+ * the DRAM model accepted, and the cycles of the first request and of the
+ * last response (first_req > last_rsp when nothing moved); the same for the
+ * beats whose address lies in [lo, hi) given to the reset, and for all beats
+ * whose request came in the cycles from that range's first request to its
+ * last. For measuring a transfer stream from its first beat to its last. */
+typedef struct {
+  uint64_t read_beats, write_beats;     /* all beats                          */
+  uint64_t first_req, last_rsp;
+  uint64_t range_beats;                 /* beats addressed in [lo, hi)         */
+  uint64_t range_first_req, range_last_req, range_last_rsp;
+  uint64_t beats_in_range_window;       /* any beat requested in [range_first_req, range_last_req] */
+} qnpu_sim_port_stats_t;
+
+void qnpu_sim_port_reset(qnpu_sim_t *sim, uint64_t lo, uint64_t hi);
+qnpu_sim_port_stats_t qnpu_sim_port_stats(const qnpu_sim_t *sim);
+
 #ifdef __cplusplus
 }
 #endif

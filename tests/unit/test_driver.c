@@ -116,6 +116,7 @@ static void test_driver_open_register_traffic(void **state) {
       {0, QNPU_CONFIG1_REG_OFFSET, 0},
       {0, QNPU_CONFIG2_REG_OFFSET, 0},
       {1, QNPU_CTRL_REG_OFFSET, 1u << QNPU_CTRL_SOFT_RESET_SHIFT},
+      {0, QNPU_STATUS_REG_OFFSET, 0},
       {1, QNPU_IRQ_STATUS_REG_OFFSET, 0xffffffffu},
       {1, QNPU_RING_BASE_REG_OFFSET, 0},
       {1, QNPU_RING_SIZE_REG_OFFSET, 64},
@@ -195,6 +196,23 @@ static void test_driver_wait_times_out(void **state) {
   assert_int_equal(m->waits, 10); /* 1000 cycles in polls of 100 */
   m->busy_forever = 0;
   assert_int_equal(qnpu_drv_wait(d, 1000), QNPU_OK);
+  qnpu_drv_close(d);
+}
+
+/* A soft reset waits for the memory port to drain, and gives up with a
+ * timeout when it never does. */
+static void test_driver_reset_waits_for_memory(void **state) {
+  mock_t *m = *state;
+  qnpu_hal_t h = hal_of(m);
+  qnpu_dev_t *d;
+  const qnpu_drv_options_t o = {0, 1000000};
+  assert_int_equal(qnpu_drv_open(&h, NULL, &o, &d), QNPU_OK);
+  m->regs[QNPU_STATUS_REG_OFFSET / 4] = 1u << QNPU_STATUS_MEM_PENDING_SHIFT;
+  m->waits = 0;
+  assert_int_equal(qnpu_drv_reset(d), QNPU_ERR_TIMEOUT);
+  assert_int_equal(m->waits, 100); /* 100 M cycles in polls of 1 M */
+  m->regs[QNPU_STATUS_REG_OFFSET / 4] = 0;
+  assert_int_equal(qnpu_drv_reset(d), QNPU_OK);
   qnpu_drv_close(d);
 }
 
@@ -383,6 +401,7 @@ static void test_driver_logs_registers_by_name(void **state) {
   assert_string_equal(l.names[0], "ID");
   assert_string_equal(l.names[2], "CONFIG0");
   assert_string_equal(l.names[5], "CTRL");
+  assert_string_equal(l.names[6], "STATUS");
   const qnpu_cmd_t c = qnpu_cmd_nop();
   assert_int_equal(qnpu_drv_push(d, &c), QNPU_OK);
   assert_string_equal(l.names[l.n - 1], "CMD_PUSH[7]");
@@ -396,6 +415,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_driver_open_refuses_wrong_device, setup, teardown),
       cmocka_unit_test_setup_teardown(test_driver_bad_arguments_touch_nothing, setup, teardown),
       cmocka_unit_test_setup_teardown(test_driver_wait_times_out, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_driver_reset_waits_for_memory, setup, teardown),
       cmocka_unit_test_setup_teardown(test_driver_error_decoding, setup, teardown),
       cmocka_unit_test_setup_teardown(test_driver_submit_wraps_ring, setup, teardown),
       cmocka_unit_test_setup_teardown(test_driver_transfer_and_fence_encoding, setup, teardown),
