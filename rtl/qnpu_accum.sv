@@ -7,7 +7,9 @@
 // wrap-around), so neither the fold split nor the place of the bias can
 // change a result. The memory has an asynchronous read, so a row may be
 // updated every cycle; every row carries its own tag, so consecutive output
-// tiles need no drain between them.
+// tiles need no drain between them. The valid bits are the caller's
+// (qnpu_core keeps one shift register for all columns): out_* hold the last
+// LAST-fold row, valid the cycle after in_valid_i && in_last_i.
 module qnpu_accum #(
   parameter int PsumW = 20,   // width of the column sums from the array
   parameter int Depth = 64,   // accumulator rows
@@ -15,7 +17,6 @@ module qnpu_accum #(
   localparam int RowW = $clog2(Depth)
 ) (
   input  logic             clk_i,
-  input  logic             rst_ni,
   input  logic             in_valid_i,
   input  logic [RowW-1:0]  in_row_i,
   input  logic [OutW-1:0]  in_out_row_i,
@@ -23,9 +24,8 @@ module qnpu_accum #(
   input  logic             in_last_i,   // last fold: add the bias and emit
   input  logic             in_bank_i,   // parameter bank of the last fold
   input  logic [PsumW-1:0] psum_i,
-  output logic             bias_bank_o,
-  input  logic [31:0]      bias_i,
-  output logic             out_valid_o,
+  input  logic [31:0]      bias0_i,     // the channel's bias in each parameter bank
+  input  logic [31:0]      bias1_i,
   output logic [OutW-1:0]  out_row_o,
   output logic             out_bank_o,
   output logic [31:0]      out_acc_o
@@ -34,18 +34,12 @@ module qnpu_accum #(
   logic [31:0] mem_q [Depth];
   logic [31:0] sum;
 
-  assign bias_bank_o = in_bank_i;
   assign sum = (in_first_i ? 32'd0 : mem_q[in_row_i]) + {{(32-PsumW){psum_i[PsumW-1]}}, psum_i};
 
-  // Valid rows only: the data registers hold still otherwise.
-  logic            valid_q;
+  // Valid rows only: the registers hold still otherwise.
   logic [OutW-1:0] row_q;
   logic            bank_q;
   logic [31:0]     acc_q;
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) valid_q <= 1'b0;
-    else         valid_q <= in_valid_i & in_last_i;
-  end
   always_ff @(posedge clk_i) begin
     if (in_valid_i) begin
       if (!in_last_i) begin
@@ -53,14 +47,13 @@ module qnpu_accum #(
       end else begin
         row_q  <= in_out_row_i;
         bank_q <= in_bank_i;
-        acc_q  <= sum + bias_i;
+        acc_q  <= sum + (in_bank_i ? bias1_i : bias0_i);
       end
     end
   end
 
-  assign out_valid_o = valid_q;
-  assign out_row_o   = row_q;
-  assign out_bank_o  = bank_q;
-  assign out_acc_o   = acc_q;
+  assign out_row_o  = row_q;
+  assign out_bank_o = bank_q;
+  assign out_acc_o  = acc_q;
 
 endmodule

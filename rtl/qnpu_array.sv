@@ -1,16 +1,20 @@
 // qnpu_array.sv - Rows x Cols weight-stationary systolic array.
 //
 // Timing (port cycles; docs/architecture.md has the diagram and the rules):
-//  * Activation row m presented at cycle t (a_data_i, one byte per array row,
-//    with the weight bank it uses) reaches PE(i,j) at t+i+j; its column-j dot
-//    product leaves psum_o at t+Rows+j (column j is skewed by j cycles).
+//  * Activation row m presented at cycle t (a_data_i, one byte per array
+//    row) reaches PE(i,j) at t+i+j; its column-j dot product leaves psum_o
+//    at t+Rows+j (column j is skewed by j cycles).
 //  * Weight row k of a fold presented at cycle s (w_row_i = k, one byte per
-//    column) is written into bank w_bank_i of PE(k,j) at the end of cycle
-//    s+j. So an activation may use a fold whose row k was presented at s_k
-//    if t+k >= s_k+1, and a fold may overwrite a bank whose last activation
-//    row was presented at t_last if s_k >= t_last+k. Presenting a fold's rows
-//    top first in consecutive cycles, both rules reduce to t >= s_0+1 and
-//    s_0 >= t_last: folds stream back to back every max(M, Rows) cycles.
+//    column) is written into the next-fold register of PE(k,j) at the end
+//    of cycle s+j.
+//  * A swap presented at cycle c (a_swap_i) moves down the same skew as the
+//    activations: it makes the next fold current in PE(i,j) at the end of
+//    cycle c+i+j. Rows presented up to c use the old fold, rows presented
+//    after c the new one. The new fold's row k must be presented at
+//    s_k <= c+k-1, and the fold after it at s_k >= c+k. Presenting a fold's
+//    rows top first in consecutive cycles, both reduce to
+//    c_prev <= s_0 <= c-1: folds stream back to back every max(M, Rows)
+//    cycles, with one register of weights per PE beside the one in use.
 module qnpu_array #(
   parameter int Rows  = 4,                 // PE rows (the K dimension of a fold)
   parameter int Cols  = 4,                 // PE columns (output channels)
@@ -23,11 +27,10 @@ module qnpu_array #(
   input  logic [1:0]            mode_i,       // qnpu_reg_pkg::Mode*; stable while busy
   // activations: one byte per row (a packed int4 pair in W4A4)
   input  logic [Rows*8-1:0]     a_data_i,
-  input  logic                  a_bank_i,     // weight bank these activations use
-  // weights: one PE row per cycle, one byte per column
+  input  logic                  a_swap_i,     // make the next fold current after this cycle
+  // the next fold's weights: one PE row per cycle, one byte per column
   input  logic                  w_valid_i,
   input  logic [RowIdxW-1:0]    w_row_i,
-  input  logic                  w_bank_i,
   input  logic [Cols*8-1:0]     w_data_i,
   // column sums, column j skewed by j cycles
   output logic [Cols*PsumW-1:0] psum_o
@@ -41,18 +44,18 @@ module qnpu_array #(
   assign mode4   = (mode_i == qnpu_reg_pkg::ModeW4A4);
   assign mode_w4 = (mode_i == qnpu_reg_pkg::ModeW4A8);
 
-  // ---- activation skew: row i delayed by i cycles, {bank, byte} ------------
+  // ---- activation skew: row i delayed by i cycles, {swap, byte} ------------
   // (Chains of single registers rather than arrays: Verilator then copies
   // each stage once a cycle instead of through shadow copies.)
   for (genvar i = 0; i < Rows; i++) begin : gen_askew
     logic [8:0] a;
     if (i == 0) begin : gen_direct
-      assign a = {a_bank_i, a_data_i[7:0]};
+      assign a = {a_swap_i, a_data_i[7:0]};
     end else begin : gen_delay
       for (genvar k = 0; k < i; k++) begin : gen_d
         logic [8:0] q;
         if (k == 0) begin : gen_in
-          always_ff @(posedge clk_i) q <= {a_bank_i, a_data_i[i*8 +: 8]};
+          always_ff @(posedge clk_i) q <= {a_swap_i, a_data_i[i*8 +: 8]};
         end else begin : gen_on
           always_ff @(posedge clk_i) q <= gen_d[k-1].q;
         end
@@ -65,14 +68,13 @@ module qnpu_array #(
   for (genvar j = 0; j < Cols; j++) begin : gen_wskew
     logic [7:0]         data;
     logic [RowIdxW-1:0] row;
-    logic               valid, bank;
+    logic               valid;
     if (j == 0) begin : gen_direct
       assign data  = w_data_i[7:0];
       assign row   = w_row_i;
       assign valid = w_valid_i;
-      assign bank  = w_bank_i;
     end else begin : gen_delay
-      // The row, bank and valid of column j are those of column j-1 one
+      // The row and valid of column j are those of column j-1 one
       // cycle later; column j's own byte goes through a chain of j registers.
       for (genvar k = 0; k < j; k++) begin : gen_d
         logic [7:0] q;
@@ -83,11 +85,8 @@ module qnpu_array #(
         end
       end
       logic [RowIdxW-1:0] row_q;
-      logic               valid_q, bank_q;
-      always_ff @(posedge clk_i) begin
-        row_q  <= gen_wskew[j-1].row;
-        bank_q <= gen_wskew[j-1].bank;
-      end
+      logic               valid_q;
+      always_ff @(posedge clk_i) row_q <= gen_wskew[j-1].row;
       always_ff @(posedge clk_i or negedge rst_ni) begin
         if (!rst_ni) valid_q <= 1'b0;
         else         valid_q <= gen_wskew[j-1].valid;
@@ -95,7 +94,6 @@ module qnpu_array #(
       assign data  = gen_d[j-1].q;
       assign row   = row_q;
       assign valid = valid_q;
-      assign bank  = bank_q;
     end
     // W4A8: the int4 weight in the low nibble is widened to int8 here, so the
     // PEs see an ordinary int8 weight.
@@ -128,7 +126,6 @@ module qnpu_array #(
         .psum_i   (ps_in),
         .psum_o   (ps_out),
         .w_we_i   (gen_wskew[j].row_we[i]),
-        .w_bank_i (gen_wskew[j].bank),
         .w_i      (gen_wskew[j].w)
       );
     end

@@ -2,14 +2,14 @@
 // memory and a per-column requantization unit.
 //
 // An operation streams activation rows (a_*) through the array against
-// stationary weight folds (w_*, written one PE row per cycle into the idle
-// bank). Every row carries its own tag - accumulator row, output row,
-// first/last fold, weight and parameter banks - so rows of different output
-// tiles and commands follow each other with no drain between them. Column
-// j's result for a row appears on out_*[j] a fixed number of cycles after
-// the row was presented (columns are skewed; each carries its output
-// row): the latency of column j is Rows + j + 5 cycles, Rows + Cols + 4 for
-// the last column. docs/architecture.md has the timing rules.
+// stationary weight folds (w_*, written one PE row per cycle beside the fold
+// in use; a_swap_i makes them current). Every row carries its own tag -
+// accumulator row, output row, first/last fold, parameter bank - so rows
+// of different output tiles and commands follow each other with no drain
+// between them. Column j's result for a row appears on out_*[j] a fixed
+// number of cycles after the row was presented (columns are skewed; each
+// carries its output row): the latency of column j is Rows + j + 5 cycles,
+// Rows + Cols + 4 for the last column. docs/architecture.md has the timing rules.
 module qnpu_core #(
   parameter int Rows     = 4,   // PE rows
   parameter int Cols     = 4,   // PE columns
@@ -30,12 +30,11 @@ module qnpu_core #(
   input  logic [OutW-1:0]      a_out_row_i, // output row (used on the last fold)
   input  logic                 a_first_i,   // first K fold of this output tile
   input  logic                 a_last_i,    // last K fold: add the bias, requantize, emit
-  input  logic                 a_wbank_i,   // weight bank
   input  logic                 a_pbank_i,   // requantization parameter bank
-  // weight rows
+  input  logic                 a_swap_i,    // rows after this cycle use the next fold (any cycle)
+  // the next fold's weight rows
   input  logic                 w_valid_i,
   input  logic [RowIdxW-1:0]   w_row_i,     // PE row written
-  input  logic                 w_bank_i,
   input  logic [Cols*8-1:0]    w_data_i,
   // requantization parameters: one column's 16-byte record per cycle
   input  logic                 prm_we_i,
@@ -63,29 +62,42 @@ module qnpu_core #(
     .rst_ni,
     .mode_i,
     .a_data_i,
-    .a_bank_i  (a_wbank_i),
+    .a_swap_i,
     .w_valid_i,
     .w_row_i,
-    .w_bank_i,
     .w_data_i,
     .psum_o    (psum)
   );
 
   // ---- row tags: Rows cycles down the array, then one column per cycle ----
-  // Only the valid bits are reset; the tag data is datapath.
+  // The tag data is datapath (no reset). The valid bits of every column and
+  // stage are two shift registers shared by all columns, as column j sees
+  // column 0's rows j cycles later: v_q[k] is a_valid_i k+1 cycles ago
+  // (column j's accumulator input is v_q[Rows-1+j]), l_q[k] a LAST-fold row
+  // at column 0's accumulator k+1 cycles ago (column j's accumulator output
+  // is l_q[j], its requantization stages l_q[j+1..j+3], its result
+  // l_q[j+4]).
   localparam int TagW = RowW + OutW + 3;  // {acc row, out row, first, last, pbank}
 
   logic [TagW-1:0] tag_in;
   assign tag_in = {a_acc_row_i, a_out_row_i, a_first_i, a_last_i, a_pbank_i};
 
-  logic [Rows-1:0] vld_dly_q;
-  logic [TagW-1:0] tag_col   [Cols];
-  logic [Cols-1:0] vld_col;
+  logic [Rows+Cols-2:0] v_q;
+  logic [Cols+4:0]      l_q;
+  logic [TagW-1:0]      tag_col [Cols];
+  logic [Cols-1:0]      vld_col;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) vld_dly_q <= '0;
-    else         vld_dly_q <= {vld_dly_q[Rows-2:0], a_valid_i};
+    if (!rst_ni) begin
+      v_q <= '0;
+      l_q <= '0;
+    end else begin
+      v_q <= {v_q[Rows+Cols-3:0], a_valid_i};
+      l_q <= {l_q[Cols+3:0], v_q[Rows-1] & tag_col[0][1]};
+    end
   end
+  assign vld_col = v_q[Rows+Cols-2:Rows-1];
+
   for (genvar k = 0; k < Rows; k++) begin : gen_tag_dly
     logic [TagW-1:0] q;
     if (k == 0) begin : gen_in
@@ -96,31 +108,20 @@ module qnpu_core #(
   end
 
   assign tag_col[0] = gen_tag_dly[Rows-1].q;
-  assign vld_col[0] = vld_dly_q[Rows-1];
   for (genvar j = 1; j < Cols; j++) begin : gen_tag_col
     logic [TagW-1:0] t_q;
-    logic            v_q;
-    always_ff @(posedge clk_i or negedge rst_ni) begin
-      if (!rst_ni) v_q <= 1'b0;
-      else         v_q <= vld_col[j-1];
-    end
     always_ff @(posedge clk_i) t_q <= tag_col[j-1];
     assign tag_col[j] = t_q;
-    assign vld_col[j] = v_q;
   end
 
   // ---- per column: accumulator and requantization ---------------------------
-  logic [Cols-1:0] col_busy;
-
   for (genvar j = 0; j < Cols; j++) begin : gen_col
-    logic            acc_valid, acc_bank, bias_bank;
+    logic            acc_bank, sat;
     logic [OutW-1:0] acc_row;
-    logic [31:0]     acc, bias;
-    logic [4:0]      rq_busy_q;  // a last-fold row is in the requantization stages
+    logic [31:0]     acc, bias0, bias1;
 
     qnpu_accum #(.PsumW(PsumW), .Depth(AccDepth), .OutW(OutW)) u_accum (
       .clk_i,
-      .rst_ni,
       .in_valid_i   (vld_col[j]),
       .in_row_i     (tag_col[j][TagW-1 -: RowW]),
       .in_out_row_i (tag_col[j][3 +: OutW]),
@@ -128,9 +129,8 @@ module qnpu_core #(
       .in_last_i    (tag_col[j][1]),
       .in_bank_i    (tag_col[j][0]),
       .psum_i       (psum[j*PsumW +: PsumW]),
-      .bias_bank_o  (bias_bank),
-      .bias_i       (bias),
-      .out_valid_o  (acc_valid),
+      .bias0_i      (bias0),
+      .bias1_i      (bias1),
       .out_row_o    (acc_row),
       .out_bank_o   (acc_bank),
       .out_acc_o    (acc)
@@ -138,31 +138,25 @@ module qnpu_core #(
 
     qnpu_requant #(.RowW(OutW)) u_requant (
       .clk_i,
-      .rst_ni,
       // A sized cast, not j[...]: Yosys 0.23 mis-reads a bit-select of a genvar.
       .prm_we_i    (prm_we_i && prm_col_i == ($clog2(Cols))'(j)),
       .prm_bank_i,
       .prm_rec_i,
-      .bias_bank_i (bias_bank),
-      .bias_o      (bias),
-      .in_valid_i  (acc_valid),
+      .bias0_o     (bias0),
+      .bias1_o     (bias1),
+      .vld_i       (l_q[j+3:j]),
       .in_row_i    (acc_row),
       .in_bank_i   (acc_bank),
       .in_acc_i    (acc),
-      .out_valid_o (out_valid_o[j]),
       .out_row_o   (out_row_o[j*OutW +: OutW]),
       .out_data_o  (out_data_o[j*32 +: 32]),
-      .out_sat_o   (out_sat_o[j])
+      .out_sat_o   (sat)
     );
-
-    always_ff @(posedge clk_i or negedge rst_ni) begin
-      if (!rst_ni) rq_busy_q <= '0;
-      else         rq_busy_q <= {rq_busy_q[3:0], acc_valid};
-    end
-    assign col_busy[j] = vld_col[j] | acc_valid | (|rq_busy_q);
+    assign out_valid_o[j] = l_q[j+4];
+    assign out_sat_o[j]   = sat & l_q[j+4];
   end
 
-  assign busy_o = a_valid_i | (|vld_dly_q) | (|col_busy);
+  assign busy_o = a_valid_i | (|v_q) | (|l_q);
 
 `ifndef SYNTHESIS
   // The precision mode may only change while nothing is in flight.

@@ -7,11 +7,12 @@
 // into row ACC_ROW + my*MX + mx. The fold shift is how a convolution walks
 // its taps over an activation patch held once in the scratchpad; the row
 // walk is its stride. Two stages run concurrently (docs/architecture.md):
-//  * W writes a fold's weights into the array's idle bank, one PE row per
-//    cycle (W4A8: one scratchpad row holds two PE rows, low nibble first).
-//    It starts a fold once the fold two back has issued its last row.
-//  * A streams a fold's activation rows, each with its tag, from the cycle
-//    after W started that fold. Folds, and commands, follow back to back.
+//  * W writes a fold's weights into the array beside the fold in use, one
+//    PE row per cycle (W4A8: one scratchpad row holds two PE rows, low
+//    nibble first). It starts a fold once A has started the one before.
+//  * A streams a fold's activation rows, each with its tag. It starts a
+//    fold two cycles after W started it, with a swap that makes the fold
+//    current. Folds, and commands, follow back to back.
 // A command completes when its last row's results are in the output
 // scratchpad: a fixed delay after A issued that row (no drain).
 module qnpu_ex #(
@@ -96,11 +97,10 @@ module qnpu_ex #(
   logic [1:0] cnt_q, cnt_d;
   logic [1:0] mode_q;            // the core's mode
   logic       core_busy, accept, a_pop;
-  logic [1:0] nf_q;              // folds W has started and A has not finished
   logic       w_busy_q, a_busy_q;
 
   logic quiet;
-  assign quiet       = cnt_q == 0 && !w_busy_q && nf_q == 0 && !core_busy;
+  assign quiet       = cnt_q == 0 && !w_busy_q && !core_busy;
   assign cmd_ready_o = cnt_q != 2'd2 && (c.mode == mode_q || quiet) && !halt_i;
   assign accept      = cmd_valid_i && cmd_ready_o;
 
@@ -140,9 +140,9 @@ module qnpu_ex #(
   // ---- W stage ---------------------------------------------------------------------
   // W reads a fold's PE rows in consecutive cycles: row 0 in the cycle it
   // starts the fold (w_start), rows 1.. after it (w_busy). A fold may start
-  // when its command is here, the fold two back issues its last row this
-  // cycle at the latest (nf_q < 2 or a_fold_end), and W has read the
-  // previous fold's last row.
+  // when its command is here, A has started the fold before it (nr_q == 0)
+  // or starts it now - the next-fold registers are then free - and W has
+  // read the previous fold's last row.
   logic [1:0]         w_idx_q, w_idx_d;   // entry of W's next fold
   logic               w_new_q, w_new_d;   // that fold is its command's first
   logic [15:0]        wf1_q, wf1_d;       // fold counters of W's next fold
@@ -150,8 +150,10 @@ module qnpu_ex #(
   logic [15:0]        wbase_q, wbase_d;   // its first weight row
   logic [15:0]        wptr_q, wptr_d;     // first weight row of the fold being read
   logic [RowIdxW-1:0] wstep_q, wstep_d;   // PE row to read next
-  logic               w_busy_d, wbank_q, wbank_d;
-  logic               w_start, a_fold_end;
+  logic               w_busy_d;
+  logic               w_start, ws_q;      // ws_q: W started a fold in the last cycle
+  logic               a_start;            // A starts a fold (A stage)
+  logic [1:0]         nr_q, nr_d;         // folds W started that A has not started
   cmd_t               wc;
 
   assign wc = w_idx_q[0] ? q1_q : q0_q;
@@ -160,7 +162,7 @@ module qnpu_ex #(
   assign w_have  = w_idx_q < cnt_q;
   assign w_last  = w_new_q ? (wc.f1 == 16'd1 && wc.f2 == 8'd1 && wc.f3 == 8'd1)
                            : (wf1_q + 16'd1 == wc.f1 && wf2_q + 8'd1 == wc.f2 && wf3_q + 8'd1 == wc.f3);
-  assign w_start = w_have && !w_busy_q && (nf_q < 2'd2 || a_fold_end) && !halt_i;
+  assign w_start = w_have && !w_busy_q && (nr_q == 2'd0 || a_start) && !halt_i;
 
   logic w4a8;
   logic [15:0] wrows, wfold;  // weight rows per fold; the first row of the fold started now
@@ -176,7 +178,6 @@ module qnpu_ex #(
     wptr_d   = wptr_q;
     wstep_d  = wstep_q;
     w_busy_d = w_busy_q;
-    wbank_d  = wbank_q;
     if (w_busy_q) begin
       wstep_d = wstep_q + RowIdxW'(1);
       if (wstep_q == RowIdxW'(Rows - 1)) w_busy_d = 1'b0;
@@ -184,7 +185,6 @@ module qnpu_ex #(
     if (w_start) begin
       w_busy_d = 1'b1;
       wstep_d  = RowIdxW'(1);
-      wbank_d  = ~wbank_q;
       wptr_d   = wfold;
       wbase_d  = wfold + wrows;
       if (w_last) begin
@@ -215,17 +215,17 @@ module qnpu_ex #(
       w_busy_q <= 1'b0;
       w_idx_q  <= '0;
       w_new_q  <= 1'b1;
-      wbank_q  <= 1'b1;   // the first fold goes to bank 0
+      ws_q     <= 1'b0;
     end else if (halt_i || clr_i) begin
       w_busy_q <= 1'b0;
       w_idx_q  <= '0;
       w_new_q  <= 1'b1;
-      wbank_q  <= 1'b1;
+      ws_q     <= 1'b0;
     end else begin
       w_busy_q <= w_busy_d;
       w_idx_q  <= w_idx_d;
       w_new_q  <= w_new_d;
-      wbank_q  <= wbank_d;
+      ws_q     <= w_start;
     end
   end
   always_ff @(posedge clk_i) begin
@@ -243,7 +243,7 @@ module qnpu_ex #(
   assign wgt_raddr_o = (w_start ? wfold : wptr_q) + (w4a8 ? 16'(wk) >> 1 : 16'(wk));
 
   // The row read this cycle reaches the array the next cycle.
-  logic               wv_q, whi_q, wb_q;
+  logic               wv_q, whi_q;
   logic [RowIdxW-1:0] wk_q;
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) wv_q <= 1'b0;
@@ -252,7 +252,6 @@ module qnpu_ex #(
   always_ff @(posedge clk_i) begin
     wk_q  <= wk;
     whi_q <= w4a8 && wk[0];
-    wb_q  <= w_start ? ~wbank_q : wbank_q;
   end
   logic [Cols*8-1:0] w_feed;
   always_comb begin
@@ -262,10 +261,11 @@ module qnpu_ex #(
   end
 
   // ---- A stage -----------------------------------------------------------------
-  // nf: folds W started and A has not finished. A may start a fold that W
-  // started in an earlier cycle: folds W started minus those A started > 0.
-  logic [1:0]  nr_q, nr_d;               // folds W started that A has not started
-  logic        a_start, a_issue, a_last_row, a_busy_d, a_new_q, a_new_d, abank_q, abank_d;
+  // A may start the fold W started two or more cycles ago (nr_q != 0, and
+  // W did not start it in the last cycle, ws_q): its row 0 then reached the
+  // array two cycles before the swap, as the array's rules ask. W is at
+  // most one fold ahead of A, so nr_q is 0 or 1.
+  logic        a_issue, a_last_row, a_busy_d, a_new_q, a_new_d;
   logic [15:0] af1_q, af1_d, p1_q, p1_d, p2_q, p2_d, p3_q, p3_d;   // fold walk
   logic [7:0]  af2_q, af2_d, af3_q, af3_d;
   logic [15:0] x_q, x_d, y_q, y_d, mx_q, mx_d, my_q, my_d;         // row walk
@@ -274,7 +274,7 @@ module qnpu_ex #(
   cmd_t        ac;
 
   assign ac       = q0_q;
-  assign a_start  = !a_busy_q && nr_q != 0 && !halt_i;
+  assign a_start  = !a_busy_q && nr_q != 0 && !ws_q && !halt_i;
   assign a_issue  = a_busy_q || a_start;
 
   // The fold A starts now (a_start): its base row and whether it is the
@@ -298,13 +298,11 @@ module qnpu_ex #(
   assign first_now = a_busy_q ? fold_first_q : sf_first;
   assign last_now  = a_busy_q ? fold_last_q : sf_last;
   assign a_last_row = a_issue && mx_now + 16'd1 == ac.mx && my_now + 16'd1 == ac.my;
-  assign a_fold_end = a_last_row;
   assign a_pop      = a_last_row && last_now;
 
   always_comb begin
     a_busy_d = a_busy_q;
     a_new_d  = a_new_q;
-    abank_d  = abank_q;
     {af1_d, af2_d, af3_d} = {af1_q, af2_q, af3_q};
     {p1_d, p2_d, p3_d}    = {p1_q, p2_q, p3_q};
     {x_d, y_d, mx_d, my_d} = {x_q, y_q, mx_q, my_q};
@@ -312,7 +310,6 @@ module qnpu_ex #(
     fold_first_d = fold_first_q;
     fold_last_d  = fold_last_q;
     if (a_start) begin
-      abank_d      = ~abank_q;
       fold_first_d = sf_first;
       fold_last_d  = sf_last;
       if (a_new_q) begin
@@ -369,32 +366,19 @@ module qnpu_ex #(
     if (!w_start && a_start) nr_d = nr_q - 2'd1;
   end
 
-  logic [1:0] nf_d;
-  always_comb begin
-    nf_d = nf_q;
-    if (w_start && !a_fold_end) nf_d = nf_q + 2'd1;
-    if (!w_start && a_fold_end) nf_d = nf_q - 2'd1;
-  end
-
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       a_busy_q <= 1'b0;
       a_new_q  <= 1'b1;
-      abank_q  <= 1'b1;
       nr_q     <= '0;
-      nf_q     <= '0;
     end else if (halt_i || clr_i) begin
       a_busy_q <= 1'b0;
       a_new_q  <= 1'b1;
-      abank_q  <= 1'b1;
       nr_q     <= '0;
-      nf_q     <= '0;
     end else begin
       a_busy_q <= a_busy_d;
       a_new_q  <= a_new_d;
-      abank_q  <= abank_d;
       nr_q     <= nr_d;
-      nf_q     <= nf_d;
     end
   end
   always_ff @(posedge clk_i) begin
@@ -410,7 +394,7 @@ module qnpu_ex #(
   assign act_raddr_o = row_now;
 
   // The row read this cycle enters the core the next cycle, with its tag.
-  logic            av_q, afirst_q, alast_q, awb_q, apb_q;
+  logic            av_q, afirst_q, alast_q, apb_q;
   logic [RowW-1:0] arow_q;
   logic [OutW-1:0] aout_q;
   always_ff @(posedge clk_i or negedge rst_ni) begin
@@ -422,7 +406,6 @@ module qnpu_ex #(
     aout_q   <= OutW'(out_now);
     afirst_q <= ac.first && first_now;
     alast_q  <= ac.last && last_now;
-    awb_q    <= a_start ? ~abank_q : abank_q;
     apb_q    <= ac.pbank;
   end
 
@@ -449,11 +432,10 @@ module qnpu_ex #(
     .a_out_row_i (aout_q),
     .a_first_i   (afirst_q),
     .a_last_i    (alast_q),
-    .a_wbank_i   (awb_q),
     .a_pbank_i   (apb_q),
+    .a_swap_i    (a_start),  // the row read now is the fold's first
     .w_valid_i   (wv_q),
     .w_row_i     (wk_q),
-    .w_bank_i    (wb_q),
     .w_data_i    (w_feed),
     .prm_we_i,
     .prm_col_i,

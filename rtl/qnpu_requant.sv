@@ -9,29 +9,30 @@
 // Two banks of parameters; every accumulator names its bank, so software
 // writes the idle bank for the next output tile while this one drains. A
 // bank is written a whole 16-byte record at a time (layout: regs/qnpu.json,
-// qnpu_reg_pkg::Prm*).
+// qnpu_reg_pkg::Prm*). The stages' valid bits are the caller's (qnpu_core
+// keeps one shift register for all columns): vld_i[0] says an accumulator
+// arrives, vld_i[s] that stage s holds a row; out_* are valid one cycle
+// after vld_i[3].
 module qnpu_requant #(
   parameter int RowW = 6  // width of the output row tag
 ) (
   input  logic              clk_i,
-  input  logic              rst_ni,
   // parameter record writes
   input  logic              prm_we_i,
   input  logic              prm_bank_i,
   input  logic [127:0]      prm_rec_i,
-  // bias lookup for the accumulator stage
-  input  logic              bias_bank_i,
-  output logic [31:0]       bias_o,
-  // accumulators in
-  input  logic              in_valid_i,
+  // the biases of both banks, for the accumulator
+  output logic [31:0]       bias0_o,
+  output logic [31:0]       bias1_o,
+  // accumulators in, and the stages' valid bits
+  input  logic [3:0]        vld_i,
   input  logic [RowW-1:0]   in_row_i,
   input  logic              in_bank_i,
   input  logic [31:0]       in_acc_i,
   // results out
-  output logic              out_valid_o,
   output logic [RowW-1:0]   out_row_o,
   output logic [31:0]       out_data_o,  // clamped value sign-extended, or raw acc
-  output logic              out_sat_o    // the clamp changed the value
+  output logic              out_sat_o    // the clamp changed the value (when valid)
 );
 
   // ---- parameter banks: two registers of the decoded record -----------------
@@ -68,7 +69,8 @@ module qnpu_requant #(
     end
   end
 
-  assign bias_o = bias_bank_i ? prm1_q.bias : prm0_q.bias;
+  assign bias0_o = prm0_q.bias;
+  assign bias1_o = prm1_q.bias;
 
   // ---- the arithmetic of each stage ---------------------------------------------
   // Stage 1: saturating left shift by max(shift, 0).
@@ -112,13 +114,8 @@ module qnpu_requant #(
     else                  zp_clamp = {1'b0, z[31:0]};
   endfunction
 
-  // ---- the pipeline: valid bits reset, data registers loaded only when their
-  // stage is valid (idle columns cost nothing, in silicon as in Verilator).
-  logic [3:0] valid_q;
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) valid_q <= '0;
-    else         valid_q <= {valid_q[2:0], in_valid_i};
-  end
+  // ---- the pipeline: data registers loaded only when their stage is valid
+  // (idle columns cost nothing, in silicon as in Verilator).
 
   logic signed [31:0] a1_q, acc1_q, acc2_q, y3_q, acc3_q;
   logic signed [63:0] prod2_q;
@@ -126,31 +123,28 @@ module qnpu_requant #(
   logic [RowW-1:0]    row1_q, row2_q, row3_q, row4_q;
   logic [31:0]        out_q;
 
-  logic signed [31:0] m0_2;  // stage 2's multiplier
-  assign m0_2 = bank1_q ? $signed(prm1_q.m0) : $signed(prm0_q.m0);
-
   // The stages in reverse order, so that each register is read before it is
   // written (Verilator then needs no shadow copies of them).
   always_ff @(posedge clk_i) begin
-    if (valid_q[2]) begin                       // 4: zero point, clamp, bypass
+    if (vld_i[3]) begin                         // 4: zero point, clamp, bypass
       {sat_q, out_q} <= bank3_q ? zp_clamp(y3_q, prm1_q.zp, prm1_q.amin, prm1_q.amax, prm1_q.byp, acc3_q)
                                 : zp_clamp(y3_q, prm0_q.zp, prm0_q.amin, prm0_q.amax, prm0_q.byp, acc3_q);
       row4_q <= row3_q;
     end
-    if (valid_q[1]) begin                       // 3: SRDHM, RDBPOT
+    if (vld_i[2]) begin                         // 3: SRDHM, RDBPOT
       y3_q    <= srdhm_rdbpot(prod2_q, both_min2_q, bank2_q ? $signed(prm1_q.shift) : $signed(prm0_q.shift));
       acc3_q  <= acc2_q;
       bank3_q <= bank2_q;
       row3_q  <= row2_q;
     end
-    if (valid_q[0]) begin                       // 2: the 32x32 product
-      prod2_q     <= a1_q * m0_2;
-      both_min2_q <= a1_q == 32'sh8000_0000 && m0_2 == 32'sh8000_0000;
+    if (vld_i[1]) begin                         // 2: the 32x32 product
+      prod2_q     <= 64'(a1_q) * 64'($signed(bank1_q ? prm1_q.m0 : prm0_q.m0));
+      both_min2_q <= a1_q == 32'sh8000_0000 && (bank1_q ? prm1_q.m0 : prm0_q.m0) == 32'sh8000_0000;
       acc2_q      <= acc1_q;
       bank2_q     <= bank1_q;
       row2_q      <= row1_q;
     end
-    if (in_valid_i) begin                       // 1: saturating left shift
+    if (vld_i[0]) begin                         // 1: saturating left shift
       a1_q    <= sat_lshift(in_acc_i, in_bank_i ? $signed(prm1_q.shift) : $signed(prm0_q.shift));
       acc1_q  <= in_acc_i;
       bank1_q <= in_bank_i;
@@ -158,10 +152,9 @@ module qnpu_requant #(
     end
   end
 
-  assign out_valid_o = valid_q[3];
-  assign out_row_o   = row4_q;
-  assign out_data_o  = out_q;
-  assign out_sat_o   = sat_q & valid_q[3];
+  assign out_row_o  = row4_q;
+  assign out_data_o = out_q;
+  assign out_sat_o  = sat_q;
 
   // Record bits outside the fields: the top 2 bits of the shift byte and
   // the 7 spare flag bits.

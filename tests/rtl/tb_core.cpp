@@ -112,8 +112,8 @@ class Bench {
     top_->w_row_i = 0;
     top_->prm_we_i = 0;
     top_->a_acc_row_i = top_->a_out_row_i = 0;
-    top_->a_first_i = top_->a_last_i = top_->a_wbank_i = top_->a_pbank_i = 0;
-    top_->w_bank_i = top_->prm_bank_i = 0;
+    top_->a_first_i = top_->a_last_i = top_->a_pbank_i = top_->a_swap_i = 0;
+    top_->prm_bank_i = 0;
     top_->prm_col_i = 0;
     for (int w = 0; w < 4; w++) top_->prm_rec_i[w] = 0;
     top_->eval();
@@ -144,7 +144,6 @@ class Bench {
   VerilatedContext *ctx_;
   Vqnpu_core *top_;
   uint64_t cycle_ = 0;
-  uint64_t fold_counter_ = 0;  // global, so weight banks alternate across problems
   uint64_t max_report_ = getenv("TB_MAX_REPORT") ? strtoull(getenv("TB_MAX_REPORT"), nullptr, 0) : 5;
 };
 
@@ -180,10 +179,13 @@ uint64_t Bench::run(const Problem &p, Stats &st, std::string &why) {
   };
 
   // Scheduler state. Fold g (0..total_folds) = tile g / folds, fold g % folds.
-  // w_ready[g]: the earliest cycle an activation row of fold g may be
-  // presented (max over its weight rows k of s_k - k, plus 1), known once
-  // every row is presented (or once row 0 is, when rows cannot pause).
-  std::vector<int64_t> w_ready(total_folds, -1), t_last(total_folds, -1);
+  // The array's rules (qnpu_array.sv): fold g's weight row k at
+  // c_sw[g-1] + k <= s_k <= c_sw[g] + k - 1, its activation rows after its
+  // swap c_sw[g] and no later than the next swap. w_ready[g]: the earliest
+  // swap (max over k of s_k - k, plus 1), known once every row is presented
+  // (or once row 0 is, when rows cannot pause).
+  std::vector<int64_t> w_ready(total_folds, -1), c_sw(total_folds, -1);
+  int swaps = 0;                  // folds swapped in
   int64_t w_slack = 0;            // max(s_k - k) of the fold being presented
   int wl = 0, wl_step = 0;        // weight fold being presented, PE row
   int al = 0, al_row = 0;         // fold being issued, row
@@ -267,13 +269,13 @@ uint64_t Bench::run(const Problem &p, Stats &st, std::string &why) {
       }
     }
 
-    // ---- activations: fold al, row al_row --------------------------------
+    // ---- activations: fold al, row al_row, once al is swapped in -------
     top_->a_valid_i = 0;
+    top_->a_swap_i = 0;
     if (al < total_folds && !idle) {
       const int tile = al / folds, f = al % folds;
-      const bool weights_ready = w_ready[al] >= 0 && c >= w_ready[al];
       const bool params_ready = pt > tile;
-      if (weights_ready && params_ready) {
+      if (swaps > al && params_ready) {
         for (int i = 0; i < kRows; i++) put(top_->a_data_i, i * 8, 8, act_byte(f, al_row, i));
         top_->a_valid_i = 1;
         top_->a_acc_row_i = al_row;
@@ -281,33 +283,37 @@ uint64_t Bench::run(const Problem &p, Stats &st, std::string &why) {
         if (f == folds - 1) t_row[static_cast<size_t>(tile) * p.M + al_row] = c;
         top_->a_first_i = f == 0;
         top_->a_last_i = f == folds - 1;
-        top_->a_wbank_i = (fold_counter_ + al) & 1;
         top_->a_pbank_i = tile & 1;
         rows_issued++;
         if (first_issue < 0) first_issue = c;
         last_issue = c;
         if (++al_row == p.M) {
-          t_last[al] = c;
           al_row = 0;
           al++;
         }
       }
     }
+    // The swap of the next fold: once the rows before it are all presented
+    // (this cycle's included) and its weights are in.
+    if (swaps < total_folds && al == swaps && !idle && w_ready[swaps] >= 0 && c >= w_ready[swaps]) {
+      top_->a_swap_i = 1;
+      c_sw[swaps++] = c;
+    }
 
-    // ---- weights: fold wl, top row first, once the fold two back (same bank)
-    // has presented its last row: row k at s_k >= t_last(wl-2) + k ----------
+    // ---- weights: fold wl, top row first, once the fold before it is
+    // swapped in: row k at s_k >= c_sw[wl-1] + k --------------------------
     top_->w_valid_i = 0;
     if (wl < total_folds && !idle) {
-      const bool bank_free = wl < 2 || (t_last[wl - 2] >= 0 && c >= t_last[wl - 2] + wl_step);
-      if (bank_free) {
+      const bool regs_free = wl == 0 || (c_sw[wl - 1] >= 0 && c >= c_sw[wl - 1] + wl_step);
+      if (regs_free) {
         const int tile = wl / folds, f = wl % folds, i = wl_step;
         for (int j = 0; j < kCols; j++) put(top_->w_data_i, j * 8, 8, weight_byte(tile, f, i, j));
         top_->w_valid_i = 1;
         top_->w_row_i = i;
-        top_->w_bank_i = (fold_counter_ + wl) & 1;
         w_slack = wl_step == 0 ? c : std::max(w_slack, c - wl_step);
-        // Without pauses the remaining rows follow at s_0 + k, so the fold is
-        // usable at s_0 + 1 right away; with pauses only once it is complete.
+        // Without pauses the remaining rows follow at s_0 + k, so the fold
+        // may be swapped in at s_0 + 1 right away; with pauses only once it
+        // is complete.
         if (p.gap_percent == 0 && wl_step == 0) w_ready[wl] = c + 1;
         if (++wl_step == kRows) {
           if (p.gap_percent != 0) w_ready[wl] = w_slack + 1;
@@ -319,9 +325,9 @@ uint64_t Bench::run(const Problem &p, Stats &st, std::string &why) {
     tick();
   }
   top_->a_valid_i = 0;
+  top_->a_swap_i = 0;
   top_->w_valid_i = 0;
   top_->prm_we_i = 0;
-  fold_counter_ += total_folds;
   for (int i = 0; i < 64 && top_->busy_o; i++) tick();
   if (top_->busy_o) {
     why += "; busy_o still high after the last output";
