@@ -228,19 +228,15 @@ FAST_OPT ?= -O3 -march=native         # C++ optimisation of the fast model
 BENCH_SIZE := $(QNPU_DEFAULT_ROWS)x$(QNPU_DEFAULT_COLS)
 BENCH_RUNS ?= 5                       # simulation-speed runs (the median is reported)
 
-$(B)/simfast_%/libqnpu_vtop.a: $(TOP_SRC) rtl/lint.vlt
-	@mkdir -p $(dir $@)
+FAST_PGO ?= 1                         # 1: profile-guided (trained on bench_hw --train); 0: plain
+
+# libqnpu_vtop.a and qnpu_sim.o come out of one script run (a grouped target).
+$(B)/simfast_%/libqnpu_vtop.a $(B)/simfast_%/qnpu_sim.o &: $(TOP_SRC) rtl/lint.vlt sim/qnpu_sim.cpp sim/qnpu_sim.h \
+    sw/include/qnpu_regs.h tools/fastmodel.sh $(B)/obj/tests/bench/bench_hw.o $(LIB)
 	@echo "verilator: building the $* fast model"
 	@r=$(word 1,$(subst x, ,$*)); c=$(word 2,$(subst x, ,$*)); \
-	verilator --cc --build -j 2 -O3 --x-assign fast --x-initial fast \
-	  -GRows=$$r -GCols=$$c --top-module qnpu_top --lib-create qnpu_vtop -Mdir $(dir $@) \
-	  -MAKEFLAGS "OPT_FAST='$(strip $(FAST_OPT))' OPT_SLOW=-O1 OPT_GLOBAL='$(strip $(FAST_OPT))'" \
-	  -CFLAGS "-std=c++17" rtl/lint.vlt $(TOP_SRC) > $(dir $@)build.log 2>&1 \
-	  || { tail -30 $(dir $@)build.log; exit 1; }
-
-$(B)/simfast_%/qnpu_sim.o: sim/qnpu_sim.cpp sim/qnpu_sim.h sw/include/qnpu_regs.h $(B)/simfast_%/libqnpu_vtop.a
-	$(CXX) $(strip $(FAST_OPT)) -g -std=c++17 -Wall -Wextra -Werror -DVM_TRACE=0 \
-	  $(INCLUDES) -isystem $(B)/simfast_$* $(VINC) -c $< -o $@
+	tools/fastmodel.sh $(dir $@) $$r $$c "$(strip $(FAST_OPT))" "$(strip $(FAST_PGO))" \
+	  $(B)/obj/tests/bench/bench_hw.o $(LIB) $(TOP_SRC)
 
 $(B)/bench/bench_hw: $(B)/obj/tests/bench/bench_hw.o $(B)/simfast_$(BENCH_SIZE)/qnpu_sim.o \
                      $(B)/simfast_$(BENCH_SIZE)/libqnpu_vtop.a $(LIB)

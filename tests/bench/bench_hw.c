@@ -3,10 +3,13 @@
  * hardware's own counters or the DRAM model's port record, on the fast
  * Verilated model, and every result is checked bit-exact on the way.
  *
- *   bench_hw [--json FILE] [--runs N] [--speed-cycles N] [--speed-only] [--quiet]
+ *   bench_hw [--json FILE] [--runs N] [--speed-cycles N] [--speed-only | --train] [--quiet]
  *
  * --speed-only runs just the GEMM stream and prints its cycles (for
  * profiling the model: valgrind --tool=callgrind bench_hw --speed-only).
+ * --train runs just benchmarks 1-4, silently: the training run of the fast
+ * model's profile-guided build (Makefile), which so never sees the speed
+ * benchmark's own workload.
  *
  * 1. 64 LOADs of 16 rows: bytes the DRAM port moved per cycle, from the
  *    stream's first request to its last response.
@@ -358,7 +361,7 @@ static void speed_run(bench_t *b, uint64_t min_cycles, double *mcps, uint64_t *c
 
 int main(int argc, char **argv) {
   const char *json = NULL;
-  int runs = 5, speed_only = 0;
+  int runs = 5, speed_only = 0, train = 0;
   uint64_t speed_cycles = 400000;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--json") && i + 1 < argc) json = argv[++i];
@@ -366,8 +369,10 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--speed-cycles") && i + 1 < argc) speed_cycles = strtoull(argv[++i], NULL, 0);
     else if (!strcmp(argv[i], "--quiet")) quiet = 1;
     else if (!strcmp(argv[i], "--speed-only")) speed_only = 1;
+    else if (!strcmp(argv[i], "--train")) train = 1;
     else {
-      fprintf(stderr, "usage: %s [--json FILE] [--runs N] [--speed-cycles N] [--quiet]\n", argv[0]);
+      fprintf(stderr, "usage: %s [--json FILE] [--runs N] [--speed-cycles N] [--speed-only | --train] [--quiet]\n",
+              argv[0]);
       return strcmp(argv[i], "--help") && strcmp(argv[i], "-h") ? 2 : 0;
     }
   }
@@ -385,6 +390,15 @@ int main(int argc, char **argv) {
     speed_run(&b, speed_cycles, &mcps, &cycles, &util);
     printf("speed-only: %llu cycles in the stream, %llu simulated in all; %.3f M cycles/s, %.1f%% of peak\n",
            (unsigned long long)cycles, (unsigned long long)(qnpu_sim_cycles(b.sim) - c0), mcps, 100 * util);
+    close_bench(&b);
+    return 0;
+  }
+  if (train) {
+    (void)bench_loads(&b, 64);
+    (void)bench_compute(&b, 32, 8, 64);
+    (void)bench_compute(&b, 1, 64, 16);
+    (void)bench_compute(&b, 64, 1, 16);
+    (void)bench_conv(&b);
     close_bench(&b);
     return 0;
   }
