@@ -19,8 +19,9 @@ module qnpu_ice40_wrap #(
   output logic sout_o    // serial result
 );
   localparam int PsumW = 16 + $clog2(Rows);
-  // mode, a_data, a_bank, w_valid, w_data, w_commit, w_bank
-  localparam int InW  = 2 + Rows*8 + 1 + 1 + Cols*8 + 2;
+  localparam int RowIdxW = $clog2(Rows);
+  // mode, a_data, a_swap, w_valid, w_row, w_data
+  localparam int InW  = 2 + Rows*8 + 1 + 1 + RowIdxW + Cols*8;
   localparam int OutW = Cols * PsumW;
 
   logic [InW-1:0] in_q;
@@ -32,11 +33,10 @@ module qnpu_ice40_wrap #(
     .rst_ni,
     .mode_i     (in_q[1:0] == 2'd3 ? 2'd0 : in_q[1:0]),
     .a_data_i   (in_q[2 +: Rows*8]),
-    .a_bank_i   (in_q[2 + Rows*8]),
+    .a_swap_i   (in_q[2 + Rows*8]),
     .w_valid_i  (in_q[3 + Rows*8]),
-    .w_data_i   (in_q[4 + Rows*8 +: Cols*8]),
-    .w_commit_i (in_q[4 + Rows*8 + Cols*8]),
-    .w_bank_i   (in_q[5 + Rows*8 + Cols*8]),
+    .w_row_i    (in_q[4 + Rows*8 +: RowIdxW]),
+    .w_data_i   (in_q[4 + Rows*8 + RowIdxW +: Cols*8]),
     .psum_o     (psum)
   );
 

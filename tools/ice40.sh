@@ -26,12 +26,14 @@ cells() {
   awk -v p="$2" '$1 ~ p {s+=$2} END{print s+0}' "$out/ice40/$1.stat.txt"
 }
 
+# try exits 1 when the design does not place (too big for the part) and 2
+# when synthesis itself failed: that is a broken harness, never "no fit".
 try() {  # device package dsp R C -> prints a JSON object on success
   local dev=$1 pkg=$2 dsp=$3 r=$4 c=$5 tag="$1_dsp$3_$4x$5"
   local flags=""; [[ $dsp == 1 ]] && flags="-dsp"
   synth "$tag" "read_verilog -sv -DSYNTHESIS $rtl syn/qnpu_ice40_wrap.sv; \
     chparam -set Rows $r -set Cols $c qnpu_ice40_wrap; \
-    synth_ice40 -top qnpu_ice40_wrap $flags -json $out/ice40/$tag.json" || return 1
+    synth_ice40 -top qnpu_ice40_wrap $flags -json $out/ice40/$tag.json" || return 2
   local luts ffs dsps brams
   luts=$(cells "$tag" SB_LUT4); ffs=$(cells "$tag" SB_DFF)
   dsps=$(cells "$tag" SB_MAC16); brams=$(cells "$tag" SB_RAM40_4K)
@@ -58,7 +60,14 @@ for target in "up5k sg48 1" "up5k sg48 0" "hx8k ct256 0"; do
   for sz in $sizes; do
     r=${sz%x*}; c=${sz#*x}
     echo "ice40: $1 dsp=$3 trying ${r}x${c}" >&2
-    if res=$(try "$1" "$2" "$3" "$r" "$c"); then best=$res; else break; fi
+    res=$(try "$1" "$2" "$3" "$r" "$c"); rc=$?
+    if [[ $rc == 0 ]]; then best=$res; continue; fi
+    if [[ $rc == 2 ]]; then
+      grep -m3 ERROR "$out/ice40/$1_dsp$3_${r}x${c}.yosys.log" >&2
+      echo "ice40: yosys failed on the harness ($out/ice40/$1_dsp$3_${r}x${c}.yosys.log)" >&2
+      exit 1
+    fi
+    break
   done
   if [[ -n $best ]]; then
     results+=("$best")
@@ -72,7 +81,8 @@ done
 extra=()
 for blk in qnpu_requant qnpu_core; do
   setp=""; [[ $blk == qnpu_core ]] && setp="chparam -set Rows 2 -set Cols 2 -set AccDepth 4 qnpu_core;"
-  synth "$blk" "read_verilog -sv -DSYNTHESIS $rtl; $setp synth_ice40 -top $blk" || continue
+  synth "$blk" "read_verilog -sv -DSYNTHESIS $rtl; $setp synth_ice40 -top $blk" \
+    || { echo "ice40: yosys failed on $blk ($out/ice40/$blk.yosys.log)" >&2; exit 1; }
   extra+=("$(printf '{"block": "%s", "luts": %d, "ffs": %d}' "$blk" "$(cells "$blk" SB_LUT4)" "$(cells "$blk" SB_DFF)")")
 done
 (IFS=,; printf '{"fits": [%s], "synth_only": [%s]}\n' "${results[*]}" "${extra[*]}") > "$out/ice40.json"
