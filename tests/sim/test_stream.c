@@ -9,6 +9,9 @@
  *   token overflow, a soft reset with memory traffic in flight, and random
  *   streams of legal commands with tokens (seeded; QNPU_STREAMS=N, default
  *   50) and of illegal ones. A failure prints the line that repeats it. */
+#define _GNU_SOURCE /* program_invocation_name */
+#include <errno.h>
+
 #include "sim_fixture.h"
 
 #include "qnpu_walk.h"
@@ -22,9 +25,16 @@ static unsigned env_uint(const char *name, unsigned dflt) {
 
 static unsigned current_stream;
 
+/* The line that repeats the current random stream with this binary. */
+static const char *repro_line(uint64_t seed) {
+  static char line[512];
+  snprintf(line, sizeof line, "QNPU_SEED=%llu QNPU_STREAM_FIRST=%u QNPU_STREAMS=1 %s", (unsigned long long)seed,
+           current_stream, program_invocation_name);
+  return line;
+}
+
 static void repro(const char *what, uint64_t seed) {
-  print_error("repro: QNPU_SEED=%llu QNPU_STREAM_FIRST=%u QNPU_STREAMS=1 build/tests/sim/test_stream_RxC   (%s)\n",
-              (unsigned long long)seed, current_stream, what);
+  print_error("repro: %s   (%s)\n", repro_line(seed), what);
 }
 
 /* Both backends hold the same bytes in [lo, hi). */
@@ -732,19 +742,25 @@ static uint32_t corrupt(test_rng_t *r, const qnpu_dev_info_t *in, qnpu_cmd_t *c)
       default: QNPU_CMD_SET(c->w, W_ROW, in->wgt_rows); break;
     }
   } else if (op == QNPU_OP_LOAD) {
-    const int prm = QNPU_CMD_GET(c->w, TARGET) >= QNPU_TGT_LOAD_PRM0;
+    /* one past the target's row bytes and rows (a weight row is Cols bytes) */
+    const uint32_t tgt = QNPU_CMD_GET(c->w, TARGET), prm = tgt >= QNPU_TGT_LOAD_PRM0;
+    const uint32_t row_bytes = prm ? 16u * in->cols : tgt == QNPU_TGT_LOAD_WGT ? in->cols : in->rows;
+    const uint32_t rows = prm ? in->cols : tgt == QNPU_TGT_LOAD_WGT ? in->wgt_rows : in->act_rows;
     switch (pick) {
       case 1: QNPU_CMD_SET(c->w, COUNT3, 0); break;
-      case 2: QNPU_CMD_SET(c->w, LEN, prm ? 16u * in->cols + 16 : in->rows + 1); break;
-      case 3: QNPU_CMD_SET(c->w, SPAD_ROW, prm ? in->cols : in->act_rows); break;
+      case 2: QNPU_CMD_SET(c->w, LEN, prm ? row_bytes + 16 : row_bytes + 1); break;
+      case 3: QNPU_CMD_SET(c->w, SPAD_ROW, rows); break;
       case 4: QNPU_CMD_SET(c->w, PAD_X_LO, 15); QNPU_CMD_SET(c->w, PAD_X_HI, 15); QNPU_CMD_SET(c->w, COUNT2, 7); break;
       default: QNPU_CMD_SET(c->w, POP_PREV, 1); break;
     }
   } else {
+    const uint32_t tgt = QNPU_CMD_GET(c->w, TARGET);
+    const uint32_t rows = tgt == QNPU_TGT_STORE_ACT ? in->act_rows : tgt == QNPU_TGT_STORE_WGT ? in->wgt_rows
+                                                                                           : in->out_rows;
     switch (pick) {
       case 1: QNPU_CMD_SET(c->w, COUNT2, 0); break;
       case 2: QNPU_CMD_SET(c->w, LEN, 4u * in->cols + 1); break;
-      case 3: QNPU_CMD_SET(c->w, SPAD_ROW, in->out_rows); break;
+      case 3: QNPU_CMD_SET(c->w, SPAD_ROW, rows); break;
       case 4: QNPU_CMD_SET(c->w, PAD_Y_LO, 1); break;
       default: QNPU_CMD_SET(c->w, PUSH_NEXT, 1); break;
     }
@@ -802,8 +818,9 @@ static void stream_run(fixture_t *f, uint64_t seed, int illegal_stream) {
       test_rng_t rb = {seed ^ 0xbadull};
       bad_at = rng_range(&rb, 0, (int32_t)n - 2);
       bad_code = corrupt(&rb, in, &s[bad_at]);
-      char what[96];
-      snprintf(what, sizeof what, "illegal stream %llu (command %d)", (unsigned long long)seed, bad_at);
+      char what[640];
+      snprintf(what, sizeof what, "illegal stream %llu (command %d; repro: %s)", (unsigned long long)seed, bad_at,
+               repro_line(test_master_seed()));
       expect_error(f, devs[k], s, n, bad_code, QNPU_ENGINE_DISPATCH, (uint32_t)bad_at, what);
       continue;
     }
