@@ -15,7 +15,10 @@ struct qnpu_dev {
   uint32_t ring_entries, poll_cycles;
   uint64_t ring_addr;
   uint32_t head;            /* next ring slot to fill */
-  uint64_t heap_base, heap_top;
+  uint64_t heap_base;        /* device memory above the ring: the heap */
+  /* Live allocations, sorted by address (first fit between them). */
+  struct blk { uint64_t addr, bytes; } *blk;
+  size_t nblk, cap;
 };
 
 const char *qnpu_reg_name(uint32_t offset) { return qnpu_regs_name_of(offset); }
@@ -76,7 +79,7 @@ qnpu_status_t qnpu_drv_open(const qnpu_hal_t *hal, const qnpu_dev_expect_t *expe
     goto fail;
   }
   d->ring_addr = 0;
-  d->heap_base = d->heap_top = ring_bytes;
+  d->heap_base = ring_bytes;
   if ((st = qnpu_drv_reset(d))) goto fail;
   *out = d;
   return QNPU_OK;
@@ -88,6 +91,7 @@ fail:
 void qnpu_drv_close(qnpu_dev_t *d) {
   if (!d) return;
   (void)wr(d, QNPU_CTRL_REG_OFFSET, 0);
+  free(d->blk);
   free(d);
 }
 
@@ -116,19 +120,71 @@ qnpu_status_t qnpu_drv_reset(qnpu_dev_t *d) {
   return QNPU_OK;
 }
 
+/* First fit: the lowest aligned gap between live allocations that holds the
+ * request. O(allocations) per call; a layer has a few dozen at most. */
 qnpu_status_t qnpu_drv_alloc(qnpu_dev_t *d, size_t bytes, size_t align, uint64_t *addr) {
   if (!d || !addr || bytes == 0) return QNPU_ERR_ARG;
   if (align == 0) align = 16;
   if (align & (align - 1)) return QNPU_ERR_ARG;
-  const uint64_t a = (d->heap_top + align - 1) & ~(uint64_t)(align - 1);
-  if (a + bytes > d->info.mem_bytes || a + bytes < a) return QNPU_ERR_NOMEM;
-  d->heap_top = a + bytes;
-  *addr = a;
+  const uint64_t mask = (uint64_t)align - 1, end_of_mem = d->info.mem_bytes;
+  uint64_t lo = d->heap_base;
+  size_t i = 0;
+  for (;; i++) {
+    const uint64_t hi = i < d->nblk ? d->blk[i].addr : end_of_mem;
+    const uint64_t a = (lo + mask) & ~mask;
+    if (a >= lo && a <= hi && hi - a >= bytes) {
+      if (d->nblk == d->cap) {
+        const size_t cap = d->cap ? 2 * d->cap : 16;
+        struct blk *nb = realloc(d->blk, cap * sizeof *nb);
+        if (!nb) return QNPU_ERR_NOMEM;
+        d->blk = nb;
+        d->cap = cap;
+      }
+      memmove(&d->blk[i + 1], &d->blk[i], (d->nblk - i) * sizeof *d->blk);
+      d->blk[i].addr = a;
+      d->blk[i].bytes = bytes;
+      d->nblk++;
+      *addr = a;
+      return QNPU_OK;
+    }
+    if (i == d->nblk) return QNPU_ERR_NOMEM;
+    lo = d->blk[i].addr + d->blk[i].bytes;
+  }
+}
+
+qnpu_status_t qnpu_drv_free(qnpu_dev_t *d, uint64_t addr) {
+  if (!d) return QNPU_ERR_ARG;
+  size_t lo = 0, hi = d->nblk;
+  while (lo < hi) {
+    const size_t mid = lo + (hi - lo) / 2;
+    if (d->blk[mid].addr < addr) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo == d->nblk || d->blk[lo].addr != addr) return QNPU_ERR_ARG;  /* not allocated (or freed twice) */
+  memmove(&d->blk[lo], &d->blk[lo + 1], (d->nblk - lo - 1) * sizeof *d->blk);
+  d->nblk--;
   return QNPU_OK;
 }
 
 void qnpu_drv_free_all(qnpu_dev_t *d) {
-  if (d) d->heap_top = d->heap_base;
+  if (d) d->nblk = 0;
+}
+
+void qnpu_drv_mem_stats(const qnpu_dev_t *d, uint64_t *used, uint64_t *largest_free) {
+  uint64_t u = 0, big = 0;
+  if (d) {
+    uint64_t lo = d->heap_base;
+    for (size_t i = 0; i <= d->nblk; i++) {
+      const uint64_t hi = i < d->nblk ? d->blk[i].addr : d->info.mem_bytes;
+      if (hi > lo && hi - lo > big) big = hi - lo;
+      if (i < d->nblk) {
+        u += d->blk[i].bytes;
+        lo = d->blk[i].addr + d->blk[i].bytes;
+      }
+    }
+  }
+  if (used) *used = u;
+  if (largest_free) *largest_free = big;
 }
 
 qnpu_status_t qnpu_drv_write(qnpu_dev_t *d, uint64_t addr, const void *buf, size_t len) {

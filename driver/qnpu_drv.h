@@ -49,9 +49,15 @@ qnpu_status_t qnpu_drv_open(const qnpu_hal_t *hal, const qnpu_dev_expect_t *expe
 void qnpu_drv_close(qnpu_dev_t *dev);
 const qnpu_dev_info_t *qnpu_drv_info(const qnpu_dev_t *dev);
 
-/* Device memory: a bump allocator above the command ring. */
+/* Device memory above the command ring: first-fit allocation (align a power
+ * of two, 0 = 16); QNPU_ERR_NOMEM when no gap holds the request. free takes
+ * an address alloc returned (QNPU_ERR_ARG for any other, or a second free);
+ * free_all forgets every allocation. mem_stats: bytes allocated and the
+ * largest free gap (either pointer may be NULL). */
 qnpu_status_t qnpu_drv_alloc(qnpu_dev_t *dev, size_t bytes, size_t align, uint64_t *addr) QNPU_MUST_CHECK;
+qnpu_status_t qnpu_drv_free(qnpu_dev_t *dev, uint64_t addr) QNPU_MUST_CHECK;
 void qnpu_drv_free_all(qnpu_dev_t *dev);
+void qnpu_drv_mem_stats(const qnpu_dev_t *dev, uint64_t *used, uint64_t *largest_free);
 qnpu_status_t qnpu_drv_write(qnpu_dev_t *dev, uint64_t addr, const void *buf, size_t len) QNPU_MUST_CHECK;
 qnpu_status_t qnpu_drv_read(qnpu_dev_t *dev, uint64_t addr, void *buf, size_t len) QNPU_MUST_CHECK;
 

@@ -183,6 +183,83 @@ static void test_driver_bad_arguments_touch_nothing(void **state) {
   qnpu_drv_close(d);
 }
 
+/* The allocator frees: seeded random allocations and frees against a
+ * byte map of owners. Every block is aligned, inside the heap, disjoint
+ * from every live block; freed space is reused (first fit); a foreign or
+ * repeated free is refused; mem_stats adds up. */
+static void test_driver_allocator_frees_and_reuses(void **state) {
+  mock_t *m = *state;
+  qnpu_hal_t h = hal_of(m);
+  qnpu_dev_t *d;
+  assert_int_equal(qnpu_drv_open(&h, NULL, NULL, &d), QNPU_OK);
+  const uint64_t base = 256u * QNPU_CMD_BYTES, heap = MOCK_MEM - base;
+  static int16_t owner[MOCK_MEM];
+  enum { SLOTS = 24 };
+  uint64_t addr[SLOTS], size[SLOTS];
+  int live[SLOTS] = {0};
+  for (size_t i = 0; i < MOCK_MEM; i++) owner[i] = -1;
+  const uint64_t seed = test_master_seed();
+  test_rng_t r = {seed};
+  unsigned nomem = 0, reused = 0;  /* refusals; blocks placed below the high-water mark */
+  uint64_t high = base;
+  for (int step = 0; step < 4000; step++) {
+    const int k = rng_range(&r, 0, SLOTS - 1);
+    if (live[k]) {
+      assert_int_equal(qnpu_drv_free(d, addr[k]), QNPU_OK);
+      assert_int_equal(qnpu_drv_free(d, addr[k]), QNPU_ERR_ARG); /* twice */
+      for (uint64_t b = 0; b < size[k]; b++) owner[addr[k] - base + b] = -1;
+      live[k] = 0;
+      continue;
+    }
+    const size_t bytes = (size_t)rng_range(&r, 1, 6000), align = (size_t)1 << rng_range(&r, 0, 8);
+    uint64_t a;
+    const qnpu_status_t st = qnpu_drv_alloc(d, bytes, align, &a);
+    if (st == QNPU_ERR_NOMEM) {
+      nomem++;
+      continue;
+    }
+    if (st != QNPU_OK) fail_msg("step %d: alloc %zu: %s (repro: QNPU_SEED=%llu build/tests/test_driver)", step, bytes,
+                                qnpu_status_str(st), (unsigned long long)seed);
+    assert_int_equal(a % align, 0);
+    assert_true(a >= base && a + bytes <= MOCK_MEM);
+    /* first fit: no lower aligned address starts a free run that long */
+    static uint32_t run[MOCK_MEM + 1];
+    run[heap] = 0;
+    for (uint64_t i = heap; i-- > 0;) run[i] = owner[i] == -1 ? run[i + 1] + 1 : 0;
+    for (uint64_t c = (base + align - 1) / align * align; c < a; c += align)
+      if (run[c - base] >= bytes)
+        fail_msg("step %d: %zu bytes went to 0x%llx, but 0x%llx was free (repro: QNPU_SEED=%llu build/tests/test_driver)",
+                 step, bytes, (unsigned long long)a, (unsigned long long)c, (unsigned long long)seed);
+    if (a + bytes <= high) reused++;
+    if (a + bytes > high) high = a + bytes;
+    for (uint64_t b = 0; b < bytes; b++) {
+      if (owner[a - base + b] != -1)
+        fail_msg("step %d: block at 0x%llx overlaps slot %d (repro: QNPU_SEED=%llu build/tests/test_driver)", step,
+                 (unsigned long long)a, owner[a - base + b], (unsigned long long)seed);
+      owner[a - base + b] = (int16_t)k;
+    }
+    addr[k] = a;
+    size[k] = bytes;
+    live[k] = 1;
+  }
+  uint64_t used, big, want = 0;
+  for (int k = 0; k < SLOTS; k++) want += live[k] ? size[k] : 0;
+  qnpu_drv_mem_stats(d, &used, &big);
+  assert_int_equal(used, want);
+  assert_true(big <= heap - used);
+  assert_true(nomem > 0);   /* the heap did fill up ... */
+  assert_true(reused > 0);  /* ... and freed gaps were handed out again */
+  assert_int_equal(qnpu_drv_free(d, base + 1), QNPU_ERR_ARG);
+  qnpu_drv_free_all(d);
+  qnpu_drv_mem_stats(d, &used, &big);
+  assert_int_equal(used, 0);
+  assert_int_equal(big, heap);
+  uint64_t a;
+  assert_int_equal(qnpu_drv_alloc(d, heap, 16, &a), QNPU_OK); /* the whole heap in one piece again */
+  assert_int_equal(a, base);
+  qnpu_drv_close(d);
+}
+
 static void test_driver_wait_times_out(void **state) {
   mock_t *m = *state;
   qnpu_hal_t h = hal_of(m);
@@ -414,6 +491,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_driver_open_register_traffic, setup, teardown),
       cmocka_unit_test_setup_teardown(test_driver_open_refuses_wrong_device, setup, teardown),
       cmocka_unit_test_setup_teardown(test_driver_bad_arguments_touch_nothing, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_driver_allocator_frees_and_reuses, setup, teardown),
       cmocka_unit_test_setup_teardown(test_driver_wait_times_out, setup, teardown),
       cmocka_unit_test_setup_teardown(test_driver_reset_waits_for_memory, setup, teardown),
       cmocka_unit_test_setup_teardown(test_driver_error_decoding, setup, teardown),
