@@ -1,7 +1,7 @@
 # qnpu - top-level Makefile.
 #   make demo      the main job (installs what is missing first)
 #   make test      lint, unit + conformance tests, RTL block tests (4x4, 16x16), ASan/UBSan
-#   make regress   RTL block tests on every array size, longer and with more seeds
+#   make regress   RTL block tests and 2,000 random command streams on every array size
 #   make lint      verilator --lint-only -Wall and a Yosys read of every RTL file
 #   make gen       regenerate the register map files from regs/qnpu.json
 #   make syn       Yosys area report (GE) for every size, iCE40 fit and Fmax -> build/syn/report.md
@@ -43,7 +43,7 @@ TESTS    := $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
 all: $(CLI) $(TESTS)
 
 help:
-	@sed -n '2,11p' Makefile | sed 's/^# //'
+	@sed -n '2,/^[^#]/{/^#   /s/^# //p}' Makefile
 
 deps:
 	@tools/deps.sh
