@@ -31,7 +31,7 @@ include regs/qnpu_defaults.mk         # the build defaults of regs/qnpu.json
 PYTHON := $(firstword $(wildcard /usr/bin/python3) python3)
 LABEL ?= unit                         # name on the summary line of a test run
 
-LIB_SRC  := $(wildcard sw/golden/*.c sw/case/*.c sw/fastmodel/*.c driver/*.c)
+LIB_SRC  := $(wildcard sw/model/*.c sw/golden/*.c sw/case/*.c sw/fastmodel/*.c driver/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
 LIB      := $(B)/lib/libqnpu.a
 CLI      := $(B)/bin/qnpu

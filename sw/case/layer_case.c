@@ -278,10 +278,7 @@ static qnpu_status_t parse_json(ctx_t *x, const cJSON *j, qnpu_case_t *c) {
     if (c->padding[i] < 0) return bad(x, QNPU_ERR_FORMAT, "padding", "must be >= 0");
   if (c->groups < 1) return bad(x, QNPU_ERR_FORMAT, "groups", "must be >= 1");
   if (c->depth_multiplier < 1) return bad(x, QNPU_ERR_FORMAT, "depth_multiplier", "must be >= 1");
-  const int prec_ok = (bits[0] == 8 && bits[1] == 8 && bits[2] == 8) ||
-                      (bits[0] == 8 && bits[1] == 4 && bits[2] == 8) ||
-                      (bits[0] == 4 && bits[1] == 4 && bits[2] == 4);
-  if (!prec_ok)
+  if (qnpu_prec_of_bits(bits[0], bits[1], bits[2], &c->precision) != QNPU_OK)
     return bad(x, QNPU_ERR_UNSUPPORTED, "input_bits",
                "precision input/weight/output = %d/%d/%d bits is not supported "
                "(supported: W8A8 8/8/8, W4A8 8/4/8, W4A4 4/4/4)", bits[0], bits[1], bits[2]);

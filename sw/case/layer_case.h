@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "npy.h"
+#include "qnpu_prec.h"
 #include "qnpu_golden.h"
 
 #define QNPU_CASE_FORMAT "qnpu-layer-case/1"
@@ -29,6 +30,7 @@ typedef struct {
   int32_t input_zero_point, filter_zero_point, output_zero_point;
   int32_t act_min, act_max;
   int input_bits, weight_bits, output_bits;
+  qnpu_prec_t precision;         /* what the three widths mean (qnpu_prec.h) */
   qnpu_requant_mode_t requant;
   int output_int32;              /* "output": "int32" (requant none) */
   /* Tensors; bias and expected may be absent (data == NULL). The requant

@@ -47,11 +47,6 @@ static const char kLayerHelp[] =
     "Exit status: 0 bit-exact (or nothing to compare), 1 mismatch,\n"
     "2 bad input (malformed case, unknown option or backend).\n";
 
-static const char *precision_name(const qnpu_case_t *c) {
-  if (c->weight_bits == 4 && c->input_bits == 4) return "W4A4";
-  if (c->weight_bits == 4) return "W4A8";
-  return "W8A8";
-}
 
 /* Prints {"case": ..., "error": msg} or "qnpu: msg" and returns 2. */
 static int input_error(int json, const char *dir, const char *msg) {
@@ -189,7 +184,7 @@ static int cmd_layer(int argc, char **argv) {
     cJSON_AddStringToObject(j, "dir", dir);
     cJSON_AddStringToObject(j, "backend", backend);
     cJSON_AddStringToObject(j, "op", qnpu_case_op_name(c.op));
-    cJSON_AddStringToObject(j, "precision", precision_name(&c));
+    cJSON_AddStringToObject(j, "precision", qnpu_prec_name(c.precision));
     cJSON_AddStringToObject(j, "requant", qnpu_case_requant_name(c.requant));
     cJSON_AddNumberToObject(j, "elements", (double)n);
     cJSON_AddBoolToObject(j, "compared", have_expected);
@@ -214,7 +209,7 @@ static int cmd_layer(int argc, char **argv) {
     cJSON_Delete(j);
   } else {
     printf("case %s: %s %s, requant %s, backend %s, %zu output elements\n", c.name,
-           qnpu_case_op_name(c.op), precision_name(&c), qnpu_case_requant_name(c.requant),
+           qnpu_case_op_name(c.op), qnpu_prec_name(c.precision), qnpu_case_requant_name(c.requant),
            backend, n);
     if (out_path) printf("wrote %s\n", out_path);
     if (!have_expected) {
