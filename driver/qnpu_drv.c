@@ -120,17 +120,24 @@ qnpu_status_t qnpu_drv_reset(qnpu_dev_t *d) {
   return QNPU_OK;
 }
 
+/* Gap i of the heap: from the end of allocation i-1 (or the heap base) to
+ * the start of allocation i (or the end of memory), i = 0..nblk. */
+static uint64_t gap_lo(const qnpu_dev_t *d, size_t i) {
+  return i ? d->blk[i - 1].addr + d->blk[i - 1].bytes : d->heap_base;
+}
+static uint64_t gap_hi(const qnpu_dev_t *d, size_t i) {
+  return i < d->nblk ? d->blk[i].addr : d->info.mem_bytes;
+}
+
 /* First fit: the lowest aligned gap between live allocations that holds the
  * request. O(allocations) per call; a layer has a few dozen at most. */
 qnpu_status_t qnpu_drv_alloc(qnpu_dev_t *d, size_t bytes, size_t align, uint64_t *addr) {
   if (!d || !addr || bytes == 0) return QNPU_ERR_ARG;
   if (align == 0) align = 16;
   if (align & (align - 1)) return QNPU_ERR_ARG;
-  const uint64_t mask = (uint64_t)align - 1, end_of_mem = d->info.mem_bytes;
-  uint64_t lo = d->heap_base;
-  size_t i = 0;
-  for (;; i++) {
-    const uint64_t hi = i < d->nblk ? d->blk[i].addr : end_of_mem;
+  const uint64_t mask = (uint64_t)align - 1;
+  for (size_t i = 0; i <= d->nblk; i++) {
+    const uint64_t lo = gap_lo(d, i), hi = gap_hi(d, i);
     const uint64_t a = (lo + mask) & ~mask;
     if (a >= lo && a <= hi && hi - a >= bytes) {
       if (d->nblk == d->cap) {
@@ -147,9 +154,8 @@ qnpu_status_t qnpu_drv_alloc(qnpu_dev_t *d, size_t bytes, size_t align, uint64_t
       *addr = a;
       return QNPU_OK;
     }
-    if (i == d->nblk) return QNPU_ERR_NOMEM;
-    lo = d->blk[i].addr + d->blk[i].bytes;
   }
+  return QNPU_ERR_NOMEM;
 }
 
 qnpu_status_t qnpu_drv_free(qnpu_dev_t *d, uint64_t addr) {
@@ -172,16 +178,10 @@ void qnpu_drv_free_all(qnpu_dev_t *d) {
 
 void qnpu_drv_mem_stats(const qnpu_dev_t *d, uint64_t *used, uint64_t *largest_free) {
   uint64_t u = 0, big = 0;
-  if (d) {
-    uint64_t lo = d->heap_base;
-    for (size_t i = 0; i <= d->nblk; i++) {
-      const uint64_t hi = i < d->nblk ? d->blk[i].addr : d->info.mem_bytes;
-      if (hi > lo && hi - lo > big) big = hi - lo;
-      if (i < d->nblk) {
-        u += d->blk[i].bytes;
-        lo = d->blk[i].addr + d->blk[i].bytes;
-      }
-    }
+  for (size_t i = 0; d && i <= d->nblk; i++) {
+    const uint64_t lo = gap_lo(d, i), hi = gap_hi(d, i);
+    if (hi > lo && hi - lo > big) big = hi - lo;
+    if (i < d->nblk) u += d->blk[i].bytes;
   }
   if (used) *used = u;
   if (largest_free) *largest_free = big;
