@@ -44,18 +44,14 @@ static void out_format(uint32_t mode, int bypass, uint32_t n, uint32_t *tgt, uin
   *orow = bypass ? 4u * n : mode == QNPU_MODE_W4A4 ? (n + 1) / 2 : n;
 }
 
-/* The output format of the tile (tgt, orow); then, unless st is already an
- * error, writes the three operand buffers to device memory and allocates the
- * output of m rows. Frees the buffers either way. */
+/* Unless st is already an error: writes the three operand buffers to device
+ * memory and allocates the output. Frees the host buffers either way. */
 static qnpu_status_t place(qnpu_dev_t *dev, qnpu_status_t st, uint8_t *A, size_t a_bytes, uint8_t *B,
-                           size_t b_bytes, uint8_t *P, uint32_t cols, uint32_t mode, int bypass, uint32_t n,
-                           uint32_t m, uint32_t *tgt, uint32_t *orow, uint64_t addr[4]) {
-  const size_t p_bytes = (size_t)QNPU_PRM_RECORD_BYTES * cols;
-  out_format(mode, bypass, n, tgt, orow);
+                           size_t b_bytes, uint8_t *P, size_t p_bytes, size_t o_bytes, uint64_t addr[4]) {
   if (!st) st = qnpu_drv_alloc(dev, a_bytes, 16, &addr[0]);
   if (!st) st = qnpu_drv_alloc(dev, b_bytes, 16, &addr[1]);
   if (!st) st = qnpu_drv_alloc(dev, p_bytes, 16, &addr[2]);
-  if (!st) st = qnpu_drv_alloc(dev, (size_t)m * *orow, 16, &addr[3]);
+  if (!st) st = qnpu_drv_alloc(dev, o_bytes, 16, &addr[3]);
   if (!st) st = qnpu_drv_write(dev, addr[0], A, a_bytes);
   if (!st) st = qnpu_drv_write(dev, addr[1], B, b_bytes);
   if (!st) st = qnpu_drv_write(dev, addr[2], P, p_bytes);
@@ -169,8 +165,9 @@ qnpu_status_t qnpu_tile_prepare(qnpu_dev_t *dev, const qnpu_tile_t *t, qnpu_tile
   free(tmp);
 
   uint32_t tgt, orow;
+  out_format(t->mode, t->bypass, (uint32_t)t->n, &tgt, &orow);
   uint64_t addr[4] = {0, 0, 0, 0};
-  st = place(dev, st, A, a_bytes, B, b_bytes, P, C, t->mode, t->bypass, (uint32_t)t->n, m, &tgt, &orow, addr);
+  st = place(dev, st, A, a_bytes, B, b_bytes, P, (size_t)QNPU_PRM_RECORD_BYTES * C, (size_t)m * orow, addr);
   if (st) return st;
   const uint64_t a_addr = addr[0], b_addr = addr[1], p_addr = addr[2], o_addr = addr[3];
 
@@ -291,8 +288,9 @@ qnpu_status_t qnpu_conv_tile_prepare(qnpu_dev_t *dev, const qnpu_conv_tile_t *t,
   free(wsum);
 
   uint32_t tgt, orow;
+  out_format(t->mode, t->bypass, (uint32_t)t->o, &tgt, &orow);
   uint64_t addr[4] = {0, 0, 0, 0};
-  st = place(dev, st, A, a_bytes, B, b_bytes, P, C, t->mode, t->bypass, (uint32_t)t->o, m, &tgt, &orow, addr);
+  st = place(dev, st, A, a_bytes, B, b_bytes, P, (size_t)QNPU_PRM_RECORD_BYTES * C, (size_t)m * orow, addr);
   if (st) return st;
 
   /* The padded patch: scratchpad row act_row0 + (y*pw + x)*ch + c' holds

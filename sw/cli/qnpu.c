@@ -47,7 +47,6 @@ static const char kLayerHelp[] =
     "Exit status: 0 bit-exact (or nothing to compare), 1 mismatch,\n"
     "2 bad input (malformed case, unknown option or backend).\n";
 
-
 /* Prints {"case": ..., "error": msg} or "qnpu: msg" and returns 2. */
 static int input_error(int json, const char *dir, const char *msg) {
   if (json) {
