@@ -235,7 +235,7 @@ $(B)/simfast_%/libqnpu_vtop.a $(B)/simfast_%/qnpu_sim.o &: $(TOP_SRC) rtl/lint.v
     sw/include/qnpu_regs.h tools/fastmodel.sh $(B)/obj/tests/bench/bench_hw.o $(LIB)
 	@echo "verilator: building the $* fast model"
 	@r=$(word 1,$(subst x, ,$*)); c=$(word 2,$(subst x, ,$*)); \
-	tools/fastmodel.sh $(dir $@) $$r $$c "$(strip $(FAST_OPT))" "$(strip $(FAST_PGO))" \
+	QNPU_INCLUDES="$(INCLUDES) $(VINC)" tools/fastmodel.sh $(dir $@) $$r $$c "$(strip $(FAST_OPT))" "$(strip $(FAST_PGO))" \
 	  $(B)/obj/tests/bench/bench_hw.o $(LIB) $(TOP_SRC)
 
 $(B)/bench/bench_hw: $(B)/obj/tests/bench/bench_hw.o $(B)/simfast_$(BENCH_SIZE)/qnpu_sim.o \

@@ -4,7 +4,8 @@
 # compiled with CXXOPT, and with PGO=1 profile-guided: the model is first built instrumented, linked
 # with TRAIN_OBJ (tests/bench/bench_hw.c) and run with --train (the four micro-benchmarks, not the
 # speed benchmark's workload); then it is rebuilt with that profile. Writes OUTDIR/libqnpu_vtop.a and
-# OUTDIR/qnpu_sim.o; OUTDIR/build.log has the details.
+# OUTDIR/qnpu_sim.o; OUTDIR/build.log has the details. QNPU_INCLUDES: the include flags for
+# sim/qnpu_sim.cpp (the Makefile passes its own).
 set -euo pipefail
 out=$1 r=$2 c=$3 opt=$4 pgo=$5 train_obj=$6 train_lib=$7; shift 7
 mkdir -p "$out"
@@ -16,8 +17,10 @@ fail() { tail -30 "$log"; echo "fastmodel: $1 failed (log: $log)" >&2; exit 1; }
 verilator --cc -O3 --x-assign fast --x-initial fast -GRows="$r" -GCols="$c" --top-module qnpu_top \
   --lib-create qnpu_vtop -Mdir "$out" -CFLAGS "-std=c++17" rtl/lint.vlt "$@" >> "$log" 2>&1 || fail "verilator"
 
-inc=(-Isw/include -Isw/golden -Isw/case -Isw/fastmodel -Idriver -Isim -isystem "$out"
-     -isystem /usr/share/verilator/include -isystem /usr/share/verilator/include/vltstd)
+# the C include path is the Makefile's (INCLUDES, VINC), passed in QNPU_INCLUDES
+: "${QNPU_INCLUDES:?set QNPU_INCLUDES to the C include flags (the Makefile does)}"
+read -ra inc <<< "$QNPU_INCLUDES"
+inc+=(-isystem "$out")
 # build EXTRA: the Verilated library and qnpu_sim.o, all compiled with opt + EXTRA
 build() {
   rm -f "$out"/*.o "$out"/*.a
