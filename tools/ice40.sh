@@ -26,10 +26,12 @@ cells() {
   awk -v p="$2" '$1 ~ p {s+=$2} END{print s+0}' "$out/ice40/$1.stat.txt"
 }
 
+tag_of() { echo "$1_dsp$2_$3x$4"; }  # device dsp R C -> the name of its files
+
 # try exits 1 when the design does not place (too big for the part) and 2
 # when synthesis itself failed: that is a broken harness, never "no fit".
 try() {  # device package dsp R C -> prints a JSON object on success
-  local dev=$1 pkg=$2 dsp=$3 r=$4 c=$5 tag="$1_dsp$3_$4x$5"
+  local dev=$1 pkg=$2 dsp=$3 r=$4 c=$5 tag; tag=$(tag_of "$1" "$3" "$4" "$5")
   local flags=""; [[ $dsp == 1 ]] && flags="-dsp"
   synth "$tag" "read_verilog -sv -DSYNTHESIS $rtl syn/qnpu_ice40_wrap.sv; \
     chparam -set Rows $r -set Cols $c qnpu_ice40_wrap; \
@@ -63,8 +65,9 @@ for target in "up5k sg48 1" "up5k sg48 0" "hx8k ct256 0"; do
     res=$(try "$1" "$2" "$3" "$r" "$c"); rc=$?
     if [[ $rc == 0 ]]; then best=$res; continue; fi
     if [[ $rc == 2 ]]; then
-      grep -m3 ERROR "$out/ice40/$1_dsp$3_${r}x${c}.yosys.log" >&2
-      echo "ice40: yosys failed on the harness ($out/ice40/$1_dsp$3_${r}x${c}.yosys.log)" >&2
+      log="$out/ice40/$(tag_of "$1" "$3" "$r" "$c").yosys.log"
+      grep -m3 ERROR "$log" >&2
+      echo "ice40: yosys failed on the harness ($log)" >&2
       exit 1
     fi
     break
