@@ -10,8 +10,12 @@
 #   make           build the library, the CLI and the tests
 SHELL := bash
 
+include regs/qnpu_defaults.mk         # the build defaults of regs/qnpu.json
 SHARED   ?= ../shared                 # reference data and conformance cases
-BUILD    ?= build                     # every generated file lives here
+CONFIG   ?= $(QNPU_DEFAULT_ROWS)x$(QNPU_DEFAULT_COLS)
+# Every generated file lives in BUILD: build/ for the default array, build/RxC/ for make CONFIG=RxC.
+BUILD    ?= $(if $(filter $(QNPU_DEFAULT_ROWS)x$(QNPU_DEFAULT_COLS),$(CONFIG)),build,build/$(CONFIG))
+CLI_SIM  ?= 1                         # 1: the CLI carries the Verilated model (--backend sim)
 SANITIZE ?=                           # e.g. address,undefined
 CC       ?= cc
 OPT      ?= -O2 -g                    # optimisation and debug info
@@ -19,19 +23,20 @@ OPT      ?= -O2 -g                    # optimisation and debug info
 WARN := -Wall -Wextra -Wshadow -Wundef -Wpointer-arith -Wcast-qual \
         -Wwrite-strings -Werror
 SAN  := $(if $(strip $(SANITIZE)),-fsanitize=$(strip $(SANITIZE)) -fno-sanitize-recover=all -fno-omit-frame-pointer)
-INCLUDES   := -Isw/include -Isw/golden -Isw/case -Isw/fastmodel -Idriver -Isim
-CFLAGS_ALL := -std=c11 -D_POSIX_C_SOURCE=200809L $(strip $(OPT)) $(WARN) $(SAN) -MMD -MP \
-              $(INCLUDES) $(CFLAGS)
+INCLUDES   := -Isw/include -Isw/model -Isw/runtime -Isw/golden -Isw/case -Isw/fastmodel -Idriver -Isim
+CFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L $(strip $(OPT)) $(WARN) $(SAN) -MMD -MP \
+              -DQNPU_CFG_ROWS=$(CFG_R) -DQNPU_CFG_COLS=$(CFG_C) $(INCLUDES) $(CFLAGS)
 LDFLAGS_ALL := $(SAN) $(LDFLAGS)
 LIBS := -lcjson -lm
 
 B := $(strip $(BUILD))
-include regs/qnpu_defaults.mk         # the build defaults of regs/qnpu.json
+CFG_R := $(word 1,$(subst x, ,$(CONFIG)))
+CFG_C := $(word 2,$(subst x, ,$(CONFIG)))
 # Debian's Python (the one make deps installs packages for), else any python3.
 PYTHON := $(firstword $(wildcard /usr/bin/python3) python3)
 LABEL ?= unit                         # name on the summary line of a test run
 
-LIB_SRC  := $(wildcard sw/model/*.c sw/golden/*.c sw/case/*.c sw/fastmodel/*.c driver/*.c)
+LIB_SRC  := $(wildcard sw/model/*.c sw/runtime/*.c sw/golden/*.c sw/case/*.c sw/fastmodel/*.c driver/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
 LIB      := $(B)/lib/libqnpu.a
 CLI      := $(B)/bin/qnpu
@@ -56,9 +61,17 @@ $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
+# The CLI with the sim backend: the Verilated checking model of CONFIG.
+SIM_LINK = $(B)/obj/sim/qnpu_backend_sim.o $(B)/sim_$(CONFIG)/qnpu_sim.o $(B)/sim_$(CONFIG)/libqnpu_vtop.a
+ifeq ($(strip $(CLI_SIM)),1)
+$(CLI): $(B)/obj/sw/cli/qnpu.o $(SIM_LINK) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(LDFLAGS_ALL) $^ $(LIBS) -lz -lpthread -o $@
+else
 $(CLI): $(B)/obj/sw/cli/qnpu.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) $^ $(LIBS) -o $@
+endif
 
 $(B)/tests/%: $(B)/obj/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)
@@ -70,7 +83,7 @@ test-unit: $(CLI) $(TESTS)
 
 # The same suite built with AddressSanitizer and UndefinedBehaviorSanitizer.
 test-asan:
-	@$(MAKE) --no-print-directory BUILD=$(B)/asan SANITIZE=address,undefined OPT=-O1\ -g LABEL=asan-ubsan test-unit
+	@$(MAKE) --no-print-directory BUILD=$(B)/asan SANITIZE=address,undefined OPT=-O1\ -g LABEL=asan-ubsan CLI_SIM=0 test-unit
 
 test: deps
 	@$(MAKE) --no-print-directory lint

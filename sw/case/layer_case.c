@@ -1,4 +1,5 @@
-/* layer_case.c - load, validate, run and save layer cases. */
+/* layer_case.c - load, validate and save layer cases; qnpu_case_layer()
+ * turns one into the layer model that the golden model and runtime run. */
 #include "layer_case.h"
 
 #include <cjson/cJSON.h>
@@ -10,12 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const kOpNames[] = {"conv2d", "depthwise_conv2d", "fully_connected"};
 static const char *const kRequantNames[] = {"tflite_q31", "float_rne", "none"};
-
-const char *qnpu_case_op_name(qnpu_op_t op) {
-  return (unsigned)op < 3 ? kOpNames[op] : "?";
-}
 
 const char *qnpu_case_requant_name(qnpu_requant_mode_t m) {
   return (unsigned)m < 3 ? kRequantNames[m] : "?";
@@ -236,7 +232,9 @@ static qnpu_status_t parse_json(ctx_t *x, const cJSON *j, qnpu_case_t *c) {
   get_string(j, "source", c->source, sizeof c->source);
 
   int op, rq, out;
-  if ((st = get_enum(x, j, "op", kOpNames, 3, QNPU_ERR_UNSUPPORTED, &op))) return st;
+  const char *ops[3];
+  for (int i = 0; i < 3; i++) ops[i] = qnpu_op_name((qnpu_op_t)i);
+  if ((st = get_enum(x, j, "op", ops, 3, QNPU_ERR_UNSUPPORTED, &op))) return st;
   c->op = (qnpu_op_t)op;
   c->rank = c->op == QNPU_OP_FULLY_CONNECTED ? 2 : 4;
   if ((st = get_shape(x, j, "input_shape", c->rank, c->input_shape)) ||
@@ -423,38 +421,38 @@ qnpu_status_t qnpu_case_load(const char *dir, qnpu_case_t *c, char *err,
 
 /* ---- run ----------------------------------------------------------------- */
 
-qnpu_status_t qnpu_case_run_golden(const qnpu_case_t *c, int32_t *out) {
-  qnpu_requant_t rq = {
-      .mode = c->requant,
-      .multiplier = c->multiplier.data,
-      .shift = c->shift.data,
-      .scale = c->requant_scale.data,
-      .output_zero_point = c->output_zero_point,
-      .act_min = c->act_min,
-      .act_max = c->act_max,
+qnpu_layer_t qnpu_case_layer(const qnpu_case_t *c) {
+  qnpu_layer_t l = {
+      .op = c->op,
+      .prec = c->precision,
+      .rq = {.mode = c->requant,
+             .multiplier = c->multiplier.data,
+             .shift = c->shift.data,
+             .scale = c->requant_scale.data,
+             .output_zero_point = c->output_zero_point,
+             .act_min = c->act_min,
+             .act_max = c->act_max},
+      .input = c->input.data,
+      .filter = c->filter.data,
+      .bias = c->bias.data,
   };
   const qnpu_npy_t *per = c->requant == QNPU_REQUANT_FLOAT_RNE ? &c->requant_scale : &c->multiplier;
-  rq.per_channel = per->count > 1; /* a [1] array is one per-tensor value */
-  if (c->op == QNPU_OP_FULLY_CONNECTED)
-    return qnpu_golden_fully_connected((int32_t)c->input_shape[0], (int32_t)c->input_shape[1],
-                                       (int32_t)c->filter_shape[0], c->input_zero_point,
-                                       c->filter_zero_point, &rq, c->input.data, c->filter.data,
-                                       c->bias.data, out);
+  l.rq.per_channel = per->count > 1; /* a [1] array is one per-tensor value */
+  const int fc = c->op == QNPU_OP_FULLY_CONNECTED;
   const qnpu_conv_params_t p = {
-      .n = (int32_t)c->input_shape[0], .h = (int32_t)c->input_shape[1],
-      .w = (int32_t)c->input_shape[2], .c = (int32_t)c->input_shape[3],
+      .n = (int32_t)c->input_shape[0], .h = fc ? 1 : (int32_t)c->input_shape[1],
+      .w = fc ? 1 : (int32_t)c->input_shape[2], .c = (int32_t)c->input_shape[fc ? 1 : 3],
       .out_c = (int32_t)case_out_channels(c),
-      .kh = (int32_t)c->filter_shape[1], .kw = (int32_t)c->filter_shape[2],
-      .stride_h = c->stride[0], .stride_w = c->stride[1],
-      .dil_h = c->dilation[0], .dil_w = c->dilation[1],
-      .pad_top = c->padding[0], .pad_left = c->padding[1],
-      .pad_bottom = c->padding[2], .pad_right = c->padding[3],
-      .groups = c->groups, .depth_multiplier = c->depth_multiplier,
+      .kh = fc ? 1 : (int32_t)c->filter_shape[1], .kw = fc ? 1 : (int32_t)c->filter_shape[2],
+      .stride_h = fc ? 1 : c->stride[0], .stride_w = fc ? 1 : c->stride[1],
+      .dil_h = fc ? 1 : c->dilation[0], .dil_w = fc ? 1 : c->dilation[1],
+      .pad_top = fc ? 0 : c->padding[0], .pad_left = fc ? 0 : c->padding[1],
+      .pad_bottom = fc ? 0 : c->padding[2], .pad_right = fc ? 0 : c->padding[3],
+      .groups = c->op == QNPU_OP_CONV2D ? c->groups : 1, .depth_multiplier = c->depth_multiplier,
       .input_zero_point = c->input_zero_point, .filter_zero_point = c->filter_zero_point,
   };
-  if (c->op == QNPU_OP_CONV2D)
-    return qnpu_golden_conv2d(&p, &rq, c->input.data, c->filter.data, c->bias.data, out);
-  return qnpu_golden_depthwise_conv2d(&p, &rq, c->input.data, c->filter.data, c->bias.data, out);
+  l.p = p;
+  return l;
 }
 
 /* ---- save ---------------------------------------------------------------- */
@@ -481,7 +479,7 @@ qnpu_status_t qnpu_case_save(const qnpu_case_t *c, const char *dir, char *err,
   cJSON_AddStringToObject(j, "format", QNPU_CASE_FORMAT);
   cJSON_AddStringToObject(j, "name", c->name);
   cJSON_AddStringToObject(j, "source", c->source);
-  cJSON_AddStringToObject(j, "op", qnpu_case_op_name(c->op));
+  cJSON_AddStringToObject(j, "op", qnpu_op_name(c->op));
   cJSON_AddItemToObject(j, "input_shape", int_array(c->input_shape, NULL, c->rank));
   cJSON_AddItemToObject(j, "filter_shape", int_array(c->filter_shape, NULL, c->rank));
   cJSON_AddItemToObject(j, "output_shape", int_array(c->output_shape, NULL, c->rank));

@@ -10,14 +10,9 @@
 #include "npy.h"
 #include "qnpu_prec.h"
 #include "qnpu_golden.h"
+#include "qnpu_layer.h"
 
 #define QNPU_CASE_FORMAT "qnpu-layer-case/1"
-
-typedef enum {
-  QNPU_OP_CONV2D,
-  QNPU_OP_DEPTHWISE_CONV2D,
-  QNPU_OP_FULLY_CONNECTED
-} qnpu_op_t;
 
 typedef struct {
   char name[128];
@@ -38,7 +33,6 @@ typedef struct {
   qnpu_npy_t input, filter, bias, multiplier, shift, requant_scale, expected;
 } qnpu_case_t;
 
-const char *qnpu_case_op_name(qnpu_op_t op);
 const char *qnpu_case_requant_name(qnpu_requant_mode_t m);
 
 /* Loads and validates CASE_DIR. QNPU_ERR_FORMAT / _IO / _UNSUPPORTED with a
@@ -50,10 +44,9 @@ qnpu_status_t qnpu_case_load(const char *dir, qnpu_case_t *c, char *err,
 /* Number of output elements (product of output_shape). */
 size_t qnpu_case_output_count(const qnpu_case_t *c);
 
-/* Runs the case on the golden model; out holds qnpu_case_output_count()
- * int32 values (requantized values or raw accumulators). */
-qnpu_status_t qnpu_case_run_golden(const qnpu_case_t *c,
-                                   int32_t *out) QNPU_MUST_CHECK;
+/* The case as a layer (qnpu_layer.h): views into c's tensors, valid while c
+ * is. Run it with qnpu_layer_golden() or the runtime. */
+qnpu_layer_t qnpu_case_layer(const qnpu_case_t *c);
 
 /* Writes layer.json and the .npy files of *c into dir (which must exist). */
 qnpu_status_t qnpu_case_save(const qnpu_case_t *c, const char *dir, char *err,

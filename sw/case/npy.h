@@ -8,26 +8,12 @@
 #include <stdint.h>
 
 #include "qnpu_status.h"
+#include "qnpu_tensor.h"
 
-#define QNPU_NPY_MAX_DIMS 8
+#define QNPU_NPY_MAX_DIMS QNPU_TENSOR_MAX_DIMS
 
-typedef enum {
-  QNPU_DT_INT8,
-  QNPU_DT_UINT8,
-  QNPU_DT_INT16,
-  QNPU_DT_INT32,
-  QNPU_DT_INT64,
-  QNPU_DT_FLOAT32,
-  QNPU_DT_FLOAT64
-} qnpu_dtype_t;
-
-typedef struct {
-  qnpu_dtype_t dtype;
-  int ndim;
-  int64_t shape[QNPU_NPY_MAX_DIMS];
-  size_t count; /* product of shape (1 for a 0-d array) */
-  void *data;   /* count elements of dtype, malloc'd      */
-} qnpu_npy_t;
+/* A .npy array is a tensor (qnpu_tensor.h); its data is malloc'd. */
+typedef qnpu_tensor_t qnpu_npy_t;
 
 /* numpy's name of a dtype ("int8", "float64", ...). */
 const char *qnpu_dtype_name(qnpu_dtype_t dt);

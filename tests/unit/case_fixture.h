@@ -59,7 +59,8 @@ static inline int fixture_write_case(const char *dir, uint64_t seed) {
   int8_t *e = fixture_array(&c.expected, QNPU_DT_INT8, 4, out);
   int32_t res[48];
   char err[512];
-  int rc = qnpu_case_run_golden(&c, res) != QNPU_OK;
+  const qnpu_layer_t l = qnpu_case_layer(&c);
+  int rc = qnpu_layer_golden(&l, res) != QNPU_OK;
   for (int i = 0; i < 48; i++) e[i] = (int8_t)res[i];
   rc |= qnpu_case_save(&c, dir, err, sizeof err) != QNPU_OK;
   qnpu_case_free(&c);
