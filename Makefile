@@ -1,7 +1,7 @@
 # qnpu - top-level Makefile.
 #   make demo      the main job (installs what is missing first)
 #   make test      lint, unit + conformance tests, RTL block tests (4x4, 16x16), ASan/UBSan
-#   make regress   RTL block tests and 2,000 random command streams on every array size
+#   make regress   RTL block tests, 2,000 random command streams and N random layers (SEED=, N=) per array size
 #   make lint      verilator --lint-only -Wall and a Yosys read of every RTL file
 #   make gen       regenerate the register map files from regs/qnpu.json
 #   make syn       Yosys area report (GE) for every size, iCE40 fit and Fmax -> build/syn/report.md
@@ -89,6 +89,7 @@ test: deps
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory test-unit
 	@$(MAKE) --no-print-directory test-rtl
+	@$(MAKE) --no-print-directory test-layers
 	@$(MAKE) --no-print-directory test-gl
 	@$(MAKE) --no-print-directory test-asan
 
@@ -157,6 +158,18 @@ test-rtl: $(TEST_SIZES:%=$(B)/rtl/core_%/tb_core) $(call SIM_BINS,$(SIM_SIZES))
 	@QNPU_RANDOM_INIT= QNPU_STREAMS=$(strip $(STREAMS)) tests/run_tests.sh "sim" $(call SIM_BINS,$(SIM_SIZES))
 	@QNPU_RANDOM_INIT=$(strip $(VSEED)) QNPU_STREAMS=$(strip $(STREAMS)) tests/run_tests.sh "sim-random-init" \
 	  $(call SIM_BINS,$(SIM_SIZES))
+
+# ---- layers through the runtime (tests/sim/layers.c): random cases and the
+# conformance cases on the Verilated model and the fast model, against the
+# golden model, both cores in parallel.
+LAYER_BINS   = $(foreach s,$(1),$(B)/tests/sim/layers_$(s))
+TEST_LAYERS ?= 300                    # random layer cases per size in make test
+SEED        ?= 1                      # random layer seed of make regress
+N           ?= 2000                   # random layer cases per size in make regress
+CMSIS       := $(strip $(SHARED))/conformance/cmsis-nn
+
+test-layers: $(call LAYER_BINS,$(SIM_SIZES))
+	@rc=0; for s in $(SIM_SIZES); do 	  $(B)/tests/sim/layers_$$s --size $$s --seed 1 --n $(TEST_LAYERS) --label layers-sim-$$s || rc=1; 	  $(B)/tests/sim/layers_$$s --size $$s --conformance $(CMSIS) --label conformance-sim-$$s || rc=1; 	done; 	$(B)/tests/sim/layers_$(BENCH_SIZE) --size $(BENCH_SIZE) --backend model --conformance $(CMSIS) 	  --label conformance-model-$(BENCH_SIZE) || rc=1; exit $$rc
 
 # ---- gate-level check: the synthesized 4x4 core on the RTL test bench's vectors -------
 # core size of the gate-level check (no comment on the line: it is part of file names)
@@ -231,6 +244,11 @@ $(B)/tests/sim/test_sim_%: $(B)/obj/tests/sim/test_sim.o $(B)/sim_%/qnpu_sim.o $
 	@mkdir -p $(dir $@)
 	$(CXX) -o $@ $^ -lcmocka $(LIBS) -lz -lpthread
 
+$(B)/tests/sim/layers_%: $(B)/obj/tests/sim/layers.o $(B)/obj/sim/qnpu_backend_sim.o $(B)/sim_%/qnpu_sim.o \
+                        $(B)/sim_%/libqnpu_vtop.a $(LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) -o $@ $^ $(LIBS) -lz -lpthread
+
 $(B)/tests/sim/test_stream_%: $(B)/obj/tests/sim/test_stream.o $(B)/sim_%/qnpu_sim.o $(B)/sim_%/libqnpu_vtop.a $(LIB)
 	@mkdir -p $(dir $@)
 	$(CXX) -o $@ $^ -lcmocka $(LIBS) -lz -lpthread
@@ -262,12 +280,15 @@ bench-hw: deps $(B)/bench/bench_hw
 	@$(PYTHON) tools/bench_hw.py --bench $(B)/bench/bench_hw --runs $(strip $(BENCH_RUNS)) \
 	  --bare $(strip $(SHARED))/bench/bare-array/run.sh --json $(B)/bench/hw.json
 
-regress: $(REGRESS_SIZES:%=$(B)/rtl/core_%/tb_core) $(call SIM_BINS,$(REGRESS_SIZES))
+regress: $(REGRESS_SIZES:%=$(B)/rtl/core_%/tb_core) $(call SIM_BINS,$(REGRESS_SIZES)) $(call LAYER_BINS,$(REGRESS_SIZES))
 	@tests/run_rtl.sh "regress" "$(REGRESS_MACS)" "1 2 3" "$(strip $(VSEED))" $(REGRESS_SIZES:%=$(B)/rtl/core_%/tb_core)
 	@for s in 1 2 3; do QNPU_SEED=$$s QNPU_STREAMS=$(strip $(REGRESS_STREAMS)) \
 	  tests/run_tests.sh "regress-sim-seed$$s" $(call SIM_BINS,$(REGRESS_SIZES)) || exit 1; done
 	@QNPU_RANDOM_INIT=$(strip $(VSEED)) QNPU_STREAMS=$(strip $(REGRESS_STREAMS)) \
 	  tests/run_tests.sh "regress-sim-random-init" $(call SIM_BINS,$(REGRESS_SIZES))
+	@rc=0; for s in $(REGRESS_SIZES); do \
+	  $(B)/tests/sim/layers_$$s --size $$s --seed $(strip $(SEED)) --n $(strip $(N)) --label regress-layers-$$s || rc=1; \
+	done; exit $$rc
 
 demo: deps
 	@$(MAKE) --no-print-directory $(CLI)

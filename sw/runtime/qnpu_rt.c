@@ -21,6 +21,7 @@ typedef struct {                 /* an output-channel tile                    */
 typedef struct {                 /* a piece of one tile's reduction           */
   int32_t c_lo, c_hi;            /* chunks of the window                      */
   int32_t ky_lo, ky_hi;          /* kernel rows                               */
+  int32_t kx_lo, kx_hi;          /* kernel columns                            */
   int32_t v;                     /* weight variant (zero-point split)         */
 } piece_t;
 
@@ -56,7 +57,7 @@ typedef struct {
   /* the plan */
   ctile_t *ct;
   int32_t nct, nch_max;
-  int32_t toh, tow, pc, py, K;   /* tile size, chunk / row splits, pieces     */
+  int32_t toh, tow, pc, py, px, K; /* tile size, chunk/row/column splits, pieces */
   int resident;
   stile_t *st;
   int32_t nst;
@@ -213,14 +214,16 @@ static qnpu_status_t make_ctiles(job_t *j, char *err, size_t errlen) {
 
 /* Piece k of tile t under the current split; 0 when it is empty. */
 static int piece_of(const job_t *j, const ctile_t *t, int32_t k, piece_t *pc) {
-  const int32_t v = k % j->nv, rest = k / j->nv, yi = rest % j->py, ci = rest / j->py;
-  const int32_t csz = cdiv(j->nch_max, j->pc), ysz = cdiv(j->kh, j->py);
+  const int32_t v = k % j->nv, r1 = k / j->nv, xi = r1 % j->px, r2 = r1 / j->px, yi = r2 % j->py, ci = r2 / j->py;
+  const int32_t csz = cdiv(j->nch_max, j->pc), ysz = cdiv(j->kh, j->py), xsz = cdiv(j->kw, j->px);
   pc->c_lo = ci * csz;
   pc->c_hi = imin(t->nch, pc->c_lo + csz);
   pc->ky_lo = yi * ysz;
   pc->ky_hi = imin(j->kh, pc->ky_lo + ysz);
+  pc->kx_lo = xi * xsz;
+  pc->kx_hi = imin(j->kw, pc->kx_lo + xsz);
   pc->v = v;
-  return pc->c_lo < pc->c_hi && pc->ky_lo < pc->ky_hi;
+  return pc->c_lo < pc->c_hi && pc->ky_lo < pc->ky_hi && pc->kx_lo < pc->kx_hi;
 }
 
 /* The input rows and columns a tile's piece reads, and their padding. */
@@ -230,12 +233,12 @@ typedef struct {
 } patch_t;
 
 static patch_t patch_of(const job_t *j, int32_t oy0, int32_t toh, int32_t ox0, int32_t tow, int32_t ky_lo,
-                        int32_t ky_hi) {
+                        int32_t ky_hi, int32_t kx_lo, int32_t kx_hi) {
   patch_t p;
   p.iy_lo = oy0 * j->sh - j->pt + j->dh * ky_lo;
   const int32_t iy_hi = (oy0 + toh - 1) * j->sh - j->pt + j->dh * (ky_hi - 1);
-  p.ix_lo = ox0 * j->sw - j->pl;
-  const int32_t ix_hi = (ox0 + tow - 1) * j->sw - j->pl + j->dw * (j->kw - 1);
+  p.ix_lo = ox0 * j->sw - j->pl + j->dw * kx_lo;
+  const int32_t ix_hi = (ox0 + tow - 1) * j->sw - j->pl + j->dw * (kx_hi - 1);
   p.ph = iy_hi - p.iy_lo + 1;
   p.pw = ix_hi - p.ix_lo + 1;
   p.pad_ylo = (uint32_t)imin(p.ph, imax(0, -p.iy_lo));
@@ -247,13 +250,18 @@ static patch_t patch_of(const job_t *j, int32_t oy0, int32_t toh, int32_t ox0, i
 
 /* ---- planning ------------------------------------------------------------------- */
 
-/* Whether tile size (toh, tow) with splits (pc, py) fits the slots; the
+/* Weight rows of the largest piece under splits (pc, py, px). */
+static uint64_t block_rows(const job_t *j, int32_t pc, int32_t py, int32_t px) {
+  return (uint64_t)cdiv(j->nch_max, pc) * (uint64_t)cdiv(j->kw, px) * (uint64_t)cdiv(j->kh, py) * j->wrows;
+}
+
+/* Whether tile size (toh, tow) with splits (pc, py, px) fits the slots; the
  * weight rows of the whole layer in *total_wrows. */
-static int fits(const job_t *j, int32_t toh, int32_t tow, int32_t pc, int32_t py, uint64_t *total_wrows) {
-  const int32_t csz = cdiv(j->nch_max, pc), ysz = cdiv(j->kh, py);
-  const patch_t p = patch_of(j, 0, toh, 0, tow, 0, ysz);
+static int fits(const job_t *j, int32_t toh, int32_t tow, int32_t pc, int32_t py, int32_t px, uint64_t *total_wrows) {
+  const int32_t csz = cdiv(j->nch_max, pc);
+  const patch_t p = patch_of(j, 0, toh, 0, tow, 0, cdiv(j->kh, py), 0, cdiv(j->kw, px));
   if ((uint64_t)p.ph * (uint64_t)p.pw * (uint64_t)csz > j->act_half) return 0;
-  const uint64_t blk = (uint64_t)csz * (uint64_t)j->kw * (uint64_t)ysz * j->wrows;
+  const uint64_t blk = block_rows(j, pc, py, px);
   if (blk > j->wgt_half && blk > j->wgt_rows) return 0;
   uint64_t tot = 0;
   for (int32_t t = 0; t < j->nct; t++) {
@@ -266,10 +274,10 @@ static int fits(const job_t *j, int32_t toh, int32_t tow, int32_t pc, int32_t py
 }
 
 /* The cost model: max(array cycles, DRAM cycles) plus command issue. */
-static uint64_t cost(const job_t *j, int32_t toh, int32_t tow, int32_t pc, int32_t py, int resident) {
+static uint64_t cost(const job_t *j, int32_t toh, int32_t tow, int32_t pc, int32_t py, int32_t px, int resident) {
   const int32_t ny = cdiv(j->oh, toh), nx = cdiv(j->ow, tow);
   const uint64_t nsp = (uint64_t)j->n * (uint64_t)ny * (uint64_t)nx;
-  const uint64_t K = (uint64_t)pc * (uint64_t)py * (uint64_t)j->nv;
+  const uint64_t K = (uint64_t)pc * (uint64_t)py * (uint64_t)px * (uint64_t)j->nv;
   uint64_t folds = 0, wbytes = 0;
   for (int32_t t = 0; t < j->nct; t++) {
     const uint64_t f = (uint64_t)j->ct[t].nch * (uint64_t)j->kw * (uint64_t)j->kh * (uint64_t)j->nv;
@@ -278,8 +286,8 @@ static uint64_t cost(const job_t *j, int32_t toh, int32_t tow, int32_t pc, int32
   }
   const uint64_t m = (uint64_t)toh * (uint64_t)tow;
   const uint64_t array = nsp * folds * (m > j->R ? m : j->R);
-  const int32_t csz = cdiv(j->nch_max, pc), ysz = cdiv(j->kh, py);
-  const patch_t p = patch_of(j, 0, toh, 0, tow, 0, ysz);
+  const int32_t csz = cdiv(j->nch_max, pc);
+  const patch_t p = patch_of(j, 0, toh, 0, tow, 0, cdiv(j->kh, py), 0, cdiv(j->kw, px));
   const uint64_t patch_bytes = (uint64_t)p.ph * (uint64_t)p.pw * (uint64_t)csz * j->R;
   const int shared = j->og == j->o && K == 1; /* one patch serves every tile */
   uint64_t dram = nsp * patch_bytes * (shared ? 1u : (uint64_t)j->nct * (K / (uint64_t)j->nv));
@@ -297,23 +305,24 @@ static qnpu_status_t plan(job_t *j, const qnpu_rt_options_t *opt, uint64_t *est,
   if (opt && opt->max_tile_pixels && (int32_t)opt->max_tile_pixels < mmax) mmax = (int32_t)opt->max_tile_pixels;
   const int32_t tow = cdiv(j->ow, cdiv(j->ow, mmax));
   uint64_t best = UINT64_MAX;
+  /* Split the reduction as little as possible: channel chunks first, then
+   * kernel rows, then kernel columns. */
   for (int32_t toh = imin(j->oh, mmax / tow); toh >= 1; toh--) {
-    for (int32_t py = 1; py <= j->kh; py++) {
+    for (int32_t sp = 0; sp < j->kh + j->kw - 1; sp++) {
+      const int32_t py = sp < j->kh ? sp + 1 : j->kh, px = sp < j->kh ? 1 : sp - j->kh + 2;
       int found = 0;
       for (int32_t pc = 1; pc <= j->nch_max; pc++) {
         uint64_t tot;
-        if (!fits(j, toh, tow, pc, py, &tot)) continue;
+        if (!fits(j, toh, tow, pc, py, px, &tot)) continue;
         const int resident = tot <= j->wgt_rows && !(opt && opt->no_resident);
-        const int32_t csz = cdiv(j->nch_max, pc), ysz = cdiv(j->kh, py);
-        const uint64_t blk = (uint64_t)csz * (uint64_t)j->kw * (uint64_t)ysz * j->wrows;
-        if (!resident && blk > j->wgt_half) continue;
-        const uint64_t c = cost(j, toh, tow, pc, py, resident);
+        if (!resident && block_rows(j, pc, py, px) > j->wgt_half) continue;
+        const uint64_t c = cost(j, toh, tow, pc, py, px, resident);
         if (c < best) {
           best = c;
-          j->toh = toh, j->tow = tow, j->pc = pc, j->py = py, j->resident = resident;
+          j->toh = toh, j->tow = tow, j->pc = pc, j->py = py, j->px = px, j->resident = resident;
         }
         found = 1;
-        break; /* more chunk pieces only add patch traffic */
+        break; /* more pieces only add patch traffic */
       }
       if (found) break;
     }
@@ -321,9 +330,9 @@ static qnpu_status_t plan(job_t *j, const qnpu_rt_options_t *opt, uint64_t *est,
   if (best == UINT64_MAX)
     return fail(err, errlen, QNPU_ERR_UNSUPPORTED,
                 "%s: the %dx%d kernel (dilation %dx%d) on %d channels does not fit the scratchpads even one "
-                "output pixel and one kernel row at a time",
+                "output pixel and one kernel tap at a time",
                 qnpu_op_name(j->l->op), j->kh, j->kw, j->dh, j->dw, j->c);
-  j->K = j->pc * j->py * j->nv;
+  j->K = j->pc * j->py * j->px * j->nv;
   *est = best;
   /* spatial tiles */
   const int32_t ny = cdiv(j->oh, j->toh), nx = cdiv(j->ow, j->tow);
@@ -346,21 +355,21 @@ static qnpu_status_t plan(job_t *j, const qnpu_rt_options_t *opt, uint64_t *est,
 
 /* ---- packing -------------------------------------------------------------------- */
 
-/* Weight rows of piece pc of tile t: fold g = ((ky - ky_lo) * kw + kx) *
+/* Weight rows of piece pc of tile t: fold g = ((ky - ky_lo) * fx + kx - kx_lo) *
  * chunks + (chunk - c_lo); row i of a fold holds window channel
  * chunk * kf + i (W4A8/W4A4: channels 2i, 2i+1 in the low/high nibble);
  * column o - o0. Also adds each weight to wsum[o]. */
 static qnpu_status_t pack_weights(const job_t *j, const ctile_t *t, const piece_t *pc, uint8_t *dst) {
-  const uint32_t pch = (uint32_t)(pc->c_hi - pc->c_lo);
+  const uint32_t pch = (uint32_t)(pc->c_hi - pc->c_lo), fx = (uint32_t)(pc->kx_hi - pc->kx_lo);
   const size_t taps = (size_t)j->kh * (size_t)j->kw * (size_t)j->cg;
   int8_t vals[512];
   uint8_t col[256];
   for (int32_t o = t->o0; o < t->o1; o++) {
     const int32_t g0 = o / j->og * j->cg; /* first input channel of o's group */
     for (int32_t ky = pc->ky_lo; ky < pc->ky_hi; ky++)
-      for (int32_t kx = 0; kx < j->kw; kx++)
+      for (int32_t kx = pc->kx_lo; kx < pc->kx_hi; kx++)
         for (uint32_t cc = 0; cc < pch; cc++) {
-          const uint32_t g = ((uint32_t)(ky - pc->ky_lo) * (uint32_t)j->kw + (uint32_t)kx) * pch + cc;
+          const uint32_t g = ((uint32_t)(ky - pc->ky_lo) * fx + (uint32_t)(kx - pc->kx_lo)) * pch + cc;
           for (uint32_t i = 0; i < j->kf; i++) {
             const int32_t ch = t->cw0 + (int32_t)((uint32_t)(pc->c_lo + (int32_t)cc) * j->kf + i);
             int32_t v = 0;
@@ -427,14 +436,15 @@ static int push_cmd(cmdbuf_t *b, qnpu_cmd_t c) {
 
 /* A slot set: which key each slot holds and its last user. */
 typedef struct {
-  int64_t key[2];
+  int64_t key[2], key2[2];
   int32_t last[2];
 } slots_t;
 
-/* The slot holding key, or the least recently used one (*load = 1). */
-static int slot_get(slots_t *s, int64_t key, int *load) {
+/* The slot holding (key, key2), or the least recently used one (*load = 1;
+ * the caller stores the key). */
+static int slot_get(slots_t *s, int64_t key, int64_t key2, int *load) {
   for (int i = 0; i < 2; i++)
-    if (s->key[i] == key) {
+    if (s->key[i] == key && s->key2[i] == key2) {
       *load = 0;
       return i;
     }
@@ -460,7 +470,7 @@ static qnpu_status_t make_steps(const job_t *j, step_t **out, int32_t *nout) {
     free(ks);
     return QNPU_ERR_NOMEM;
   }
-  slots_t act = {{-1, -1}, {-1, -1}}, wgt = {{-1, -1}, {-1, -1}}, prm = {{-1, -1}, {-1, -1}};
+  slots_t act = {{-1, -1}, {0, 0}, {-1, -1}}, wgt = act, prm = act;
   int32_t n = 0, waited = -1;
   uint32_t u = 0;
   for (int32_t si = 0; si < j->nst; si++)
@@ -478,18 +488,20 @@ static qnpu_status_t make_steps(const job_t *j, step_t **out, int32_t *nout) {
         x->last = q == nk - 1;
         int32_t wait = -1;
         int ld;
-        const int64_t akey = (((int64_t)si * 65536 + j->ct[t].cw0) * 4096 + pc.c_lo) * 256 + pc.ky_lo;
-        const int a = slot_get(&act, akey, &ld);
+        /* a patch is the spatial tile x (window, chunks, kernel rows, columns) */
+        const int64_t akey2 = (((int64_t)j->ct[t].cw0 * 65536 + pc.c_lo) * 1024 + pc.ky_lo) * 1024 + pc.kx_lo;
+        const int a = slot_get(&act, si, akey2, &ld);
         if (ld) {
           wait = imax(wait, act.last[a]);
-          act.key[a] = akey;
+          act.key[a] = si;
+          act.key2[a] = akey2;
           x->act_load = 1;
         }
         act.last[a] = n;
         x->act_base = (uint32_t)a * j->act_half;
         if (!j->resident) {
           const int64_t wkey = (int64_t)t * j->K + k;
-          const int w = slot_get(&wgt, wkey, &ld);
+          const int w = slot_get(&wgt, wkey, 0, &ld);
           if (ld) {
             wait = imax(wait, wgt.last[w]);
             wgt.key[w] = wkey;
@@ -499,7 +511,7 @@ static qnpu_status_t make_steps(const job_t *j, step_t **out, int32_t *nout) {
           x->wgt_base = (uint32_t)w * j->wgt_half;
         }
         if (x->last) { /* the parameter bank of the requantization */
-          const int b = slot_get(&prm, t, &ld);
+          const int b = slot_get(&prm, t, 0, &ld);
           if (ld) {
             wait = imax(wait, prm.last[b]);
             prm.key[b] = t;
@@ -538,9 +550,10 @@ static qnpu_status_t emit(const job_t *j, const step_t *s, int32_t ns, const buf
     piece_t pc;
     (void)piece_of(j, t, x->k, &pc);
     const uint32_t pch = (uint32_t)(pc.c_hi - pc.c_lo), fy = (uint32_t)(pc.ky_hi - pc.ky_lo);
-    const patch_t p = patch_of(j, sp->oy0, sp->toh, sp->ox0, sp->tow, pc.ky_lo, pc.ky_hi);
+    const uint32_t fx = (uint32_t)(pc.kx_hi - pc.kx_lo);
+    const patch_t p = patch_of(j, sp->oy0, sp->toh, sp->ox0, sp->tow, pc.ky_lo, pc.ky_hi, pc.kx_lo, pc.kx_hi);
     const size_t blk = (size_t)x->t * (size_t)j->K + (size_t)x->k;
-    const uint32_t wrows = pch * (uint32_t)j->kw * fy * j->wrows;
+    const uint32_t wrows = pch * fx * fy * j->wrows;
     const uint32_t wbase = j->resident ? (uint32_t)b->wblk[blk] : x->wgt_base;
     const int wload = j->resident ? !loaded[blk] : x->wgt_load;
     if (j->resident) loaded[blk] = 1;
@@ -580,7 +593,7 @@ static qnpu_status_t emit(const job_t *j, const step_t *s, int32_t ns, const buf
                               .acc_row = half * j->acc_half, .out_row = half * j->out_half,
                               .mx = (uint32_t)sp->tow, .my = (uint32_t)sp->toh,
                               .as_x = (uint32_t)j->sw * pch, .as_y = (uint32_t)j->sh * (uint32_t)p.pw * pch,
-                              .f1 = pch, .f2 = (uint32_t)j->kw, .f3 = fy, .fs1 = 1, .fs2 = (uint32_t)j->dw * pch,
+                              .f1 = pch, .f2 = fx, .f3 = fy, .fs1 = 1, .fs2 = (uint32_t)j->dw * pch,
                               .fs3 = (uint32_t)j->dh * (uint32_t)p.pw * pch, .first = x->first, .last = x->last,
                               .pbank = x->pbank};
     qnpu_cmd_t cc = qnpu_cmd_compute(&c);
@@ -653,6 +666,8 @@ static void unpack_output(const job_t *j, const uint8_t *buf, int32_t *out) {
 static qnpu_status_t prepare(job_t *j, const qnpu_dev_info_t *in, const qnpu_layer_t *l, const qnpu_rt_options_t *opt,
                              qnpu_rt_stats_t *stats, char *err, size_t errlen) {
   qnpu_status_t st = job_init(j, in, l, err, errlen);
+  if (!st && opt && opt->act_slot_rows && opt->act_slot_rows < j->act_half) j->act_half = opt->act_slot_rows;
+  if (!st && opt && opt->wgt_slot_rows && opt->wgt_slot_rows < j->wgt_half) j->wgt_half = opt->wgt_slot_rows;
   uint64_t est = 0;
   if (!st) st = plan(j, opt, &est, err, errlen);
   if (st) return st;
@@ -706,7 +721,8 @@ qnpu_status_t qnpu_rt_run(qnpu_dev_t *dev, const qnpu_layer_t *l, const qnpu_rt_
       piece_t pc;
       b.wblk[(size_t)t * (size_t)j.K + (size_t)k] = wrows;
       if (piece_of(&j, &j.ct[t], k, &pc))
-        wrows += (uint64_t)(pc.c_hi - pc.c_lo) * (uint64_t)j.kw * (uint64_t)(pc.ky_hi - pc.ky_lo) * j.wrows;
+        wrows += (uint64_t)(pc.c_hi - pc.c_lo) * (uint64_t)(pc.kx_hi - pc.kx_lo) * (uint64_t)(pc.ky_hi - pc.ky_lo) *
+                 j.wrows;
     }
   const size_t in_bytes = (size_t)j.n * (size_t)j.h * (size_t)j.w * j.cb + j.R; /* slack: a chunk past the end */
   const size_t w_bytes = (size_t)wrows * j.C + 16, p_bytes = (size_t)j.nct * QNPU_PRM_RECORD_BYTES * j.C;
@@ -746,7 +762,7 @@ qnpu_status_t qnpu_rt_run(qnpu_dev_t *dev, const qnpu_layer_t *l, const qnpu_rt_
     piece_t pc;
     (void)piece_of(&j, &j.ct[steps[i].t], steps[i].k, &pc);
     const stile_t *sp = &j.st[steps[i].s];
-    stats->issued_macs += (uint64_t)sp->toh * (uint64_t)sp->tow * (uint64_t)(pc.c_hi - pc.c_lo) * (uint64_t)j.kw *
+    stats->issued_macs += (uint64_t)sp->toh * (uint64_t)sp->tow * (uint64_t)(pc.c_hi - pc.c_lo) * (uint64_t)(pc.kx_hi - pc.kx_lo) *
                           (uint64_t)(pc.ky_hi - pc.ky_lo) * j.kf * j.C;
   }
   if ((st = qnpu_drv_clear_counters(dev))) goto hw;

@@ -42,6 +42,9 @@ typedef struct {
   uint32_t max_tile_pixels;   /* cap on output pixels per tile (0 = no cap); tests
                                  use it to force many small tiles              */
   int no_resident;            /* 1: stream the weights even when they would fit  */
+  uint32_t act_slot_rows;     /* cap on the rows of an activation slot (0 = half
+                                 the scratchpad); tests use it to force K splits */
+  uint32_t wgt_slot_rows;     /* the same for a weight slot                      */
 } qnpu_rt_options_t;
 
 typedef struct {

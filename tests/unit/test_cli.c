@@ -162,6 +162,65 @@ static void test_cli_malformed_exit_2(void **state) {
   assert_non_null(strstr(f->out, "field 'op': missing"));
 }
 
+
+/* The device backends through the same report: the fast model (no cycles)
+ * and, when this CLI carries the Verilated model, the cycle-accurate sim. */
+static void test_cli_layer_device_backends(void **state) {
+  fixture_t *f = *state;
+  assert_int_equal(run(f, 0, "layer %s --backend model --json", f->dir), 0);
+  cJSON *j = cJSON_Parse(f->out);
+  assert_non_null(j);
+  assert_string_equal(cJSON_GetObjectItem(j, "backend")->valuestring, "model");
+  assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "bit_exact")));
+  assert_int_equal(cJSON_GetObjectItem(j, "macs")->valueint, 16 * 3 * 3 * 3 * 2); /* pixels x O x taps x C */
+  assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "cycles")));
+  assert_true(cJSON_GetObjectItem(j, "dram_bytes")->valuedouble > 0);
+  assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "config"), "rows")->valueint, QNPU_CFG_ROWS);
+  cJSON_Delete(j);
+  assert_int_equal(run(f, 1, "layer %s --backend model --trace x.fst", f->dir), 2);
+  assert_non_null(strstr(f->out, "--trace needs --backend sim"));
+  assert_int_equal(run(f, 1, "backends"), 0);
+  if (!strstr(f->out, "sim      the")) { /* a CLI without the Verilated model */
+    assert_int_equal(run(f, 1, "layer %s --backend sim", f->dir), 2);
+    assert_non_null(strstr(f->out, "backend 'sim' is not built into this binary"));
+    return;
+  }
+  assert_int_equal(run(f, 0, "layer %s --backend sim --json", f->dir), 0);
+  j = cJSON_Parse(f->out);
+  assert_non_null(j);
+  assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "bit_exact")));
+  const double cyc = cJSON_GetObjectItem(j, "cycles")->valuedouble, u = cJSON_GetObjectItem(j, "utilization")->valuedouble;
+  const double roof = cJSON_GetObjectItem(j, "roofline_bound")->valuedouble;
+  assert_true(cyc > 100);
+  assert_true(u > 0 && u < 1);
+  assert_true(roof > 0 && roof <= 1);
+  /* utilization is true MACs over the peak times the cycles */
+  assert_true(u * cyc * QNPU_CFG_ROWS * QNPU_CFG_COLS > 863.9 && u * cyc * QNPU_CFG_ROWS * QNPU_CFG_COLS < 864.1);
+  cJSON_Delete(j);
+}
+
+static void test_cli_gemm(void **state) {
+  fixture_t *f = *state;
+  assert_int_equal(run(f, 1, "gemm 20 30 40 --backend model --precision w4a4 --seed 3"), 0);
+  assert_non_null(strstr(f->out, "gemm_20x30x40_W4A4_seed3"));
+  assert_non_null(strstr(f->out, "match: 800/800"));
+  assert_int_equal(run(f, 0, "gemm 5 6 7 --json"), 0);
+  cJSON *j = cJSON_Parse(f->out);
+  assert_non_null(j);
+  assert_int_equal(cJSON_GetObjectItem(j, "elements")->valueint, 35);
+  assert_int_equal(cJSON_GetObjectItem(j, "macs")->valueint, 5 * 6 * 7);
+  cJSON_Delete(j);
+  assert_int_equal(run(f, 1, "gemm 0 3 4"), 2);
+  assert_non_null(strstr(f->out, "0 is not a dimension"));
+  assert_int_equal(run(f, 1, "gemm 2 3"), 2);
+  assert_non_null(strstr(f->out, "missing arguments"));
+  assert_int_equal(run(f, 1, "gemm 2 3 4 --precision w2a2"), 2);
+  assert_non_null(strstr(f->out, "unknown precision 'w2a2'"));
+  assert_int_equal(run(f, 1, "gemm 2 3 4 --seed x"), 2);
+  assert_int_equal(run(f, 1, "gemm --help"), 0);
+  assert_non_null(strstr(f->out, "usage: qnpu gemm M K N"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_cli_help_and_usage_errors, setup, teardown),
@@ -171,6 +230,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_cli_layer_mismatch_reports_coordinates, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cli_layer_without_expected, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cli_malformed_exit_2, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_cli_layer_device_backends, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_cli_gemm, setup, teardown),
   };
   return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }

@@ -1,0 +1,272 @@
+/* layers.c - random layer cases (tests/unit/rand_layer.h) or conformance
+ * cases on a device backend, bit for bit against the golden model, in
+ * parallel worker processes. A failure prints one line with what the
+ * layer is and the command that reruns it alone; the run goes on; the last
+ * line is "LABEL: N passed, M failed". Exit 0 iff nothing failed.
+ *
+ *   layers [--backend sim|model] [--seed S] [--n N] [--jobs J] [--case I]
+ *          [--conformance DIR] [--label NAME] [--size RxC]
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "layer_case.h"
+#include "qnpu_backend.h"
+#include "rand_layer.h"
+
+typedef struct {
+  const char *backend, *conformance, *label, *argv0;
+  uint64_t seed;
+  long n, only;
+  int jobs;
+  uint32_t prec_mask;
+  uint32_t rows, cols;         /* --size RxC: the array to open (0 = the build's) */
+  char **cases;
+  long ncases;
+} cfg_t;
+
+/* One line to stdout in one write (workers share it). */
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...) {
+  char buf[1400];
+  va_list ap;
+  va_start(ap, fmt);
+  int k = vsnprintf(buf, sizeof buf - 1, fmt, ap);
+  va_end(ap);
+  if (k < 0) return;
+  if (k > (int)sizeof buf - 2) k = (int)sizeof buf - 2;
+  buf[k++] = '\n';
+  if (write(1, buf, (size_t)k) < 0) return;
+}
+
+static qnpu_session_t *open_session(const cfg_t *c) {
+  int known;
+  const qnpu_backend_t *be = qnpu_backend_find(c->backend, &known);
+  char err[512];
+  qnpu_session_t *s = NULL;
+  if (!be) {
+    say("%s: backend '%s' is not in this binary", c->label, c->backend);
+    return NULL;
+  }
+  const qnpu_backend_config_t bc = {.rows = c->rows, .cols = c->cols};
+  if (qnpu_session_open(be, &bc, &s, err, sizeof err)) {
+    say("%s: %s", c->label, err);
+    return NULL;
+  }
+  return s;
+}
+
+/* Runs l on the session; 0 when bit-exact with the golden model. why gets
+ * the reason otherwise. */
+static int check(qnpu_session_t *s, const qnpu_layer_t *l, const qnpu_rt_options_t *opt, char *why, size_t len) {
+  const size_t n = qnpu_layer_out_count(l);
+  int32_t *got = malloc((n ? n : 1) * sizeof *got), *want = malloc((n ? n : 1) * sizeof *want);
+  int rc = 1;
+  char err[600];
+  if (!got || !want) {
+    snprintf(why, len, "out of memory");
+  } else if (qnpu_layer_golden(l, want)) {
+    snprintf(why, len, "the golden model rejected the layer");
+  } else {
+    const qnpu_status_t st = qnpu_session_run(s, l, opt, got, NULL, err, sizeof err);
+    if (st) {
+      snprintf(why, len, "runtime: %s (%s)", err, qnpu_status_str(st));
+    } else {
+      size_t bad = 0, first = 0;
+      for (size_t i = 0; i < n; i++)
+        if (got[i] != want[i] && !bad++) first = i;
+      if (bad) snprintf(why, len, "%zu of %zu outputs differ, first at flat index %zu: got %d, expected %d", bad, n,
+                        first, got[first], want[first]);
+      else rc = 0;
+    }
+  }
+  free(got);
+  free(want);
+  return rc;
+}
+
+/* Worker w of c->jobs: its share of the cases; returns failures. */
+static long worker(const cfg_t *c, int w, long *passed) {
+  qnpu_session_t *s = open_session(c);
+  if (!s) return -1;
+  long fails = 0;
+  *passed = 0;
+  const long total = c->cases ? c->ncases : c->n;
+  for (long i = w; i < total; i += c->jobs) {
+    const long idx = c->only >= 0 ? c->only : i;
+    char why[900];
+    int bad;
+    if (c->cases) {
+      qnpu_case_t cs;
+      char err[600];
+      if (qnpu_case_load(c->cases[idx], &cs, err, sizeof err)) {
+        snprintf(why, sizeof why, "%s", err);
+        bad = 1;
+      } else {
+        const qnpu_layer_t l = qnpu_case_layer(&cs);
+        bad = check(s, &l, NULL, why, sizeof why);
+        /* the case's own expected output (from the external reference) too */
+        const size_t n = qnpu_layer_out_count(&l);
+        int32_t *want = malloc((n ? n : 1) * sizeof *want);
+        if (!bad && cs.expected.data && want && !qnpu_layer_golden(&l, want))
+          for (size_t k = 0; k < n; k++) {
+            const int32_t e = cs.output_int32 ? ((const int32_t *)cs.expected.data)[k]
+                                              : ((const int8_t *)cs.expected.data)[k];
+            if (e != want[k]) {
+              snprintf(why, sizeof why, "golden differs from expected.npy at %zu", k);
+              bad = 1;
+              break;
+            }
+          }
+        free(want);
+        qnpu_case_free(&cs);
+      }
+      if (bad) say("FAIL %s: %s | repro: qnpu layer %s --backend %s", c->cases[idx], why, c->cases[idx], c->backend);
+    } else {
+      rand_layer_t x;
+      const uint64_t seed = (c->seed << 32) + (uint64_t)idx;
+      if (rand_layer_make(&x, seed, c->prec_mask)) {
+        snprintf(why, sizeof why, "out of memory");
+        bad = 1;
+      } else {
+        bad = check(s, &x.l, &x.opt, why, sizeof why);
+      }
+      if (bad) say("FAIL case %ld (%s): %s | repro: %s --backend %s --size %ux%u --seed %llu --case %ld", idx,
+                   x.desc, why, c->argv0, c->backend, c->rows, c->cols, (unsigned long long)c->seed, idx);
+      else if (c->only >= 0) say("ok case %ld (%s)", idx, x.desc);
+      rand_layer_free(&x);
+    }
+    if (bad) {
+      fails++;
+      qnpu_session_close(s); /* a halted device: start afresh */
+      if (!(s = open_session(c))) return -1;
+    } else {
+      (*passed)++;
+    }
+    if (c->only >= 0) break;
+  }
+  qnpu_session_close(s);
+  return fails;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static int list_cases(cfg_t *c) {
+  DIR *d = opendir(c->conformance);
+  if (!d) return -1;
+  struct dirent *e;
+  long cap = 0;
+  while ((e = readdir(d))) {
+    char path[1200], lj[1300];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/%s", c->conformance, e->d_name);
+    snprintf(lj, sizeof lj, "%s/layer.json", path);
+    if (e->d_name[0] == '.' || stat(lj, &sb)) continue;
+    if (c->ncases == cap) {
+      cap = cap ? 2 * cap : 64;
+      char **v = realloc(c->cases, (size_t)cap * sizeof *v);
+      if (!v) return -1;
+      c->cases = v;
+    }
+    c->cases[c->ncases++] = strdup(path);
+  }
+  closedir(d);
+  qsort(c->cases, (size_t)c->ncases, sizeof *c->cases, cmp_str);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  cfg_t c = {.backend = "sim", .label = "layers", .argv0 = argv[0], .seed = 1, .n = 100, .only = -1, .jobs = 2};
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      printf("usage: %s [--backend sim|model] [--seed S] [--n N] [--jobs J] [--case I] [--conformance DIR] "
+             "[--label NAME] [--size RxC]\n",
+             argv[0]);
+      return 0;
+    }
+    if (!v) {
+      fprintf(stderr, "%s: %s needs a value\n", argv[0], a);
+      return 2;
+    }
+    if (!strcmp(a, "--backend")) c.backend = v;
+    else if (!strcmp(a, "--seed")) c.seed = strtoull(v, NULL, 10);
+    else if (!strcmp(a, "--n")) c.n = strtol(v, NULL, 10);
+    else if (!strcmp(a, "--jobs")) c.jobs = (int)strtol(v, NULL, 10);
+    else if (!strcmp(a, "--case")) c.only = strtol(v, NULL, 10);
+    else if (!strcmp(a, "--conformance")) c.conformance = v;
+    else if (!strcmp(a, "--label")) c.label = v;
+    else if (!strcmp(a, "--size")) {
+      if (sscanf(v, "%ux%u", &c.rows, &c.cols) != 2) {
+        fprintf(stderr, "%s: --size wants RxC, not '%s'\n", argv[0], v);
+        return 2;
+      }
+    }
+    else {
+      fprintf(stderr, "%s: unknown option '%s'\n", argv[0], a);
+      return 2;
+    }
+    i++;
+  }
+  if (c.jobs < 1) c.jobs = 1;
+  if (c.conformance) {
+    if (list_cases(&c) || !c.ncases) {
+      say("%s: skipped: no layer cases in %s", c.label, c.conformance);
+      return 0;
+    }
+  }
+  /* the device's precisions, for the generator */
+  qnpu_session_t *s = open_session(&c);
+  if (!s) return 2;
+  c.prec_mask = qnpu_drv_info(qnpu_session_dev(s))->precisions;
+  qnpu_session_close(s);
+  if (c.only >= 0) c.jobs = 1;
+
+  int fds[64][2];
+  pid_t pids[64];
+  if (c.jobs > 64) c.jobs = 64;
+  for (int w = 0; w < c.jobs; w++) {
+    if (pipe(fds[w])) return 2;
+    fflush(stdout);
+    pids[w] = fork();
+    if (pids[w] < 0) return 2;
+    if (pids[w] == 0) {
+      close(fds[w][0]);
+      long passed = 0;
+      const long f = worker(&c, w, &passed);
+      char buf[64];
+      const int k = snprintf(buf, sizeof buf, "%ld %ld", passed, f);
+      if (write(fds[w][1], buf, (size_t)k) < 0) _exit(3);
+      _exit(0);
+    }
+    close(fds[w][1]);
+  }
+  long passed = 0, failed = 0;
+  int broken = 0;
+  for (int w = 0; w < c.jobs; w++) {
+    char buf[64] = "";
+    const ssize_t k = read(fds[w][0], buf, sizeof buf - 1);
+    close(fds[w][0]);
+    int status = 0;
+    waitpid(pids[w], &status, 0);
+    long p = 0, f = -1;
+    if (k <= 0 || sscanf(buf, "%ld %ld", &p, &f) != 2 || f < 0 || !WIFEXITED(status)) {
+      say("%s: worker %d died (status %d)", c.label, w, status);
+      broken = 1;
+      continue;
+    }
+    passed += p;
+    failed += f;
+  }
+  say("%s: %ld passed, %ld failed", c.label, passed, failed);
+  for (long i = 0; i < c.ncases; i++) free(c.cases[i]);
+  free(c.cases);
+  return failed || broken ? 1 : 0;
+}
