@@ -5,6 +5,7 @@
 #   make lint      verilator --lint-only -Wall and a Yosys read of every RTL file
 #   make gen       regenerate the register map files from regs/qnpu.json
 #   make syn       Yosys area report (GE) for every size, iCE40 fit and Fmax -> build/syn/report.md
+#   make bench     runtime benchmark: GEMMs, ResNet-18, MobileNet-v1 -> build/bench/report.md
 #   make bench-hw  micro-benchmarks and simulation speed on the fast model -> build/bench/hw.json
 #   make deps      install build and test dependencies (Debian)
 #   make           build the library, the CLI and the tests
@@ -43,7 +44,7 @@ CLI      := $(B)/bin/qnpu
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 TESTS    := $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all deps demo test test-unit test-asan test-rtl test-gl lint gen check-gen regress syn bench-hw clean help
+.PHONY: all deps demo test test-unit test-asan test-rtl test-layers test-gl lint gen check-gen regress syn bench bench-hw clean help
 .SECONDARY:
 all: $(CLI) $(TESTS)
 
@@ -273,6 +274,18 @@ $(B)/bench/bench_hw: $(B)/obj/tests/bench/bench_hw.o $(B)/simfast_$(BENCH_SIZE)/
                      $(B)/simfast_$(BENCH_SIZE)/libqnpu_vtop.a $(LIB)
 	@mkdir -p $(dir $@)
 	$(CXX) -o $@ $^ $(LIBS) -lz -lpthread
+
+# The runtime benchmark: GEMMs, ResNet-18 and MobileNet-v1 layers on the fast
+# Verilated model (and the ResNet-18 stack on the fast functional model).
+$(B)/bench/bench_rt: $(B)/obj/tests/bench/bench_rt.o $(B)/obj/sim/qnpu_backend_sim.o \
+                     $(B)/simfast_$(BENCH_SIZE)/qnpu_sim.o $(B)/simfast_$(BENCH_SIZE)/libqnpu_vtop.a $(LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) -o $@ $^ $(LIBS) -lz -lpthread
+
+# make bench: build/bench/report.md, report.json, layers.csv and plots.
+bench: deps $(B)/bench/bench_rt
+	@$(PYTHON) tools/bench_report.py --bench $(B)/bench/bench_rt --bare $(strip $(SHARED))/bench/bare-array/run.sh \
+	  --perf $(strip $(SHARED))/reference/performance.md --out $(B)/bench
 
 # The accelerator's micro-benchmarks and the simulator's speed beside the
 # bare-array reference of $(SHARED)/bench/bare-array, in the same job.

@@ -34,6 +34,9 @@ struct qnpu_fm {
   uint8_t *act, *wgt;        /* act_rows x rows, wgt_rows x cols      */
   int32_t *out;              /* out_rows x cols                       */
   int32_t *acc;              /* acc_depth x cols                      */
+  int16_t *wpair;            /* one fold's weights as int16 pairs: rows x cols x 2 */
+  uint32_t *apair;           /* a COMPUTE's activation rows as pairs: acc_depth x rows */
+  int32_t *acc_tmp;          /* the sums of a LAST fold: acc_depth x cols */
   qnpu_prm_t *prm[2];        /* cols each                             */
   /* registers */
   uint32_t ctrl, irq, err_status, err_info, ring_base, ring_size, ring_head, ring_tail, watchdog;
@@ -92,9 +95,13 @@ qnpu_status_t qnpu_fm_create(const qnpu_fm_config_t *cfg, qnpu_fm_t **out) {
   f->wgt = calloc((size_t)c.wgt_rows * c.cols, 1);
   f->out = calloc((size_t)c.out_rows * c.cols, sizeof(int32_t));
   f->acc = calloc((size_t)c.acc_depth * c.cols, sizeof(int32_t));
+  f->wpair = calloc((size_t)c.rows * c.cols * 2, sizeof(int16_t));
+  f->apair = calloc((size_t)c.acc_depth * c.rows, sizeof(uint32_t));
+  f->acc_tmp = calloc((size_t)c.acc_depth * c.cols, sizeof(int32_t));
   f->prm[0] = calloc(c.cols, sizeof(qnpu_prm_t));
   f->prm[1] = calloc(c.cols, sizeof(qnpu_prm_t));
-  if (!f->dram || !f->act || !f->wgt || !f->out || !f->acc || !f->prm[0] || !f->prm[1]) {
+  if (!f->dram || !f->act || !f->wgt || !f->out || !f->acc || !f->wpair || !f->apair || !f->acc_tmp || !f->prm[0] ||
+      !f->prm[1]) {
     qnpu_fm_destroy(f);
     return QNPU_ERR_NOMEM;
   }
@@ -111,6 +118,9 @@ void qnpu_fm_destroy(qnpu_fm_t *f) {
   free(f->wgt);
   free(f->out);
   free(f->acc);
+  free(f->wpair);
+  free(f->apair);
+  free(f->acc_tmp);
   free(f->prm[0]);
   free(f->prm[1]);
   free(f);
@@ -274,51 +284,194 @@ static int32_t requant(qnpu_fm_t *f, const qnpu_prm_t *p, int32_t acc) {
   return (int32_t)z;
 }
 
+/* The MACs of one fold over m output rows, in pairs: acc[r][j] += sum over
+ * pairs p of a[r][p].lo * w[p][j].lo + a[r][p].hi * w[p][j].hi, modulo 2^32.
+ * wp holds P x cols int16 pairs, ap m x P int16 pairs (as uint32). */
+static void mac_rows_scalar(int32_t *acc, const uint32_t *ap, uint32_t m, const int16_t *wp, uint32_t P,
+                            uint32_t cols) {
+  for (uint32_t r = 0; r < m; r++) {
+    int32_t *a = acc + (size_t)r * cols;
+    for (uint32_t p = 0; p < P; p++) {
+      const int32_t lo = (int16_t)(ap[(size_t)r * P + p] & 0xffffu), hi = (int16_t)(ap[(size_t)r * P + p] >> 16);
+      const int16_t *w = wp + (size_t)p * cols * 2;
+      for (uint32_t j = 0; j < cols; j++)
+        a[j] = (int32_t)((uint32_t)a[j] + (uint32_t)(lo * w[2 * j] + hi * w[2 * j + 1]));
+    }
+  }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+/* The same with AVX2's pmaddwd: two int16 products summed into int32, eight
+ * columns a vector (cols a multiple of 8). */
+__attribute__((target("avx2"))) static void mac_rows_avx2(int32_t *acc, const uint32_t *ap, uint32_t m,
+                                                          const int16_t *wp, uint32_t P, uint32_t cols) {
+  if (cols % 16 == 0) { /* sixteen columns and two rows at a time: each weight load serves four madds */
+    for (uint32_t j = 0; j < cols; j += 16) {
+      uint32_t r = 0;
+      for (; r + 1 < m; r += 2) {
+        int32_t *a0 = acc + (size_t)r * cols + j, *a1 = a0 + cols;
+        __m256i s00 = _mm256_loadu_si256((const __m256i *)a0), s01 = _mm256_loadu_si256((const __m256i *)(a0 + 8));
+        __m256i s10 = _mm256_loadu_si256((const __m256i *)a1), s11 = _mm256_loadu_si256((const __m256i *)(a1 + 8));
+        const uint32_t *p0 = ap + (size_t)r * P, *p1 = p0 + P;
+        for (uint32_t p = 0; p < P; p++) {
+          const int16_t *wr = wp + ((size_t)p * cols + j) * 2;
+          const __m256i w0 = _mm256_loadu_si256((const __m256i *)wr), w1 = _mm256_loadu_si256((const __m256i *)(wr + 16));
+          const __m256i b0 = _mm256_set1_epi32((int32_t)p0[p]), b1 = _mm256_set1_epi32((int32_t)p1[p]);
+          s00 = _mm256_add_epi32(s00, _mm256_madd_epi16(b0, w0));
+          s01 = _mm256_add_epi32(s01, _mm256_madd_epi16(b0, w1));
+          s10 = _mm256_add_epi32(s10, _mm256_madd_epi16(b1, w0));
+          s11 = _mm256_add_epi32(s11, _mm256_madd_epi16(b1, w1));
+        }
+        _mm256_storeu_si256((__m256i *)a0, s00);
+        _mm256_storeu_si256((__m256i *)(a0 + 8), s01);
+        _mm256_storeu_si256((__m256i *)a1, s10);
+        _mm256_storeu_si256((__m256i *)(a1 + 8), s11);
+      }
+      for (; r < m; r++) {
+        int32_t *a0 = acc + (size_t)r * cols + j;
+        __m256i s00 = _mm256_loadu_si256((const __m256i *)a0), s01 = _mm256_loadu_si256((const __m256i *)(a0 + 8));
+        for (uint32_t p = 0; p < P; p++) {
+          const int16_t *wr = wp + ((size_t)p * cols + j) * 2;
+          const __m256i b0 = _mm256_set1_epi32((int32_t)ap[(size_t)r * P + p]);
+          s00 = _mm256_add_epi32(s00, _mm256_madd_epi16(b0, _mm256_loadu_si256((const __m256i *)wr)));
+          s01 = _mm256_add_epi32(s01, _mm256_madd_epi16(b0, _mm256_loadu_si256((const __m256i *)(wr + 16))));
+        }
+        _mm256_storeu_si256((__m256i *)a0, s00);
+        _mm256_storeu_si256((__m256i *)(a0 + 8), s01);
+      }
+    }
+    return;
+  }
+  for (uint32_t j = 0; j < cols; j += 8) {
+    for (uint32_t r = 0; r < m; r++) {
+      int32_t *a = acc + (size_t)r * cols + j;
+      __m256i sum = _mm256_loadu_si256((const __m256i *)a);
+      const uint32_t *apr = ap + (size_t)r * P;
+      for (uint32_t p = 0; p < P; p++) {
+        const __m256i wv = _mm256_loadu_si256((const __m256i *)(wp + ((size_t)p * cols + j) * 2));
+        sum = _mm256_add_epi32(sum, _mm256_madd_epi16(_mm256_set1_epi32((int32_t)apr[p]), wv));
+      }
+      _mm256_storeu_si256((__m256i *)a, sum);
+    }
+  }
+}
+
+/* W8A8 decoding with AVX2 (R and C multiples of 16): weight rows 2p and
+ * 2p+1 interleaved column by column; an activation row sign-extended to
+ * int16, which is its pairs. */
+__attribute__((target("avx2"))) static void w8_pairs_avx2(const uint8_t *wf, uint32_t P, uint32_t C, int16_t *wp) {
+  for (uint32_t p = 0; p < P; p++)
+    for (uint32_t j = 0; j < C; j += 16) {
+      const __m256i lo = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(wf + (size_t)(2 * p) * C + j)));
+      const __m256i hi = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(wf + (size_t)(2 * p + 1) * C + j)));
+      const __m256i t0 = _mm256_unpacklo_epi16(lo, hi), t1 = _mm256_unpackhi_epi16(lo, hi);
+      int16_t *d = wp + ((size_t)p * C + j) * 2;
+      _mm256_storeu_si256((__m256i *)d, _mm256_permute2x128_si256(t0, t1, 0x20));
+      _mm256_storeu_si256((__m256i *)(d + 16), _mm256_permute2x128_si256(t0, t1, 0x31));
+    }
+}
+
+__attribute__((target("avx2"))) static void a8_pairs_avx2(const uint8_t *a, uint32_t R, uint32_t *ap) {
+  for (uint32_t i = 0; i < R; i += 16)
+    _mm256_storeu_si256((__m256i *)(ap + i / 2), _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(a + i))));
+}
+
+static int have_avx2(void) {
+  static int avx2 = -1;
+  if (avx2 < 0) avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
+  return avx2;
+}
+#else
+static int have_avx2(void) { return 0; }
+#endif
+
+static void mac_rows(int32_t *acc, const uint32_t *ap, uint32_t m, const int16_t *wp, uint32_t P, uint32_t cols) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (have_avx2() && cols % 8 == 0) {
+    mac_rows_avx2(acc, ap, m, wp, P, cols);
+    return;
+  }
+#endif
+  mac_rows_scalar(acc, ap, m, wp, P, cols);
+}
+
+static uint32_t pair16(int32_t lo, int32_t hi) { return (uint32_t)(uint16_t)lo | (uint32_t)(uint16_t)hi << 16; }
+
+/* A COMPUTE: fold after fold, each fold's weights decoded once into int16
+ * pairs (W8A8: K rows 2p, 2p+1; W4A8: the two nibbles of weight row p;
+ * W4A4: the two nibbles of row p, against the two of activation byte p),
+ * then every output row's activations against them. The accumulators wrap
+ * modulo 2^32 exactly as the RTL's, so the fold order is the RTL's too. */
 static void exec_compute(qnpu_fm_t *f, const uint32_t *w) {
   const qnpu_fm_config_t *c = &f->cfg;
   const uint32_t mode = QNPU_CMD_GET(w, MODE), mx = QNPU_CMD_GET(w, MX), my = QNPU_CMD_GET(w, MY);
   const uint32_t f1 = QNPU_CMD_GET(w, F1), f2 = QNPU_CMD_GET(w, F2), f3 = QNPU_CMD_GET(w, F3);
   const uint32_t wrows = mode == QNPU_MODE_W4A8 ? c->rows / 2 : c->rows;
+  const uint32_t R = c->rows, C = c->cols, P = mode == QNPU_MODE_W4A4 ? R : (R + 1) / 2, m = mx * my;
   const int first = QNPU_CMD_GET(w, FIRST), last = QNPU_CMD_GET(w, LAST);
   const qnpu_prm_t *bank = f->prm[QNPU_CMD_GET(w, PBANK)];
+  int32_t *acc = f->acc + (size_t)QNPU_CMD_GET(w, ACC_ROW) * C, *dst = acc;
+  const uint32_t nf = f1 * f2 * f3;
+  const size_t bytes = (size_t)m * C * sizeof *acc;
   uint32_t g = 0;
   for (uint32_t i3 = 0; i3 < f3; i3++)
     for (uint32_t i2 = 0; i2 < f2; i2++)
       for (uint32_t i1 = 0; i1 < f1; i1++, g++) {
-        const int fold_first = first && g == 0, fold_last = last && g + 1 == f1 * f2 * f3;
         const uint32_t base = QNPU_CMD_GET(w, A_ROW) + i1 * QNPU_CMD_GET(w, FS1) + i2 * QNPU_CMD_GET(w, FS2) +
                               i3 * QNPU_CMD_GET(w, FS3);
-        const uint8_t *wf = f->wgt + (size_t)(QNPU_CMD_GET(w, W_ROW) + g * wrows) * c->cols;
+        const uint8_t *wf = f->wgt + (size_t)(QNPU_CMD_GET(w, W_ROW) + g * wrows) * C;
+        const int vec8 = mode == QNPU_MODE_W8A8 && R % 16 == 0 && C % 16 == 0 && have_avx2();
+#if defined(__x86_64__) && defined(__GNUC__)
+        if (vec8) w8_pairs_avx2(wf, P, C, f->wpair);
+#endif
+        for (uint32_t p = 0; p < P && !vec8; p++)
+          for (uint32_t j = 0; j < C; j++) {
+            int32_t lo, hi;
+            if (mode == QNPU_MODE_W8A8) {
+              lo = (int8_t)wf[(size_t)(2 * p) * C + j];
+              hi = 2 * p + 1 < R ? (int8_t)wf[(size_t)(2 * p + 1) * C + j] : 0;
+            } else {
+              const uint8_t b = wf[(size_t)p * C + j];
+              lo = sext4(b), hi = sext4(b >> 4u);
+            }
+            f->wpair[((size_t)p * C + j) * 2] = (int16_t)lo;
+            f->wpair[((size_t)p * C + j) * 2 + 1] = (int16_t)hi;
+          }
         for (uint32_t y = 0; y < my; y++)
           for (uint32_t x = 0; x < mx; x++) {
-            const uint32_t m = y * mx + x;
             const uint8_t *a = f->act + (size_t)((base + x * QNPU_CMD_GET(w, AS_X) + y * QNPU_CMD_GET(w, AS_Y)) &
-                                                 0xffffu) * c->rows;
-            for (uint32_t j = 0; j < c->cols; j++) {
-              uint32_t psum = 0; /* modulo 2^32, like the accumulator */
-              for (uint32_t i = 0; i < c->rows; i++) {
-                if (mode == QNPU_MODE_W4A4) {
-                  const uint8_t wb = wf[(size_t)i * c->cols + j];
-                  psum += (uint32_t)(sext4(wb) * sext4(a[i]) + sext4(wb >> 4) * sext4(a[i] >> 4));
-                } else if (mode == QNPU_MODE_W4A8) {
-                  const uint8_t wb = wf[(size_t)(i / 2) * c->cols + j];
-                  psum += (uint32_t)(sext4(i & 1 ? wb >> 4 : wb) * (int8_t)a[i]);
-                } else {
-                  psum += (uint32_t)((int8_t)wf[(size_t)i * c->cols + j] * (int8_t)a[i]);
-                }
-              }
-              int32_t *accp = &f->acc[(size_t)(QNPU_CMD_GET(w, ACC_ROW) + m) * c->cols + j];
-              const uint32_t sum = (fold_first ? 0u : (uint32_t)*accp) + psum;
-              if (fold_last)
-                f->out[(size_t)(QNPU_CMD_GET(w, OUT_ROW) + m) * c->cols + j] =
-                    requant(f, &bank[j], (int32_t)(sum + (uint32_t)bank[j].bias));
-              else
-                *accp = (int32_t)sum;
+                                                 0xffffu) * R;
+            uint32_t *ap = f->apair + (size_t)(y * mx + x) * P;
+#if defined(__x86_64__) && defined(__GNUC__)
+            if (vec8) {
+              a8_pairs_avx2(a, R, ap);
+              continue;
             }
+#endif
+            for (uint32_t p = 0; p < P; p++)
+              ap[p] = mode == QNPU_MODE_W4A4 ? pair16(sext4(a[p]), sext4(a[p] >> 4u))
+                                             : pair16((int8_t)a[2 * p], 2 * p + 1 < R ? (int8_t)a[2 * p + 1] : 0);
           }
-        f->rows += mx * my;
-        f->macs += (uint64_t)mx * my * c->rows * c->cols * (mode == QNPU_MODE_W4A4 ? 2 : 1);
+        /* the fold of a LAST command requantizes its sums without writing
+         * them back into the accumulators, as the RTL */
+        dst = acc;
+        if (last && g + 1 == nf) {
+          dst = f->acc_tmp;
+          if (first && g == 0) memset(dst, 0, bytes);
+          else memcpy(dst, acc, bytes);
+        } else if (first && g == 0) {
+          memset(acc, 0, bytes);
+        }
+        mac_rows(dst, f->apair, m, f->wpair, P, C);
       }
+  f->rows += m * f1 * f2 * f3;
+  f->macs += (uint64_t)m * f1 * f2 * f3 * R * C * (mode == QNPU_MODE_W4A4 ? 2 : 1);
+  if (!last) return;
+  for (uint32_t r = 0; r < m; r++)
+    for (uint32_t j = 0; j < C; j++)
+      f->out[(size_t)(QNPU_CMD_GET(w, OUT_ROW) + r) * C + j] =
+          requant(f, &bank[j], (int32_t)((uint32_t)dst[(size_t)r * C + j] + (uint32_t)bank[j].bias));
 }
 
 static int store_row(void *ctx, uint32_t row, uint32_t a, int pad) {
