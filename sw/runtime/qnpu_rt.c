@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "qnpu_golden.h"
 
@@ -57,6 +58,7 @@ typedef struct {
   /* the plan */
   ctile_t *ct;
   int32_t nct, nch_max;
+  uint64_t total_folds;          /* folds of every tile's whole reduction     */
   int32_t toh, tow, pc, py, px, K; /* tile size, chunk/row/column splits, pieces */
   int resident;
   stile_t *st;
@@ -73,6 +75,12 @@ static qnpu_status_t fail(char *err, size_t errlen, qnpu_status_t s, const char 
     va_end(ap);
   }
   return s;
+}
+
+static double now_s(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 static int32_t cdiv(int64_t a, int64_t b) { return (int32_t)((a + b - 1) / b); }
@@ -157,18 +165,18 @@ static qnpu_status_t job_init(job_t *j, const qnpu_dev_info_t *in, const qnpu_la
   j->fn = malloc((size_t)j->o * taps * sizeof *j->fn);
   if (!j->fn) return fail(err, errlen, QNPU_ERR_NOMEM, "out of host memory for the weights");
   j->nv = 1;
-  for (int32_t o = 0; o < j->o; o++)
-    for (size_t t = 0; t < taps; t++) {
-      const size_t kyx = t / (size_t)j->cg, ci = t % (size_t)j->cg;
-      int32_t w;
-      if (l->op == QNPU_OP_DEPTHWISE_CONV2D) w = l->filter[kyx * (size_t)j->o + (size_t)o];
-      else w = l->filter[(size_t)o * taps + t];
-      (void)ci;
-      const int32_t v = w - p->filter_zero_point;
-      j->fn[(size_t)o * taps + t] = (int16_t)v;
-      const int32_t need = v > j->whi ? cdiv(v, j->whi) : v < j->wlo ? cdiv(-v, -j->wlo) : 1;
-      j->nv = imax(j->nv, need);
-    }
+  const int32_t zw = p->filter_zero_point;
+  int32_t vmin = 0, vmax = 0;
+  for (int32_t o = 0; o < j->o; o++) {
+    int16_t *d = j->fn + (size_t)o * taps;
+    if (l->op == QNPU_OP_DEPTHWISE_CONV2D) /* [1][kh][kw][O]: tap t of channel o */
+      for (size_t t = 0; t < taps; t++) d[t] = (int16_t)(l->filter[t * (size_t)j->o + (size_t)o] - zw);
+    else
+      for (size_t t = 0; t < taps; t++) d[t] = (int16_t)(l->filter[(size_t)o * taps + t] - zw);
+    for (size_t t = 0; t < taps; t++) vmin = imin(vmin, d[t]), vmax = imax(vmax, d[t]);
+  }
+  /* pieces in [wlo, whi] that w - zw needs */
+  j->nv = imax(1, imax(vmax > j->whi ? cdiv(vmax, j->whi) : 1, vmin < j->wlo ? cdiv(-vmin, -j->wlo) : 1));
   /* Output: OUT4 (two per byte) for W4A4 when every tile starts on a byte,
    * else OUT8; raw accumulators OUT32. Decided after the tiles. */
   return QNPU_OK;
@@ -203,6 +211,7 @@ static qnpu_status_t make_ctiles(job_t *j, char *err, size_t errlen) {
     t->cw0 = j->w4a4 ? ci0 & ~1 : ci0;
     t->nch = cdiv(ci1 - t->cw0, j->kf);
     j->nch_max = imax(j->nch_max, t->nch);
+    j->total_folds += (uint64_t)t->nch * (uint64_t)j->kw * (uint64_t)j->kh * (uint64_t)j->nv;
     if (o0 & 1) all_even = 0;
     o0 = o1;
   }
@@ -263,11 +272,7 @@ static int fits(const job_t *j, int32_t toh, int32_t tow, int32_t pc, int32_t py
   if ((uint64_t)p.ph * (uint64_t)p.pw * (uint64_t)csz > j->act_half) return 0;
   const uint64_t blk = block_rows(j, pc, py, px);
   if (blk > j->wgt_half && blk > j->wgt_rows) return 0;
-  uint64_t tot = 0;
-  for (int32_t t = 0; t < j->nct; t++) {
-    const int32_t ch = j->ct[t].nch;
-    tot += (uint64_t)ch * (uint64_t)j->kw * (uint64_t)j->kh * j->wrows * (uint64_t)j->nv;
-  }
+  const uint64_t tot = j->total_folds * j->wrows;
   *total_wrows = tot;
   if (blk > j->wgt_half && tot > j->wgt_rows) return 0;
   return 1;
@@ -278,12 +283,7 @@ static uint64_t cost(const job_t *j, int32_t toh, int32_t tow, int32_t pc, int32
   const int32_t ny = cdiv(j->oh, toh), nx = cdiv(j->ow, tow);
   const uint64_t nsp = (uint64_t)j->n * (uint64_t)ny * (uint64_t)nx;
   const uint64_t K = (uint64_t)pc * (uint64_t)py * (uint64_t)px * (uint64_t)j->nv;
-  uint64_t folds = 0, wbytes = 0;
-  for (int32_t t = 0; t < j->nct; t++) {
-    const uint64_t f = (uint64_t)j->ct[t].nch * (uint64_t)j->kw * (uint64_t)j->kh * (uint64_t)j->nv;
-    folds += f;
-    wbytes += f * j->wrows * j->C;
-  }
+  const uint64_t folds = j->total_folds, wbytes = folds * j->wrows * j->C;
   const uint64_t m = (uint64_t)toh * (uint64_t)tow;
   const uint64_t array = nsp * folds * (m > j->R ? m : j->R);
   const int32_t csz = cdiv(j->nch_max, pc);
@@ -364,20 +364,37 @@ static qnpu_status_t pack_weights(const job_t *j, const ctile_t *t, const piece_
   const size_t taps = (size_t)j->kh * (size_t)j->kw * (size_t)j->cg;
   int8_t vals[512];
   uint8_t col[256];
+  if (j->mode == QNPU_MODE_W8A8 && j->og == j->o && j->nv == 1) {
+    /* dense int8 without a zero-point split: row by row, so that the
+     * writes are contiguous (the common case, and the one that is hot) */
+    for (int32_t ky = pc->ky_lo; ky < pc->ky_hi; ky++)
+      for (int32_t kx = pc->kx_lo; kx < pc->kx_hi; kx++)
+        for (uint32_t cc = 0; cc < pch; cc++) {
+          const uint32_t g = ((uint32_t)(ky - pc->ky_lo) * fx + (uint32_t)(kx - pc->kx_lo)) * pch + cc;
+          const int32_t ch0 = t->cw0 + (pc->c_lo + (int32_t)cc) * (int32_t)j->kf;
+          const int16_t *src = j->fn + ((size_t)ky * (size_t)j->kw + (size_t)kx) * (size_t)j->cg;
+          for (uint32_t i = 0; i < j->R && ch0 + (int32_t)i < j->c; i++) {
+            uint8_t *row = dst + ((size_t)g * j->R + i) * j->C;
+            const int16_t *s0 = src + ch0 + (int32_t)i;
+            for (int32_t o = t->o0; o < t->o1; o++) row[o - t->o0] = (uint8_t)(int8_t)s0[(size_t)o * taps];
+          }
+        }
+    return QNPU_OK;
+  }
   for (int32_t o = t->o0; o < t->o1; o++) {
     const int32_t g0 = o / j->og * j->cg; /* first input channel of o's group */
     for (int32_t ky = pc->ky_lo; ky < pc->ky_hi; ky++)
       for (int32_t kx = pc->kx_lo; kx < pc->kx_hi; kx++)
         for (uint32_t cc = 0; cc < pch; cc++) {
           const uint32_t g = ((uint32_t)(ky - pc->ky_lo) * fx + (uint32_t)(kx - pc->kx_lo)) * pch + cc;
-          for (uint32_t i = 0; i < j->kf; i++) {
-            const int32_t ch = t->cw0 + (int32_t)((uint32_t)(pc->c_lo + (int32_t)cc) * j->kf + i);
-            int32_t v = 0;
-            if (ch >= g0 && ch < g0 + j->cg && ch < j->c)
-              v = variant(j, j->fn[(size_t)o * taps + ((size_t)ky * (size_t)j->kw + (size_t)kx) * (size_t)j->cg +
-                                   (size_t)(ch - g0)],
-                          pc->v);
-            vals[i] = (int8_t)v;
+          /* the window channels of this fold that belong to o's group */
+          const int32_t ch0 = t->cw0 + (pc->c_lo + (int32_t)cc) * (int32_t)j->kf;
+          const int32_t lo = imax(0, g0 - ch0), hi = imin((int32_t)j->kf, imin(g0 + j->cg, j->c) - ch0);
+          const int16_t *src = j->fn + (size_t)o * taps + ((size_t)ky * (size_t)j->kw + (size_t)kx) * (size_t)j->cg;
+          memset(vals, 0, j->kf);
+          for (int32_t i = lo; i < hi; i++) {
+            const int32_t v = src[ch0 + i - g0];
+            vals[i] = (int8_t)(j->nv == 1 ? v : variant(j, v, pc->v));
           }
           if (j->mode == QNPU_MODE_W8A8) memcpy(col, vals, j->R);
           else if (qnpu_golden_pack_int4(vals, j->kf, col)) return QNPU_ERR_ARG;
@@ -440,16 +457,21 @@ typedef struct {
   int32_t last[2];
 } slots_t;
 
-/* The slot holding (key, key2), or the least recently used one (*load = 1;
- * the caller stores the key). */
-static int slot_get(slots_t *s, int64_t key, int64_t key2, int *load) {
-  for (int i = 0; i < 2; i++)
-    if (s->key[i] == key && s->key2[i] == key2) {
-      *load = 0;
-      return i;
-    }
-  *load = 1;
-  return s->last[0] <= s->last[1] ? 0 : 1;
+/* Step n uses (key, key2): the slot holding it, or else the least recently
+ * used slot, which it will load (*load = 1) once that slot's last user,
+ * folded into *wait, has finished. */
+static int slot_use(slots_t *s, int64_t key, int64_t key2, int32_t n, int32_t *wait, int *load) {
+  int i = 0;
+  while (i < 2 && !(s->key[i] == key && s->key2[i] == key2)) i++;
+  *load = i == 2;
+  if (*load) {
+    i = s->last[0] <= s->last[1] ? 0 : 1;
+    if (s->last[i] > *wait) *wait = s->last[i];
+    s->key[i] = key;
+    s->key2[i] = key2;
+  }
+  s->last[i] = n;
+  return i;
 }
 
 typedef struct {
@@ -487,39 +509,13 @@ static qnpu_status_t make_steps(const job_t *j, step_t **out, int32_t *nout) {
         x->first = q == 0;
         x->last = q == nk - 1;
         int32_t wait = -1;
-        int ld;
         /* a patch is the spatial tile x (window, chunks, kernel rows, columns) */
         const int64_t akey2 = (((int64_t)j->ct[t].cw0 * 65536 + pc.c_lo) * 1024 + pc.ky_lo) * 1024 + pc.kx_lo;
-        const int a = slot_get(&act, si, akey2, &ld);
-        if (ld) {
-          wait = imax(wait, act.last[a]);
-          act.key[a] = si;
-          act.key2[a] = akey2;
-          x->act_load = 1;
-        }
-        act.last[a] = n;
-        x->act_base = (uint32_t)a * j->act_half;
-        if (!j->resident) {
-          const int64_t wkey = (int64_t)t * j->K + k;
-          const int w = slot_get(&wgt, wkey, 0, &ld);
-          if (ld) {
-            wait = imax(wait, wgt.last[w]);
-            wgt.key[w] = wkey;
-            x->wgt_load = 1;
-          }
-          wgt.last[w] = n;
-          x->wgt_base = (uint32_t)w * j->wgt_half;
-        }
-        if (x->last) { /* the parameter bank of the requantization */
-          const int b = slot_get(&prm, t, 0, &ld);
-          if (ld) {
-            wait = imax(wait, prm.last[b]);
-            prm.key[b] = t;
-            x->prm_load = 1;
-          }
-          prm.last[b] = n;
-          x->pbank = (uint32_t)b;
-        }
+        x->act_base = (uint32_t)slot_use(&act, si, akey2, n, &wait, &x->act_load) * j->act_half;
+        if (!j->resident)
+          x->wgt_base = (uint32_t)slot_use(&wgt, (int64_t)t * j->K + k, 0, n, &wait, &x->wgt_load) * j->wgt_half;
+        if (x->last) /* the parameter bank of the requantization */
+          x->pbank = (uint32_t)slot_use(&prm, t, 0, n, &wait, &x->prm_load);
         if (wait > waited) {
           x->wait = 1;
           s[wait].release = 1;
@@ -698,6 +694,8 @@ qnpu_status_t qnpu_rt_run(qnpu_dev_t *dev, const qnpu_layer_t *l, const qnpu_rt_
   if (!stats) stats = &local;
   const qnpu_dev_info_t *in = dev ? qnpu_drv_info(dev) : NULL;
   if (!in || !l || !out) return fail(err, errlen, QNPU_ERR_ARG, "qnpu_rt_run: missing argument");
+  const double t_start = now_s();
+  double t_dev = 0;
   job_t j;
   qnpu_status_t st = prepare(&j, in, l, opt, stats, err, errlen);
   step_t *steps = NULL;
@@ -765,6 +763,8 @@ qnpu_status_t qnpu_rt_run(qnpu_dev_t *dev, const qnpu_layer_t *l, const qnpu_rt_
     stats->issued_macs += (uint64_t)sp->toh * (uint64_t)sp->tow * (uint64_t)(pc.c_hi - pc.c_lo) * (uint64_t)(pc.kx_hi - pc.kx_lo) *
                           (uint64_t)(pc.ky_hi - pc.ky_lo) * j.kf * j.C;
   }
+  t_dev = now_s();
+  stats->prep_s = t_dev - t_start;
   if ((st = qnpu_drv_clear_counters(dev))) goto hw;
   if ((st = qnpu_drv_submit(dev, cb.v, cb.n))) goto hw;
   const uint64_t timeout = opt && opt->timeout_cycles ? opt->timeout_cycles : 8 * stats->est_cycles + 10000000u;
@@ -778,6 +778,7 @@ qnpu_status_t qnpu_rt_run(qnpu_dev_t *dev, const qnpu_layer_t *l, const qnpu_rt_
   stats->saturations = k.saturations;
   if ((st = qnpu_drv_read(dev, b.out, host, o_bytes))) goto hw;
   unpack_output(&j, host, out);
+  stats->device_s = now_s() - t_dev;
   goto done;
 nomem:
   st = fail(err, errlen, QNPU_ERR_NOMEM, "out of host memory");

@@ -62,6 +62,9 @@ typedef struct {
   /* measured by the device's counters (cycles 0 on a model without time) */
   uint64_t cycles, hw_macs, rd_bytes, wr_bytes;
   uint32_t saturations;
+  /* host wall time: planning and packing the operands into device memory,
+   * and the device's part (submit, wait, read back) */
+  double prep_s, device_s;
 } qnpu_rt_stats_t;
 
 /* Runs layer l on dev and writes qnpu_layer_out_count(l) int32 values to out

@@ -13,7 +13,7 @@
  *   mobilenet  the 27 conv layers of MobileNet-v1 (224x224, alpha 1)
  *   model      the ResNet-18 stack again on the fast model, for its speed
  *
- *   bench_rt --json FILE [--jobs J] [--quick]
+ *   bench_rt --json FILE [--jobs J] [--quick] [--model-only]
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -42,7 +42,7 @@ typedef struct {
 
 typedef struct {               /* one run's result */
   uint64_t cycles, macs, issued, dram, min_bytes, est;
-  double wall;
+  double wall, device_s;
   int ok;
   uint32_t tile_oh, tile_ow, ctiles, pieces, steps;
   int resident;
@@ -218,6 +218,7 @@ static res_t run_one(qnpu_session_t *s, const job_t *j) {
     r.cycles = st.cycles, r.macs = st.macs, r.issued = st.issued_macs, r.dram = st.rd_bytes + st.wr_bytes;
     r.min_bytes = st.min_bytes, r.est = st.est_cycles, r.tile_oh = st.tile_oh, r.tile_ow = st.tile_ow;
     r.ctiles = st.channel_tiles, r.pieces = st.pieces, r.steps = st.steps, r.resident = st.weights_resident;
+    r.device_s = st.device_s;
     if (!r.ok) fprintf(stderr, "bench_rt: %s %s: MISMATCH against the golden model\n", j->net, j->name);
   }
   free(out);
@@ -281,11 +282,12 @@ static void emit(FILE *f, const job_t *j, const res_t *r, const qnpu_dev_info_t 
 
 int main(int argc, char **argv) {
   const char *json = NULL;
-  int jobs = 2, quick = 0;
+  int jobs = 2, quick = 0, model_only = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--json") && i + 1 < argc) json = argv[++i];
     else if (!strcmp(argv[i], "--jobs") && i + 1 < argc) jobs = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--quick")) quick = 1;
+    else if (!strcmp(argv[i], "--model-only")) model_only = 1; /* for profiling the fast model */
     else {
       fprintf(stderr, "usage: %s --json FILE [--jobs J] [--quick]\n", argv[0]);
       return 2;
@@ -332,6 +334,15 @@ int main(int argc, char **argv) {
   fprintf(stderr, "bench_rt: operands and golden outputs in %.1f s\n", golden_s);
 
   static res_t rg[10], rr_[20], rm[27], rf[20];
+  if (model_only) {
+    qnpu_session_t *s = open_be("model");
+    t0 = now();
+    for (int rep = 0; rep < 10; rep++) /* ten times: the profile is the model's */
+      for (int i = 0; i < nr; i++) rf[i] = run_one(s, &rn[i]);
+    fprintf(stderr, "bench_rt: ResNet-18 stack on the fast model in %.3f s\n", now() - t0);
+    qnpu_session_close(s);
+    return 0;
+  }
   run_all("sim", gemm, ng, jobs, rg, "sim");
   t0 = now();
   run_all("sim", rn, nr, jobs, rr_, "sim");
@@ -342,10 +353,11 @@ int main(int argc, char **argv) {
   const double model_wall = now() - t0;
 
   uint64_t stack_cycles = 0, sim_cycles = 0;
-  double sim_wall = 0, fm_wall = 0;
+  double sim_wall = 0, fm_wall = 0, sim_dev = 0, fm_dev = 0;
   int all_ok = 1;
   for (int i = 0; i < nr; i++) {
     stack_cycles += rr_[i].cycles, sim_wall += rr_[i].wall, fm_wall += rf[i].wall;
+    sim_dev += rr_[i].device_s, fm_dev += rf[i].device_s;
     all_ok &= rr_[i].ok & rf[i].ok;
   }
   sim_cycles = stack_cycles;
@@ -370,8 +382,9 @@ int main(int argc, char **argv) {
              "\"sim_cpu_s\": %.3f, \"sim_cycles_per_s\": %.1f},\n",
           nr, (unsigned long long)stack_cycles, stack_wall, jobs, sim_wall, (double)sim_cycles / sim_wall);
   fprintf(f, "  \"fast_model\": {\"wall_s\": %.3f, \"run_s\": %.3f, \"equiv_cycles_per_s\": %.1f, "
-             "\"speedup_vs_sim\": %.2f},\n",
-          model_wall, fm_wall, (double)sim_cycles / fm_wall, sim_wall / fm_wall);
+             "\"speedup_vs_sim\": %.2f, \"device_s\": %.4f, \"sim_device_s\": %.3f, "
+             "\"device_speedup_vs_sim\": %.2f},\n",
+          model_wall, fm_wall, (double)sim_cycles / fm_wall, sim_wall / fm_wall, fm_dev, sim_dev, sim_dev / fm_dev);
   fprintf(f, "  \"all_bit_exact\": %s\n}\n", all_ok ? "true" : "false");
   fclose(f);
   fprintf(stderr, "bench_rt: ResNet-18 stack %llu cycles, %.1f s wall on %d instances; wrote %s\n",
