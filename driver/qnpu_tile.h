@@ -12,13 +12,14 @@
 #define QNPU_TILE_H
 
 #include "qnpu_drv.h"
+#include "qnpu_prec.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 typedef struct {
-  uint32_t mode;              /* 0 W8A8, 1 W4A8, 2 W4A4                       */
+  qnpu_prec_t mode;           /* precision (= the COMPUTE.MODE code)          */
   int32_t m, k, n;
   const int8_t *a;            /* [m][k]; int4 values in [-8, 7] for W4A4     */
   const int8_t *b;            /* [k][n]; int4 values for W4A8 and W4A4       */
@@ -71,7 +72,7 @@ qnpu_status_t qnpu_tile_run(qnpu_dev_t *dev, const qnpu_tile_t *t, uint64_t time
  * over it. Limits: O <= Cols, OH*OW <= AccDepth and OutRows, padding <= 15
  * per side, the patch and weights must fit the scratchpads. */
 typedef struct {
-  uint32_t mode;              /* 0 W8A8, 1 W4A8, 2 W4A4                       */
+  qnpu_prec_t mode;           /* precision (= the COMPUTE.MODE code)          */
   int32_t h, w, c;            /* input [h][w][c]                              */
   int32_t o;                  /* output channels                             */
   int32_t kh, kw, stride_h, stride_w, dil_h, dil_w;

@@ -17,8 +17,11 @@ static qnpu_status_t sim_open(const qnpu_backend_config_t *cfg, void **impl, qnp
   qnpu_sim_t *sim;
   const qnpu_status_t st = qnpu_sim_create(&sc, &sim);
   if (st) {
-    snprintf(err, errlen, "backend sim: cannot create the Verilated model: %s%s", qnpu_status_str(st),
-             st == QNPU_ERR_UNSUPPORTED && sc.trace_path ? " (this build of the model has no tracing)" : "");
+    if (st == QNPU_ERR_IO && sc.trace_path)
+      snprintf(err, errlen, "backend sim: cannot write the trace file %s", sc.trace_path);
+    else
+      snprintf(err, errlen, "backend sim: cannot create the Verilated model: %s%s", qnpu_status_str(st),
+               st == QNPU_ERR_UNSUPPORTED && sc.trace_path ? " (this build of the model has no tracing)" : "");
     return st;
   }
   if (cfg && ((cfg->rows && cfg->rows != qnpu_sim_shape(sim).rows) ||

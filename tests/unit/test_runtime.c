@@ -204,6 +204,66 @@ static void test_runtime_errors(void **s) {
   close_fm(&d);
 }
 
+/* A HAL that claims more device memory than the fast model has: writes
+ * past the end are dropped, so the runtime's loads fetch from outside DRAM
+ * and the device halts with a DMA error, which the runtime must return as
+ * QNPU_ERR_HW with the decoded message (the CLI's exit 3). */
+typedef struct {
+  qnpu_hal_t inner;
+  uint64_t real;
+} liar_t;
+
+static qnpu_status_t liar_rr(void *c, uint32_t o, uint32_t *v) { return qnpu_hal_reg_read(&((liar_t *)c)->inner, o, v); }
+static qnpu_status_t liar_rw(void *c, uint32_t o, uint32_t v) { return qnpu_hal_reg_write(&((liar_t *)c)->inner, o, v); }
+static qnpu_status_t liar_mr(void *c, uint64_t a, void *b, size_t n) {
+  liar_t *l = c;
+  if (a + n > l->real) return memset(b, 0, n), QNPU_OK;
+  return qnpu_hal_mem_read(&l->inner, a, b, n);
+}
+static qnpu_status_t liar_mw(void *c, uint64_t a, const void *b, size_t n) {
+  liar_t *l = c;
+  return a + n > l->real ? QNPU_OK : qnpu_hal_mem_write(&l->inner, a, b, n);
+}
+static qnpu_status_t liar_wait(void *c, uint32_t n) { return qnpu_hal_wait(&((liar_t *)c)->inner, n); }
+static uint64_t liar_size(void *c) { return 4 * ((liar_t *)c)->real; }
+static const qnpu_hal_ops_t kLiarOps = {"liar", liar_rr, liar_rw, liar_mr, liar_mw, liar_wait, liar_size};
+
+static void test_runtime_hw_error_is_reported(void **s) {
+  (void)s;
+  qnpu_fm_config_t fc;
+  qnpu_fm_config_default(&fc);
+  fc.dram_bytes = 1u << 20;
+  qnpu_fm_t *fm;
+  assert_int_equal(qnpu_fm_create(&fc, &fm), QNPU_OK);
+  liar_t liar = {qnpu_hal_fast(fm), fc.dram_bytes};
+  const qnpu_hal_t hal = {&kLiarOps, &liar, NULL, NULL};
+  qnpu_dev_t *dev;
+  assert_int_equal(qnpu_drv_open(&hal, NULL, NULL, &dev), QNPU_OK);
+  /* 2 MiB of weights: they land beyond the real 1 MiB */
+  const int32_t K = 2048, O = 1024;
+  int8_t *w = calloc((size_t)K * O, 1), x[2048] = {0};
+  int32_t m0 = 1 << 30, sh = 0, out[1024];
+  qnpu_layer_t l = {.op = QNPU_OP_FULLY_CONNECTED, .prec = QNPU_PREC_W8A8, .input = x, .filter = w};
+  l.p = (qnpu_conv_params_t){.n = 1, .h = 1, .w = 1, .c = K, .out_c = O, .kh = 1, .kw = 1, .stride_h = 1,
+                             .stride_w = 1, .dil_h = 1, .dil_w = 1, .groups = 1, .depth_multiplier = 1};
+  l.rq = (qnpu_requant_t){.mode = QNPU_REQUANT_TFLITE_Q31, .multiplier = &m0, .shift = &sh, .act_min = -128,
+                          .act_max = 127};
+  char err[512];
+  assert_int_equal(qnpu_rt_run(dev, &l, NULL, out, NULL, err, sizeof err), QNPU_ERR_HW);
+  assert_non_null(strstr(err, "the device halted"));
+  assert_non_null(strstr(err, "DMA"));
+  uint64_t used = 1;
+  qnpu_drv_mem_stats(dev, &used, NULL);
+  assert_int_equal(used, 0);
+  /* after a soft reset the same device runs a layer that fits */
+  assert_int_equal(qnpu_drv_reset(dev), QNPU_OK);
+  l.p.c = 64, l.p.out_c = 32;
+  assert_int_equal(qnpu_rt_run(dev, &l, NULL, out, NULL, err, sizeof err), QNPU_OK);
+  free(w);
+  qnpu_drv_close(dev);
+  qnpu_fm_destroy(fm);
+}
+
 /* The backend table: names, golden through the seam, a missing sim. */
 static void test_backend_table(void **s) {
   (void)s;
@@ -292,7 +352,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_runtime_random_layers_16x16), cmocka_unit_test(test_runtime_random_layers_4x4),
       cmocka_unit_test(test_runtime_random_layers_8x16),  cmocka_unit_test(test_runtime_k_split_conv),
-      cmocka_unit_test(test_runtime_errors),              cmocka_unit_test(test_backend_table),
+      cmocka_unit_test(test_runtime_errors),              cmocka_unit_test(test_runtime_hw_error_is_reported),
+      cmocka_unit_test(test_backend_table),
       cmocka_unit_test(test_runtime_conformance_model),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
