@@ -35,7 +35,9 @@ struct qnpu_fm {
   int32_t *out;              /* out_rows x cols                       */
   int32_t *acc;              /* acc_depth x cols                      */
   int16_t *wpair;            /* one fold's weights as int16 pairs: rows x cols x 2 */
-  uint32_t *apair;           /* a COMPUTE's activation rows as pairs: acc_depth x rows */
+  uint32_t *pairs8;          /* the activation scratchpad as int16 pairs, decoded at load:  */
+  uint32_t *pairs4;          /*   int8 (W8A8/W4A8) act_rows x ceil(rows/2), int4 act_rows x rows */
+  const uint32_t **arow;     /* one fold's activation pairs, a pointer per output row */
   int32_t *acc_tmp;          /* the sums of a LAST fold: acc_depth x cols */
   qnpu_prm_t *prm[2];        /* cols each                             */
   /* registers */
@@ -96,11 +98,14 @@ qnpu_status_t qnpu_fm_create(const qnpu_fm_config_t *cfg, qnpu_fm_t **out) {
   f->out = calloc((size_t)c.out_rows * c.cols, sizeof(int32_t));
   f->acc = calloc((size_t)c.acc_depth * c.cols, sizeof(int32_t));
   f->wpair = calloc((size_t)c.rows * c.cols * 2, sizeof(int16_t));
-  f->apair = calloc((size_t)c.acc_depth * c.rows, sizeof(uint32_t));
+
   f->acc_tmp = calloc((size_t)c.acc_depth * c.cols, sizeof(int32_t));
+  f->pairs8 = calloc((size_t)c.act_rows * ((c.rows + 1) / 2), sizeof(uint32_t));
+  f->pairs4 = calloc((size_t)c.act_rows * c.rows, sizeof(uint32_t));
+  f->arow = calloc(c.acc_depth, sizeof *f->arow);
   f->prm[0] = calloc(c.cols, sizeof(qnpu_prm_t));
   f->prm[1] = calloc(c.cols, sizeof(qnpu_prm_t));
-  if (!f->dram || !f->act || !f->wgt || !f->out || !f->acc || !f->wpair || !f->apair || !f->acc_tmp || !f->prm[0] ||
+  if (!f->dram || !f->act || !f->wgt || !f->out || !f->acc || !f->wpair || !f->pairs8 || !f->pairs4 || !f->acc_tmp || !f->arow || !f->prm[0] ||
       !f->prm[1]) {
     qnpu_fm_destroy(f);
     return QNPU_ERR_NOMEM;
@@ -119,8 +124,10 @@ void qnpu_fm_destroy(qnpu_fm_t *f) {
   free(f->out);
   free(f->acc);
   free(f->wpair);
-  free(f->apair);
   free(f->acc_tmp);
+  free(f->pairs8);
+  free(f->pairs4);
+  free(f->arow);
   free(f->prm[0]);
   free(f->prm[1]);
   free(f);
@@ -229,6 +236,9 @@ static int row_beats_ok(qnpu_fm_t *f, uint32_t addr, uint32_t len, uint32_t engi
   return 1;
 }
 
+static int32_t sext4(uint32_t v) { return (int32_t)((v & 15u) ^ 8u) - 8; }
+static uint32_t pair16(int32_t lo, int32_t hi) { return (uint32_t)(uint16_t)lo | (uint32_t)(uint16_t)hi << 16; }
+
 static int load_row(void *ctx, uint32_t row, uint32_t a, int pad) {
   xfer_ctx_t *x = ctx;
   qnpu_fm_t *f = x->f;
@@ -239,11 +249,17 @@ static int load_row(void *ctx, uint32_t row, uint32_t a, int pad) {
   if (pad) {
     memset(dst, 0, rowb);
     memset(dst, (int)x->fill, x->len);
-    return 0;
+  } else {
+    if (!row_beats_ok(f, a, x->len, QNPU_ENGINE_LOAD, &f->rd_bytes)) return 1;
+    memset(dst, 0, rowb);
+    memcpy(dst, f->dram + a, x->len);
   }
-  if (!row_beats_ok(f, a, x->len, QNPU_ENGINE_LOAD, &f->rd_bytes)) return 1;
-  memset(dst, 0, rowb);
-  memcpy(dst, f->dram + a, x->len);
+  if (act) { /* the row's int16 pairs in both readings, for exec_compute */
+    const uint32_t r = x->srow + row, P8 = (c->rows + 1) / 2;
+    uint32_t *p8 = f->pairs8 + (size_t)r * P8, *p4 = f->pairs4 + (size_t)r * c->rows;
+    for (uint32_t p = 0; p < P8; p++) p8[p] = pair16((int8_t)dst[2 * p], 2 * p + 1 < c->rows ? (int8_t)dst[2 * p + 1] : 0);
+    for (uint32_t p = 0; p < c->rows; p++) p4[p] = pair16(sext4(dst[p]), sext4(dst[p] >> 4u));
+  }
   return 0;
 }
 
@@ -264,7 +280,6 @@ static void exec_load(qnpu_fm_t *f, const uint32_t *w) {
   (void)qnpu_walk_each(&walk, load_row, &x);
 }
 
-static int32_t sext4(uint32_t v) { return (int32_t)((v & 15u) ^ 8u) - 8; }
 
 /* The RTL's requantization unit: the golden MBQM on its 6-bit shift field
  * (-32..31). Every value behaves as in MBQM except -32, whose 5-bit right
@@ -287,12 +302,12 @@ static int32_t requant(qnpu_fm_t *f, const qnpu_prm_t *p, int32_t acc) {
 /* The MACs of one fold over m output rows, in pairs: acc[r][j] += sum over
  * pairs p of a[r][p].lo * w[p][j].lo + a[r][p].hi * w[p][j].hi, modulo 2^32.
  * wp holds P x cols int16 pairs, ap m x P int16 pairs (as uint32). */
-static void mac_rows_scalar(int32_t *acc, const uint32_t *ap, uint32_t m, const int16_t *wp, uint32_t P,
+static void mac_rows_scalar(int32_t *acc, const uint32_t *const *ap, uint32_t m, const int16_t *wp, uint32_t P,
                             uint32_t cols) {
   for (uint32_t r = 0; r < m; r++) {
     int32_t *a = acc + (size_t)r * cols;
     for (uint32_t p = 0; p < P; p++) {
-      const int32_t lo = (int16_t)(ap[(size_t)r * P + p] & 0xffffu), hi = (int16_t)(ap[(size_t)r * P + p] >> 16);
+      const int32_t lo = (int16_t)(ap[r][p] & 0xffffu), hi = (int16_t)(ap[r][p] >> 16);
       const int16_t *w = wp + (size_t)p * cols * 2;
       for (uint32_t j = 0; j < cols; j++)
         a[j] = (int32_t)((uint32_t)a[j] + (uint32_t)(lo * w[2 * j] + hi * w[2 * j + 1]));
@@ -304,7 +319,7 @@ static void mac_rows_scalar(int32_t *acc, const uint32_t *ap, uint32_t m, const 
 #include <immintrin.h>
 /* The same with AVX2's pmaddwd: two int16 products summed into int32, eight
  * columns a vector (cols a multiple of 8). */
-__attribute__((target("avx2"))) static void mac_rows_avx2(int32_t *acc, const uint32_t *ap, uint32_t m,
+__attribute__((target("avx2"))) static void mac_rows_avx2(int32_t *acc, const uint32_t *const *ap, uint32_t m,
                                                           const int16_t *wp, uint32_t P, uint32_t cols) {
   if (cols % 16 == 0) { /* sixteen columns and two rows at a time: each weight load serves four madds */
     for (uint32_t j = 0; j < cols; j += 16) {
@@ -313,7 +328,7 @@ __attribute__((target("avx2"))) static void mac_rows_avx2(int32_t *acc, const ui
         int32_t *a0 = acc + (size_t)r * cols + j, *a1 = a0 + cols;
         __m256i s00 = _mm256_loadu_si256((const __m256i *)a0), s01 = _mm256_loadu_si256((const __m256i *)(a0 + 8));
         __m256i s10 = _mm256_loadu_si256((const __m256i *)a1), s11 = _mm256_loadu_si256((const __m256i *)(a1 + 8));
-        const uint32_t *p0 = ap + (size_t)r * P, *p1 = p0 + P;
+        const uint32_t *p0 = ap[r], *p1 = ap[r + 1];
         for (uint32_t p = 0; p < P; p++) {
           const int16_t *wr = wp + ((size_t)p * cols + j) * 2;
           const __m256i w0 = _mm256_loadu_si256((const __m256i *)wr), w1 = _mm256_loadu_si256((const __m256i *)(wr + 16));
@@ -333,7 +348,7 @@ __attribute__((target("avx2"))) static void mac_rows_avx2(int32_t *acc, const ui
         __m256i s00 = _mm256_loadu_si256((const __m256i *)a0), s01 = _mm256_loadu_si256((const __m256i *)(a0 + 8));
         for (uint32_t p = 0; p < P; p++) {
           const int16_t *wr = wp + ((size_t)p * cols + j) * 2;
-          const __m256i b0 = _mm256_set1_epi32((int32_t)ap[(size_t)r * P + p]);
+          const __m256i b0 = _mm256_set1_epi32((int32_t)ap[r][p]);
           s00 = _mm256_add_epi32(s00, _mm256_madd_epi16(b0, _mm256_loadu_si256((const __m256i *)wr)));
           s01 = _mm256_add_epi32(s01, _mm256_madd_epi16(b0, _mm256_loadu_si256((const __m256i *)(wr + 16))));
         }
@@ -347,7 +362,7 @@ __attribute__((target("avx2"))) static void mac_rows_avx2(int32_t *acc, const ui
     for (uint32_t r = 0; r < m; r++) {
       int32_t *a = acc + (size_t)r * cols + j;
       __m256i sum = _mm256_loadu_si256((const __m256i *)a);
-      const uint32_t *apr = ap + (size_t)r * P;
+      const uint32_t *apr = ap[r];
       for (uint32_t p = 0; p < P; p++) {
         const __m256i wv = _mm256_loadu_si256((const __m256i *)(wp + ((size_t)p * cols + j) * 2));
         sum = _mm256_add_epi32(sum, _mm256_madd_epi16(_mm256_set1_epi32((int32_t)apr[p]), wv));
@@ -357,9 +372,8 @@ __attribute__((target("avx2"))) static void mac_rows_avx2(int32_t *acc, const ui
   }
 }
 
-/* W8A8 decoding with AVX2 (R and C multiples of 16): weight rows 2p and
- * 2p+1 interleaved column by column; an activation row sign-extended to
- * int16, which is its pairs. */
+/* W8A8 weight decoding with AVX2 (R and C multiples of 16): weight rows 2p
+ * and 2p+1 interleaved column by column. */
 __attribute__((target("avx2"))) static void w8_pairs_avx2(const uint8_t *wf, uint32_t P, uint32_t C, int16_t *wp) {
   for (uint32_t p = 0; p < P; p++)
     for (uint32_t j = 0; j < C; j += 16) {
@@ -372,11 +386,6 @@ __attribute__((target("avx2"))) static void w8_pairs_avx2(const uint8_t *wf, uin
     }
 }
 
-__attribute__((target("avx2"))) static void a8_pairs_avx2(const uint8_t *a, uint32_t R, uint32_t *ap) {
-  for (uint32_t i = 0; i < R; i += 16)
-    _mm256_storeu_si256((__m256i *)(ap + i / 2), _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(a + i))));
-}
-
 static int have_avx2(void) {
   static int avx2 = -1;
   if (avx2 < 0) avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
@@ -386,7 +395,8 @@ static int have_avx2(void) {
 static int have_avx2(void) { return 0; }
 #endif
 
-static void mac_rows(int32_t *acc, const uint32_t *ap, uint32_t m, const int16_t *wp, uint32_t P, uint32_t cols) {
+static void mac_rows(int32_t *acc, const uint32_t *const *ap, uint32_t m, const int16_t *wp, uint32_t P,
+                     uint32_t cols) {
 #if defined(__x86_64__) && defined(__GNUC__)
   if (have_avx2() && cols % 8 == 0) {
     mac_rows_avx2(acc, ap, m, wp, P, cols);
@@ -396,7 +406,6 @@ static void mac_rows(int32_t *acc, const uint32_t *ap, uint32_t m, const int16_t
   mac_rows_scalar(acc, ap, m, wp, P, cols);
 }
 
-static uint32_t pair16(int32_t lo, int32_t hi) { return (uint32_t)(uint16_t)lo | (uint32_t)(uint16_t)hi << 16; }
 
 /* A COMPUTE: fold after fold, each fold's weights decoded once into int16
  * pairs (W8A8: K rows 2p, 2p+1; W4A8: the two nibbles of weight row p;
@@ -440,18 +449,8 @@ static void exec_compute(qnpu_fm_t *f, const uint32_t *w) {
           }
         for (uint32_t y = 0; y < my; y++)
           for (uint32_t x = 0; x < mx; x++) {
-            const uint8_t *a = f->act + (size_t)((base + x * QNPU_CMD_GET(w, AS_X) + y * QNPU_CMD_GET(w, AS_Y)) &
-                                                 0xffffu) * R;
-            uint32_t *ap = f->apair + (size_t)(y * mx + x) * P;
-#if defined(__x86_64__) && defined(__GNUC__)
-            if (vec8) {
-              a8_pairs_avx2(a, R, ap);
-              continue;
-            }
-#endif
-            for (uint32_t p = 0; p < P; p++)
-              ap[p] = mode == QNPU_MODE_W4A4 ? pair16(sext4(a[p]), sext4(a[p] >> 4u))
-                                             : pair16((int8_t)a[2 * p], 2 * p + 1 < R ? (int8_t)a[2 * p + 1] : 0);
+            const uint32_t arow = (base + x * QNPU_CMD_GET(w, AS_X) + y * QNPU_CMD_GET(w, AS_Y)) & 0xffffu;
+            f->arow[y * mx + x] = mode == QNPU_MODE_W4A4 ? f->pairs4 + (size_t)arow * R : f->pairs8 + (size_t)arow * P;
           }
         /* the fold of a LAST command requantizes its sums without writing
          * them back into the accumulators, as the RTL */
@@ -463,7 +462,7 @@ static void exec_compute(qnpu_fm_t *f, const uint32_t *w) {
         } else if (first && g == 0) {
           memset(acc, 0, bytes);
         }
-        mac_rows(dst, f->apair, m, f->wpair, P, C);
+        mac_rows(dst, f->arow, m, f->wpair, P, C);
       }
   f->rows += m * f1 * f2 * f3;
   f->macs += (uint64_t)m * f1 * f2 * f3 * R * C * (mode == QNPU_MODE_W4A4 ? 2 : 1);
