@@ -37,6 +37,7 @@ struct qnpu_fm {
   int16_t *wpair;            /* one fold's weights as int16 pairs: rows x cols x 2 */
   uint32_t *pairs8;          /* the activation scratchpad as int16 pairs, decoded at load:  */
   uint32_t *pairs4;          /*   int8 (W8A8/W4A8) act_rows x ceil(rows/2), int4 act_rows x rows */
+  uint8_t *stale4;           /* act_rows: the int4 pairs of the row are not decoded yet */
   const uint32_t **arow;     /* one fold's activation pairs, a pointer per output row */
   int32_t *acc_tmp;          /* the sums of a LAST fold: acc_depth x cols */
   qnpu_prm_t *prm[2];        /* cols each                             */
@@ -102,10 +103,11 @@ qnpu_status_t qnpu_fm_create(const qnpu_fm_config_t *cfg, qnpu_fm_t **out) {
   f->acc_tmp = calloc((size_t)c.acc_depth * c.cols, sizeof(int32_t));
   f->pairs8 = calloc((size_t)c.act_rows * ((c.rows + 1) / 2), sizeof(uint32_t));
   f->pairs4 = calloc((size_t)c.act_rows * c.rows, sizeof(uint32_t));
+  f->stale4 = calloc(c.act_rows, 1);
   f->arow = calloc(c.acc_depth, sizeof *f->arow);
   f->prm[0] = calloc(c.cols, sizeof(qnpu_prm_t));
   f->prm[1] = calloc(c.cols, sizeof(qnpu_prm_t));
-  if (!f->dram || !f->act || !f->wgt || !f->out || !f->acc || !f->wpair || !f->pairs8 || !f->pairs4 || !f->acc_tmp || !f->arow || !f->prm[0] ||
+  if (!f->dram || !f->act || !f->wgt || !f->out || !f->acc || !f->wpair || !f->pairs8 || !f->pairs4 || !f->stale4 || !f->acc_tmp || !f->arow || !f->prm[0] ||
       !f->prm[1]) {
     qnpu_fm_destroy(f);
     return QNPU_ERR_NOMEM;
@@ -127,6 +129,7 @@ void qnpu_fm_destroy(qnpu_fm_t *f) {
   free(f->acc_tmp);
   free(f->pairs8);
   free(f->pairs4);
+  free(f->stale4);
   free(f->arow);
   free(f->prm[0]);
   free(f->prm[1]);
@@ -239,6 +242,40 @@ static int row_beats_ok(qnpu_fm_t *f, uint32_t addr, uint32_t len, uint32_t engi
 static int32_t sext4(uint32_t v) { return (int32_t)((v & 15u) ^ 8u) - 8; }
 static uint32_t pair16(int32_t lo, int32_t hi) { return (uint32_t)(uint16_t)lo | (uint32_t)(uint16_t)hi << 16; }
 
+static int any_nonzero(const int16_t *v, uint32_t n) {
+  int16_t acc = 0;
+  for (uint32_t i = 0; i < n; i++) acc |= v[i];
+  return acc != 0;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+__attribute__((target("avx2"))) static void pairs8_avx2(const uint8_t *a, uint32_t n, uint32_t *d) {
+  for (uint32_t i = 0; i < n; i += 16)
+    _mm256_storeu_si256((__m256i *)(d + i / 2), _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(a + i))));
+}
+
+static int have_avx2(void) {
+  static int avx2 = -1;
+  if (avx2 < 0) avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
+  return avx2;
+}
+#else
+static int have_avx2(void) { return 0; }
+#endif
+
+/* An activation row as int8 pairs: (a[2p], a[2p+1]) in one uint32 each
+ * (the sign-extended row, which AVX2 makes in one instruction). */
+static void decode_pairs8(const uint8_t *a, uint32_t rows, uint32_t *d) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (rows % 16 == 0 && have_avx2()) {
+    pairs8_avx2(a, rows, d);
+    return;
+  }
+#endif
+  for (uint32_t p = 0; p < (rows + 1) / 2; p++) d[p] = pair16((int8_t)a[2 * p], 2 * p + 1 < rows ? (int8_t)a[2 * p + 1] : 0);
+}
+
 static int load_row(void *ctx, uint32_t row, uint32_t a, int pad) {
   xfer_ctx_t *x = ctx;
   qnpu_fm_t *f = x->f;
@@ -254,11 +291,10 @@ static int load_row(void *ctx, uint32_t row, uint32_t a, int pad) {
     memset(dst, 0, rowb);
     memcpy(dst, f->dram + a, x->len);
   }
-  if (act) { /* the row's int16 pairs in both readings, for exec_compute */
-    const uint32_t r = x->srow + row, P8 = (c->rows + 1) / 2;
-    uint32_t *p8 = f->pairs8 + (size_t)r * P8, *p4 = f->pairs4 + (size_t)r * c->rows;
-    for (uint32_t p = 0; p < P8; p++) p8[p] = pair16((int8_t)dst[2 * p], 2 * p + 1 < c->rows ? (int8_t)dst[2 * p + 1] : 0);
-    for (uint32_t p = 0; p < c->rows; p++) p4[p] = pair16(sext4(dst[p]), sext4(dst[p] >> 4u));
+  if (act) { /* the row's int8 pairs now, its int4 pairs when a W4A4 fold first reads it */
+    const uint32_t r = x->srow + row;
+    decode_pairs8(dst, c->rows, f->pairs8 + (size_t)r * ((c->rows + 1) / 2));
+    f->stale4[r] = 1;
   }
   return 0;
 }
@@ -316,7 +352,6 @@ static void mac_rows_scalar(int32_t *acc, const uint32_t *const *ap, uint32_t m,
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
 /* The same with AVX2's pmaddwd: two int16 products summed into int32, eight
  * columns a vector (cols a multiple of 8). */
 __attribute__((target("avx2"))) static void mac_rows_avx2(int32_t *acc, const uint32_t *const *ap, uint32_t m,
@@ -386,13 +421,6 @@ __attribute__((target("avx2"))) static void w8_pairs_avx2(const uint8_t *wf, uin
     }
 }
 
-static int have_avx2(void) {
-  static int avx2 = -1;
-  if (avx2 < 0) avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
-  return avx2;
-}
-#else
-static int have_avx2(void) { return 0; }
 #endif
 
 static void mac_rows(int32_t *acc, const uint32_t *const *ap, uint32_t m, const int16_t *wp, uint32_t P,
@@ -450,7 +478,17 @@ static void exec_compute(qnpu_fm_t *f, const uint32_t *w) {
         for (uint32_t y = 0; y < my; y++)
           for (uint32_t x = 0; x < mx; x++) {
             const uint32_t arow = (base + x * QNPU_CMD_GET(w, AS_X) + y * QNPU_CMD_GET(w, AS_Y)) & 0xffffu;
-            f->arow[y * mx + x] = mode == QNPU_MODE_W4A4 ? f->pairs4 + (size_t)arow * R : f->pairs8 + (size_t)arow * P;
+            if (mode != QNPU_MODE_W4A4) {
+              f->arow[y * mx + x] = f->pairs8 + (size_t)arow * P;
+              continue;
+            }
+            uint32_t *p4 = f->pairs4 + (size_t)arow * R;
+            if (f->stale4[arow]) {
+              const uint8_t *a = f->act + (size_t)arow * R;
+              for (uint32_t p = 0; p < R; p++) p4[p] = pair16(sext4(a[p]), sext4(a[p] >> 4u));
+              f->stale4[arow] = 0;
+            }
+            f->arow[y * mx + x] = p4;
           }
         /* the fold of a LAST command requantizes its sums without writing
          * them back into the accumulators, as the RTL */
@@ -462,7 +500,10 @@ static void exec_compute(qnpu_fm_t *f, const uint32_t *w) {
         } else if (first && g == 0) {
           memset(acc, 0, bytes);
         }
-        mac_rows(dst, f->arow, m, f->wpair, P, C);
+        /* pairs whose weights are all zero add nothing (a layer's padded channels) */
+        uint32_t pe = P;
+        while (pe && !any_nonzero(f->wpair + (size_t)(pe - 1) * C * 2, 2 * C)) pe--;
+        mac_rows(dst, f->arow, m, f->wpair, pe, C);
       }
   f->rows += m * f1 * f2 * f3;
   f->macs += (uint64_t)m * f1 * f2 * f3 * R * C * (mode == QNPU_MODE_W4A4 ? 2 : 1);
@@ -478,9 +519,8 @@ static int store_row(void *ctx, uint32_t row, uint32_t a, int pad) {
   qnpu_fm_t *f = x->f;
   const qnpu_fm_config_t *c = &f->cfg;
   const uint32_t srow = x->srow + row;
-  uint8_t buf[4 * 256];
-  (void)pad; /* a STORE has no padding rows */
-  memset(buf, 0, sizeof buf);
+  uint8_t buf[4 * 256]; /* LEN <= the row's bytes, all of them written below */
+  (void)pad;             /* a STORE has no padding rows */
   const int32_t *o = f->out + (size_t)srow * c->cols;
   switch (x->tgt) {
     case QNPU_TGT_STORE_OUT8:
@@ -508,11 +548,9 @@ static int store_row(void *ctx, uint32_t row, uint32_t a, int pad) {
       raise(f, QNPU_HWERR_DMA, QNPU_ENGINE_STORE, (uint32_t)b);
       return 1;
     }
-    for (uint64_t i = b; i < b + BEAT; i++)
-      if (i >= a && i < end) {
-        f->dram[i] = buf[i - a];
-        f->wr_bytes++;
-      }
+    const uint64_t lo = b > a ? b : a, hi = b + BEAT < end ? b + BEAT : end;
+    memcpy(f->dram + lo, buf + (lo - a), (size_t)(hi - lo));
+    f->wr_bytes += (uint32_t)(hi - lo);
   }
   return 0;
 }
