@@ -1,6 +1,6 @@
 # qnpu - top-level Makefile.
 #   make demo      the main job (installs what is missing first)
-#   make test      lint, unit + conformance tests, RTL block tests (4x4, 16x16), ASan/UBSan
+#   make test      lint, unit + conformance tests, RTL block tests (4x4, 16x16), runtime layers on sim, ASan/UBSan
 #   make regress   RTL block tests, 2,000 random command streams and N random layers (SEED=, N=) per array size
 #   make lint      verilator --lint-only -Wall and a Yosys read of every RTL file
 #   make gen       regenerate the register map files from regs/qnpu.json
