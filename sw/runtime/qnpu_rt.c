@@ -50,6 +50,8 @@ typedef struct {
   const qnpu_layer_t *l;
   int32_t n, h, w, c, o, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, oh, ow, cg, og;
   int32_t h0, w0, ex_t, ex_l;    /* the layer's input size; padding written in it */
+  int32_t ly, lx;                /* LOAD steps: a 1-wide kernel dimension loads only
+                                    every stride-th input row / column */
   int16_t *fn;                   /* [o][kh][kw][cg]: w - zw                   */
   int32_t nv;                    /* weight variants                           */
   int32_t wlo, whi;              /* range of one weight                       */
@@ -152,6 +154,8 @@ static qnpu_status_t job_init(job_t *j, const qnpu_dev_info_t *in, const qnpu_la
     j->w = j->w0 = j->ow = 1;
     j->n = 1;
   }
+  j->ly = j->kh == 1 ? j->sh : 1;
+  j->lx = j->kw == 1 ? j->sw : 1;
   if (l->op == QNPU_OP_CONV2D) j->cg = p->c / p->groups, j->og = p->out_c / p->groups;
   else if (l->op == QNPU_OP_DEPTHWISE_CONV2D) j->cg = 1, j->og = p->depth_multiplier;
   else j->cg = p->c, j->og = p->out_c;
@@ -235,7 +239,8 @@ static int piece_of(const job_t *j, const ctile_t *t, int32_t k, piece_t *pc) {
   return pc->c_lo < pc->c_hi && pc->ky_lo < pc->ky_hi && pc->kx_lo < pc->kx_hi;
 }
 
-/* The input rows and columns a tile's piece reads, and their padding. */
+/* The input rows and columns a tile's piece reads (every ly-th row and
+ * lx-th column from (iy_lo, ix_lo)), and how many of them are padding. */
 typedef struct {
   int32_t iy_lo, ix_lo, ph, pw;
   uint32_t pad_ylo, pad_yhi, pad_xlo, pad_xhi;
@@ -248,12 +253,12 @@ static patch_t patch_of(const job_t *j, int32_t oy0, int32_t toh, int32_t ox0, i
   const int32_t iy_hi = (oy0 + toh - 1) * j->sh - j->pt + j->dh * (ky_hi - 1);
   p.ix_lo = ox0 * j->sw - j->pl + j->dw * kx_lo;
   const int32_t ix_hi = (ox0 + tow - 1) * j->sw - j->pl + j->dw * (kx_hi - 1);
-  p.ph = iy_hi - p.iy_lo + 1;
-  p.pw = ix_hi - p.ix_lo + 1;
-  p.pad_ylo = (uint32_t)imin(p.ph, imax(0, -p.iy_lo));
-  p.pad_yhi = (uint32_t)imin(p.ph - (int32_t)p.pad_ylo, imax(0, iy_hi - (j->h - 1)));
-  p.pad_xlo = (uint32_t)imin(p.pw, imax(0, -p.ix_lo));
-  p.pad_xhi = (uint32_t)imin(p.pw - (int32_t)p.pad_xlo, imax(0, ix_hi - (j->w - 1)));
+  p.ph = (iy_hi - p.iy_lo) / j->ly + 1;
+  p.pw = (ix_hi - p.ix_lo) / j->lx + 1;
+  p.pad_ylo = (uint32_t)imin(p.ph, p.iy_lo < 0 ? cdiv(-p.iy_lo, j->ly) : 0);
+  p.pad_yhi = (uint32_t)imin(p.ph - (int32_t)p.pad_ylo, iy_hi > j->h - 1 ? cdiv(iy_hi - (j->h - 1), j->ly) : 0);
+  p.pad_xlo = (uint32_t)imin(p.pw, p.ix_lo < 0 ? cdiv(-p.ix_lo, j->lx) : 0);
+  p.pad_xhi = (uint32_t)imin(p.pw - (int32_t)p.pad_xlo, ix_hi > j->w - 1 ? cdiv(ix_hi - (j->w - 1), j->lx) : 0);
   return p;
 }
 
@@ -562,8 +567,8 @@ static qnpu_status_t emit(const job_t *j, const step_t *s, int32_t ns, const buf
       const uint32_t z = (uint32_t)j->l->p.input_zero_point;
       const qnpu_xfer_t a = {.target = QNPU_TGT_LOAD_ACT, .spad_row = x->act_base,
                              .dram_addr = (uint32_t)(img + (uint64_t)off), .len = j->R, .count1 = pch,
-                             .count2 = (uint32_t)p.pw, .count3 = (uint32_t)p.ph, .stride1 = j->R, .stride2 = j->cb,
-                             .stride3 = (uint32_t)j->w * j->cb, .pad_xlo = p.pad_xlo, .pad_xhi = p.pad_xhi,
+                             .count2 = (uint32_t)p.pw, .count3 = (uint32_t)p.ph, .stride1 = j->R,
+                             .stride2 = (uint32_t)j->lx * j->cb, .stride3 = (uint32_t)j->ly * (uint32_t)j->w * j->cb, .pad_xlo = p.pad_xlo, .pad_xhi = p.pad_xhi,
                              .pad_ylo = p.pad_ylo, .pad_yhi = p.pad_yhi,
                              .fill = j->w4a4 ? (z & 15u) * 0x11u : z & 0xffu};
       ld[nl++] = qnpu_cmd_load(&a);
@@ -588,7 +593,8 @@ static qnpu_status_t emit(const job_t *j, const step_t *s, int32_t ns, const buf
     const qnpu_compute_t c = {.mode = j->mode, .a_row = x->act_base, .w_row = wbase,
                               .acc_row = half * j->acc_half, .out_row = half * j->out_half,
                               .mx = (uint32_t)sp->tow, .my = (uint32_t)sp->toh,
-                              .as_x = (uint32_t)j->sw * pch, .as_y = (uint32_t)j->sh * (uint32_t)p.pw * pch,
+                              .as_x = (uint32_t)(j->sw / j->lx) * pch,
+                              .as_y = (uint32_t)(j->sh / j->ly) * (uint32_t)p.pw * pch,
                               .f1 = pch, .f2 = fx, .f3 = fy, .fs1 = 1, .fs2 = (uint32_t)j->dw * pch,
                               .fs3 = (uint32_t)j->dh * (uint32_t)p.pw * pch, .first = x->first, .last = x->last,
                               .pbank = x->pbank};
