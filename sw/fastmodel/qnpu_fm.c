@@ -39,6 +39,7 @@ struct qnpu_fm {
   uint32_t *pairs4;          /*   int8 (W8A8/W4A8) act_rows x ceil(rows/2), int4 act_rows x rows */
   uint8_t *stale4;           /* act_rows: the int4 pairs of the row are not decoded yet */
   const uint32_t **arow;     /* one fold's activation pairs, a pointer per output row */
+  uint32_t *rel;             /* a COMPUTE's activation row offsets, one per output row */
   int32_t *acc_tmp;          /* the sums of a LAST fold: acc_depth x cols */
   qnpu_prm_t *prm[2];        /* cols each                             */
   /* registers */
@@ -105,10 +106,11 @@ qnpu_status_t qnpu_fm_create(const qnpu_fm_config_t *cfg, qnpu_fm_t **out) {
   f->pairs4 = calloc((size_t)c.act_rows * c.rows, sizeof(uint32_t));
   f->stale4 = calloc(c.act_rows, 1);
   f->arow = calloc(c.acc_depth, sizeof *f->arow);
+  f->rel = calloc(c.acc_depth, sizeof *f->rel);
   f->prm[0] = calloc(c.cols, sizeof(qnpu_prm_t));
   f->prm[1] = calloc(c.cols, sizeof(qnpu_prm_t));
-  if (!f->dram || !f->act || !f->wgt || !f->out || !f->acc || !f->wpair || !f->pairs8 || !f->pairs4 || !f->stale4 || !f->acc_tmp || !f->arow || !f->prm[0] ||
-      !f->prm[1]) {
+  if (!f->dram || !f->act || !f->wgt || !f->out || !f->acc || !f->wpair || !f->pairs8 || !f->pairs4 || !f->stale4 ||
+      !f->acc_tmp || !f->arow || !f->rel || !f->prm[0] || !f->prm[1]) {
     qnpu_fm_destroy(f);
     return QNPU_ERR_NOMEM;
   }
@@ -131,6 +133,7 @@ void qnpu_fm_destroy(qnpu_fm_t *f) {
   free(f->pairs4);
   free(f->stale4);
   free(f->arow);
+  free(f->rel);
   free(f->prm[0]);
   free(f->prm[1]);
   free(f);
@@ -242,11 +245,6 @@ static int row_beats_ok(qnpu_fm_t *f, uint32_t addr, uint32_t len, uint32_t engi
 static int32_t sext4(uint32_t v) { return (int32_t)((v & 15u) ^ 8u) - 8; }
 static uint32_t pair16(int32_t lo, int32_t hi) { return (uint32_t)(uint16_t)lo | (uint32_t)(uint16_t)hi << 16; }
 
-static int any_nonzero(const int16_t *v, uint32_t n) {
-  int16_t acc = 0;
-  for (uint32_t i = 0; i < n; i++) acc |= v[i];
-  return acc != 0;
-}
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -273,7 +271,8 @@ static void decode_pairs8(const uint8_t *a, uint32_t rows, uint32_t *d) {
     return;
   }
 #endif
-  for (uint32_t p = 0; p < (rows + 1) / 2; p++) d[p] = pair16((int8_t)a[2 * p], 2 * p + 1 < rows ? (int8_t)a[2 * p + 1] : 0);
+  for (uint32_t p = 0; p < (rows + 1) / 2; p++)
+    d[p] = pair16((int8_t)a[2 * p], 2 * p + 1 < rows ? (int8_t)a[2 * p + 1] : 0);
 }
 
 static int load_row(void *ctx, uint32_t row, uint32_t a, int pad) {
@@ -366,7 +365,8 @@ __attribute__((target("avx2"))) static void mac_rows_avx2(int32_t *acc, const ui
         const uint32_t *p0 = ap[r], *p1 = ap[r + 1];
         for (uint32_t p = 0; p < P; p++) {
           const int16_t *wr = wp + ((size_t)p * cols + j) * 2;
-          const __m256i w0 = _mm256_loadu_si256((const __m256i *)wr), w1 = _mm256_loadu_si256((const __m256i *)(wr + 16));
+          const __m256i w0 = _mm256_loadu_si256((const __m256i *)wr);
+          const __m256i w1 = _mm256_loadu_si256((const __m256i *)(wr + 16));
           const __m256i b0 = _mm256_set1_epi32((int32_t)p0[p]), b1 = _mm256_set1_epi32((int32_t)p1[p]);
           s00 = _mm256_add_epi32(s00, _mm256_madd_epi16(b0, w0));
           s01 = _mm256_add_epi32(s01, _mm256_madd_epi16(b0, w1));
@@ -409,7 +409,9 @@ __attribute__((target("avx2"))) static void mac_rows_avx2(int32_t *acc, const ui
 
 /* W8A8 weight decoding with AVX2 (R and C multiples of 16): weight rows 2p
  * and 2p+1 interleaved column by column. */
-__attribute__((target("avx2"))) static void w8_pairs_avx2(const uint8_t *wf, uint32_t P, uint32_t C, int16_t *wp) {
+/* Returns one past the last pair with a nonzero weight. */
+__attribute__((target("avx2"))) static uint32_t w8_pairs_avx2(const uint8_t *wf, uint32_t P, uint32_t C, int16_t *wp) {
+  uint32_t pe = 0;
   for (uint32_t p = 0; p < P; p++)
     for (uint32_t j = 0; j < C; j += 16) {
       const __m256i lo = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(wf + (size_t)(2 * p) * C + j)));
@@ -418,7 +420,10 @@ __attribute__((target("avx2"))) static void w8_pairs_avx2(const uint8_t *wf, uin
       int16_t *d = wp + ((size_t)p * C + j) * 2;
       _mm256_storeu_si256((__m256i *)d, _mm256_permute2x128_si256(t0, t1, 0x20));
       _mm256_storeu_si256((__m256i *)(d + 16), _mm256_permute2x128_si256(t0, t1, 0x31));
+      const __m256i any = _mm256_or_si256(lo, hi);
+      if (!_mm256_testz_si256(any, any)) pe = p + 1;
     }
+  return pe;
 }
 
 #endif
@@ -451,16 +456,24 @@ static void exec_compute(qnpu_fm_t *f, const uint32_t *w) {
   int32_t *acc = f->acc + (size_t)QNPU_CMD_GET(w, ACC_ROW) * C, *dst = acc;
   const uint32_t nf = f1 * f2 * f3;
   const size_t bytes = (size_t)m * C * sizeof *acc;
+  const uint32_t a_row = QNPU_CMD_GET(w, A_ROW), fs1 = QNPU_CMD_GET(w, FS1), fs2 = QNPU_CMD_GET(w, FS2),
+                 fs3 = QNPU_CMD_GET(w, FS3), w_row = QNPU_CMD_GET(w, W_ROW);
+  /* each output row's activation row relative to the fold's first */
+  const uint32_t as_x = QNPU_CMD_GET(w, AS_X), as_y = QNPU_CMD_GET(w, AS_Y);
+  uint32_t *rel = f->rel;
+  for (uint32_t y = 0; y < my; y++)
+    for (uint32_t x = 0; x < mx; x++) rel[y * mx + x] = x * as_x + y * as_y;
+  const uint32_t **arow = f->arow;
   uint32_t g = 0;
   for (uint32_t i3 = 0; i3 < f3; i3++)
     for (uint32_t i2 = 0; i2 < f2; i2++)
       for (uint32_t i1 = 0; i1 < f1; i1++, g++) {
-        const uint32_t base = QNPU_CMD_GET(w, A_ROW) + i1 * QNPU_CMD_GET(w, FS1) + i2 * QNPU_CMD_GET(w, FS2) +
-                              i3 * QNPU_CMD_GET(w, FS3);
-        const uint8_t *wf = f->wgt + (size_t)(QNPU_CMD_GET(w, W_ROW) + g * wrows) * C;
+        const uint32_t base = a_row + i1 * fs1 + i2 * fs2 + i3 * fs3;
+        const uint8_t *wf = f->wgt + (size_t)(w_row + g * wrows) * C;
         const int vec8 = mode == QNPU_MODE_W8A8 && R % 16 == 0 && C % 16 == 0 && have_avx2();
+        uint32_t pe = 0; /* pairs whose weights are all zero add nothing: the padded channels */
 #if defined(__x86_64__) && defined(__GNUC__)
-        if (vec8) w8_pairs_avx2(wf, P, C, f->wpair);
+        if (vec8) pe = w8_pairs_avx2(wf, P, C, f->wpair);
 #endif
         for (uint32_t p = 0; p < P && !vec8; p++)
           for (uint32_t j = 0; j < C; j++) {
@@ -474,22 +487,22 @@ static void exec_compute(qnpu_fm_t *f, const uint32_t *w) {
             }
             f->wpair[((size_t)p * C + j) * 2] = (int16_t)lo;
             f->wpair[((size_t)p * C + j) * 2 + 1] = (int16_t)hi;
+            if (lo | hi) pe = p + 1;
           }
-        for (uint32_t y = 0; y < my; y++)
-          for (uint32_t x = 0; x < mx; x++) {
-            const uint32_t arow = (base + x * QNPU_CMD_GET(w, AS_X) + y * QNPU_CMD_GET(w, AS_Y)) & 0xffffu;
-            if (mode != QNPU_MODE_W4A4) {
-              f->arow[y * mx + x] = f->pairs8 + (size_t)arow * P;
-              continue;
-            }
-            uint32_t *p4 = f->pairs4 + (size_t)arow * R;
-            if (f->stale4[arow]) {
-              const uint8_t *a = f->act + (size_t)arow * R;
+        if (mode != QNPU_MODE_W4A4) {
+          for (uint32_t r = 0; r < m; r++) arow[r] = f->pairs8 + (size_t)((base + rel[r]) & 0xffffu) * P;
+        } else {
+          for (uint32_t r = 0; r < m; r++) {
+            const uint32_t ar = (base + rel[r]) & 0xffffu;
+            uint32_t *p4 = f->pairs4 + (size_t)ar * R;
+            if (f->stale4[ar]) {
+              const uint8_t *a = f->act + (size_t)ar * R;
               for (uint32_t p = 0; p < R; p++) p4[p] = pair16(sext4(a[p]), sext4(a[p] >> 4u));
-              f->stale4[arow] = 0;
+              f->stale4[ar] = 0;
             }
-            f->arow[y * mx + x] = p4;
+            arow[r] = p4;
           }
+        }
         /* the fold of a LAST command requantizes its sums without writing
          * them back into the accumulators, as the RTL */
         dst = acc;
@@ -500,10 +513,7 @@ static void exec_compute(qnpu_fm_t *f, const uint32_t *w) {
         } else if (first && g == 0) {
           memset(acc, 0, bytes);
         }
-        /* pairs whose weights are all zero add nothing (a layer's padded channels) */
-        uint32_t pe = P;
-        while (pe && !any_nonzero(f->wpair + (size_t)(pe - 1) * C * 2, 2 * C)) pe--;
-        mac_rows(dst, f->arow, m, f->wpair, pe, C);
+        mac_rows(dst, arow, m, f->wpair, pe, C);
       }
   f->rows += m * f1 * f2 * f3;
   f->macs += (uint64_t)m * f1 * f2 * f3 * R * C * (mode == QNPU_MODE_W4A4 ? 2 : 1);

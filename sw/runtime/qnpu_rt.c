@@ -9,36 +9,35 @@
 
 #include "qnpu_golden.h"
 
-#define COST_BYTES_PER_CYCLE 16u /* the cost model's DRAM rate          */
+#define COST_BYTES_PER_CYCLE 16u /* the cost model's DRAM rate */
 #define COST_STEP_CYCLES 16u     /* command issue per COMPUTE, in cycles */
-#define MAX_PAD 15               /* LOAD PAD_* fields are 4 bits         */
+#define MAX_PAD 15               /* LOAD PAD_* fields are 4 bits */
 
-typedef struct {                 /* an output-channel tile                    */
-  int32_t o0, o1;                /* output channels [o0, o1)                  */
-  int32_t cw0;                   /* first input channel of its window         */
-  int32_t nch;                   /* chunks of kf channels in the window       */
+typedef struct {  /* an output-channel tile */
+  int32_t o0, o1; /* output channels [o0, o1) */
+  int32_t cw0;    /* first input channel of its window */
+  int32_t nch;    /* chunks of kf channels in the window */
 } ctile_t;
 
-typedef struct {                 /* a piece of one tile's reduction           */
-  int32_t c_lo, c_hi;            /* chunks of the window                      */
-  int32_t ky_lo, ky_hi;          /* kernel rows                               */
-  int32_t kx_lo, kx_hi;          /* kernel columns                            */
-  int32_t v;                     /* weight variant (zero-point split)         */
+typedef struct {        /* a piece of one tile's reduction */
+  int32_t c_lo, c_hi;   /* chunks of the window */
+  int32_t ky_lo, ky_hi; /* kernel rows */
+  int32_t kx_lo, kx_hi; /* kernel columns */
+  int32_t v;            /* weight variant (zero-point split) */
 } piece_t;
 
-typedef struct {                 /* a spatial tile                            */
+typedef struct { /* a spatial tile */
   int32_t img, oy0, toh, ox0, tow;
 } stile_t;
 
-typedef struct {                 /* one COMPUTE and what it needs             */
-  int32_t s, t, k;               /* spatial tile, channel tile, piece         */
+typedef struct {   /* one COMPUTE and what it needs */
+  int32_t s, t, k; /* spatial tile, channel tile, piece */
   int first, last;
-  uint32_t u;                    /* output-tile index (acc/out slot parity)   */
+  uint32_t u; /* output-tile index (acc/out slot parity) */
   int act_load, wgt_load, prm_load;
   uint32_t act_base, wgt_base, pbank;
-  int pop_load;                  /* its loads pushed a token                  */
-  int wait;                      /* the loads before it wait for a release    */
-  int release;                   /* it gives a release token to LOAD          */
+  int wait;    /* the loads before it wait for a release */
+  int release; /* it gives a release token to LOAD */
 } step_t;
 
 typedef struct {
@@ -49,18 +48,19 @@ typedef struct {
   /* the layer as a grouped convolution */
   const qnpu_layer_t *l;
   int32_t n, h, w, c, o, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, oh, ow, cg, og;
-  int32_t h0, w0, ex_t, ex_l;    /* the layer's input size; padding written in it */
-  int32_t ly, lx;                /* LOAD steps: a 1-wide kernel dimension loads only
-                                    every stride-th input row / column */
-  int16_t *fn;                   /* [o][kh][kw][cg]: w - zw                   */
-  int32_t nv;                    /* weight variants                           */
-  int32_t wlo, whi;              /* range of one weight                       */
-  uint32_t cb, ob;               /* input / output bytes per pixel            */
-  uint32_t out_tgt;              /* QNPU_TGT_STORE_*                          */
+  int32_t h0, w0, ex_t, ex_l; /* the layer's input size; padding written in it */
+  int32_t ly, lx;             /* LOAD steps: a 1-wide kernel dimension loads only
+                                 every stride-th input row / column */
+  const int8_t *f8;           /* [o][kh][kw][cg]: the weights, or else */
+  int16_t *fn;                /*   the same as w - zw */
+  int32_t nv;                 /* weight variants */
+  int32_t wlo, whi;           /* range of one weight */
+  uint32_t cb, ob;            /* input / output bytes per pixel */
+  uint32_t out_tgt;           /* QNPU_TGT_STORE_* */
   /* the plan */
   ctile_t *ct;
   int32_t nct, nch_max;
-  uint64_t total_folds;          /* folds of every tile's whole reduction     */
+  uint64_t total_folds;            /* folds of every tile's whole reduction */
   int32_t toh, tow, pc, py, px, K; /* tile size, chunk/row/column splits, pieces */
   int resident;
   stile_t *st;
@@ -104,8 +104,7 @@ static void job_free(job_t *j) {
 }
 
 /* Fills the device and layer fields of j and the normalised filter. */
-static qnpu_status_t job_init(job_t *j, const qnpu_dev_info_t *in, const qnpu_layer_t *l, char *err,
-                              size_t errlen) {
+static qnpu_status_t job_init(job_t *j, const qnpu_dev_info_t *in, const qnpu_layer_t *l, char *err, size_t errlen) {
   memset(j, 0, sizeof *j);
   qnpu_status_t st = qnpu_layer_check(l, err, errlen);
   if (st) return st;
@@ -117,9 +116,8 @@ static qnpu_status_t job_init(job_t *j, const qnpu_dev_info_t *in, const qnpu_la
   if (!qnpu_prec_built(l->prec, in->precisions))
     return fail(err, errlen, QNPU_ERR_UNSUPPORTED, "precision %s is not built into this device",
                 qnpu_prec_name(l->prec));
-  if (l->rq.mode != QNPU_REQUANT_NONE &&
-      (l->rq.output_zero_point < -32768 || l->rq.output_zero_point > 32767 || l->rq.act_min < -32768 ||
-       l->rq.act_max > 32767))
+  if (l->rq.mode != QNPU_REQUANT_NONE && (l->rq.output_zero_point < -32768 || l->rq.output_zero_point > 32767 ||
+                                          l->rq.act_min < -32768 || l->rq.act_max > 32767))
     return fail(err, errlen, QNPU_ERR_UNSUPPORTED, "the output zero point and clamp must fit 16 bits");
   j->l = l;
   j->R = in->rows;
@@ -156,19 +154,28 @@ static qnpu_status_t job_init(job_t *j, const qnpu_dev_info_t *in, const qnpu_la
   }
   j->ly = j->kh == 1 ? j->sh : 1;
   j->lx = j->kw == 1 ? j->sw : 1;
-  if (l->op == QNPU_OP_CONV2D) j->cg = p->c / p->groups, j->og = p->out_c / p->groups;
-  else if (l->op == QNPU_OP_DEPTHWISE_CONV2D) j->cg = 1, j->og = p->depth_multiplier;
-  else j->cg = p->c, j->og = p->out_c;
+  if (l->op == QNPU_OP_CONV2D)
+    j->cg = p->c / p->groups, j->og = p->out_c / p->groups;
+  else if (l->op == QNPU_OP_DEPTHWISE_CONV2D)
+    j->cg = 1, j->og = p->depth_multiplier;
+  else
+    j->cg = p->c, j->og = p->out_c;
   j->cb = j->w4a4 ? (uint32_t)cdiv(p->c, 2) : (uint32_t)p->c;
   const int wbits = qnpu_prec_info(l->prec)->weight_bits;
   j->wlo = -(1 << (wbits - 1));
   j->whi = (1 << (wbits - 1)) - 1;
 
-  /* w - zw for every (o, ky, kx, j), and how many int-width pieces it needs. */
+  /* The weights as [o][kh][kw][cg]: the layer's own filter when that is its
+   * layout and there is no zero point; else w - zw for every (o, ky, kx, j),
+   * and how many int-width pieces it needs. */
   const size_t taps = (size_t)j->kh * (size_t)j->kw * (size_t)j->cg;
+  j->nv = 1;
+  if (l->op != QNPU_OP_DEPTHWISE_CONV2D && p->filter_zero_point == 0) {
+    j->f8 = l->filter;
+    return QNPU_OK;
+  }
   j->fn = malloc((size_t)j->o * taps * sizeof *j->fn);
   if (!j->fn) return fail(err, errlen, QNPU_ERR_NOMEM, "out of host memory for the weights");
-  j->nv = 1;
   const int32_t zw = p->filter_zero_point;
   int32_t vmin = 0, vmax = 0;
   for (int32_t o = 0; o < j->o; o++) {
@@ -181,10 +188,11 @@ static qnpu_status_t job_init(job_t *j, const qnpu_dev_info_t *in, const qnpu_la
   }
   /* pieces in [wlo, whi] that w - zw needs */
   j->nv = imax(1, imax(vmax > j->whi ? cdiv(vmax, j->whi) : 1, vmin < j->wlo ? cdiv(-vmin, -j->wlo) : 1));
-  /* Output: OUT4 (two per byte) for W4A4 when every tile starts on a byte,
-   * else OUT8; raw accumulators OUT32. Decided after the tiles. */
   return QNPU_OK;
 }
+
+/* Weight i of the normalised [o][kh][kw][cg] filter. */
+static int32_t wval(const job_t *j, size_t i) { return j->f8 ? j->f8[i] : j->fn[i]; }
 
 /* Variant v of weight value x: the v-th of nv pieces in [wlo, whi] summing to x. */
 static int32_t variant(const job_t *j, int32_t x, int32_t v) {
@@ -200,14 +208,16 @@ static int32_t variant(const job_t *j, int32_t x, int32_t v) {
  * wider than a tile, whole groups when they are narrower. */
 static qnpu_status_t make_ctiles(job_t *j, char *err, size_t errlen) {
   const int32_t C = (int32_t)j->C, per = j->og >= C ? 0 : C / j->og; /* groups per tile */
-  j->ct = calloc((size_t)j->o, sizeof *j->ct); /* at most one tile per channel */
+  j->ct = calloc((size_t)j->o, sizeof *j->ct);                       /* at most one tile per channel */
   if (!j->ct) return fail(err, errlen, QNPU_ERR_NOMEM, "out of host memory");
   j->nct = 0;
   int all_even = 1;
   for (int32_t o0 = 0; o0 < j->o;) {
     int32_t o1;
-    if (per) o1 = imin(j->o, o0 + per * j->og);
-    else o1 = imin(o0 + C, (o0 / j->og + 1) * j->og);
+    if (per)
+      o1 = imin(j->o, o0 + per * j->og);
+    else
+      o1 = imin(o0 + C, (o0 / j->og + 1) * j->og);
     ctile_t *t = &j->ct[j->nct++];
     t->o0 = o0;
     t->o1 = o1;
@@ -219,9 +229,12 @@ static qnpu_status_t make_ctiles(job_t *j, char *err, size_t errlen) {
     if (o0 & 1) all_even = 0;
     o0 = o1;
   }
-  if (j->bypass) j->out_tgt = QNPU_TGT_STORE_OUT32, j->ob = 4u * (uint32_t)j->o;
-  else if (j->w4a4 && all_even) j->out_tgt = QNPU_TGT_STORE_OUT4, j->ob = (uint32_t)cdiv(j->o, 2);
-  else j->out_tgt = QNPU_TGT_STORE_OUT8, j->ob = (uint32_t)j->o;
+  if (j->bypass)
+    j->out_tgt = QNPU_TGT_STORE_OUT32, j->ob = 4u * (uint32_t)j->o;
+  else if (j->w4a4 && all_even)
+    j->out_tgt = QNPU_TGT_STORE_OUT4, j->ob = (uint32_t)cdiv(j->o, 2);
+  else
+    j->out_tgt = QNPU_TGT_STORE_OUT8, j->ob = (uint32_t)j->o;
   return QNPU_OK;
 }
 
@@ -377,11 +390,14 @@ static qnpu_status_t pack_weights(const job_t *j, const ctile_t *t, const piece_
         for (uint32_t cc = 0; cc < pch; cc++) {
           const uint32_t g = ((uint32_t)(ky - pc->ky_lo) * fx + (uint32_t)(kx - pc->kx_lo)) * pch + cc;
           const int32_t ch0 = t->cw0 + (pc->c_lo + (int32_t)cc) * (int32_t)j->kf;
-          const int16_t *src = j->fn + ((size_t)ky * (size_t)j->kw + (size_t)kx) * (size_t)j->cg;
+          const size_t at = ((size_t)ky * (size_t)j->kw + (size_t)kx) * (size_t)j->cg + (size_t)ch0;
           for (uint32_t i = 0; i < j->R && ch0 + (int32_t)i < j->c; i++) {
             uint8_t *row = dst + ((size_t)g * j->R + i) * j->C;
-            const int16_t *s0 = src + ch0 + (int32_t)i;
-            for (int32_t o = t->o0; o < t->o1; o++) row[o - t->o0] = (uint8_t)(int8_t)s0[(size_t)o * taps];
+            if (j->f8)
+              for (int32_t o = t->o0; o < t->o1; o++) row[o - t->o0] = (uint8_t)j->f8[(size_t)o * taps + at + i];
+            else
+              for (int32_t o = t->o0; o < t->o1; o++)
+                row[o - t->o0] = (uint8_t)(int8_t)j->fn[(size_t)o * taps + at + i];
           }
         }
     return QNPU_OK;
@@ -395,15 +411,18 @@ static qnpu_status_t pack_weights(const job_t *j, const ctile_t *t, const piece_
           /* the window channels of this fold that belong to o's group */
           const int32_t ch0 = t->cw0 + (pc->c_lo + (int32_t)cc) * (int32_t)j->kf;
           const int32_t lo = imax(0, g0 - ch0), hi = imin((int32_t)j->kf, imin(g0 + j->cg, j->c) - ch0);
-          const int16_t *src = j->fn + (size_t)o * taps + ((size_t)ky * (size_t)j->kw + (size_t)kx) * (size_t)j->cg;
+          const size_t at = (size_t)o * taps + ((size_t)ky * (size_t)j->kw + (size_t)kx) * (size_t)j->cg;
           memset(vals, 0, j->kf);
           for (int32_t i = lo; i < hi; i++) {
-            const int32_t v = src[ch0 + i - g0];
+            const int32_t v = wval(j, at + (size_t)(ch0 + i - g0));
             vals[i] = (int8_t)(j->nv == 1 ? v : variant(j, v, pc->v));
           }
-          if (j->mode == QNPU_MODE_W8A8) memcpy(col, vals, j->R);
-          else if (qnpu_golden_pack_int4(vals, j->kf, col)) return QNPU_ERR_ARG;
-          for (uint32_t i = 0; i < j->wrows; i++) dst[((size_t)g * j->wrows + i) * j->C + (uint32_t)(o - t->o0)] = col[i];
+          if (j->mode == QNPU_MODE_W8A8)
+            memcpy(col, vals, j->R);
+          else if (qnpu_golden_pack_int4(vals, j->kf, col))
+            return QNPU_ERR_ARG;
+          for (uint32_t i = 0; i < j->wrows; i++)
+            dst[((size_t)g * j->wrows + i) * j->C + (uint32_t)(o - t->o0)] = col[i];
         }
   }
   return QNPU_OK;
@@ -420,7 +439,13 @@ static void pack_params(const job_t *j, const ctile_t *t, uint8_t *dst) {
     memset(&p, 0, sizeof p);
     if (real) {
       int64_t wsum = 0;
-      for (size_t i = 0; i < taps; i++) wsum += j->fn[(size_t)o * taps + i];
+      if (j->f8) { /* (two loops, so that each vectorizes) */
+        const int8_t *w = j->f8 + (size_t)o * taps;
+        for (size_t i = 0; i < taps; i++) wsum += w[i];
+      } else {
+        const int16_t *w = j->fn + (size_t)o * taps;
+        for (size_t i = 0; i < taps; i++) wsum += w[i];
+      }
       const uint32_t b = l->bias ? (uint32_t)l->bias[o] : 0u;
       p.bias = (int32_t)(b - (uint32_t)((int64_t)l->p.input_zero_point * wsum));
       if (!j->bypass) {
@@ -480,8 +505,8 @@ static int slot_use(slots_t *s, int64_t key, int64_t key2, int32_t n, int32_t *w
 }
 
 typedef struct {
-  uint64_t in, wgt, prm, out;    /* DRAM addresses of the buffers */
-  uint64_t *wblk;                /* [nct * K] row offset of each weight block (from wgt) */
+  uint64_t in, wgt, prm, out; /* DRAM addresses of the buffers */
+  uint64_t *wblk;             /* [nct * K] row offset of each weight block (from wgt) */
 } bufs_t;
 
 /* Pass 1: the steps, their slots and their tokens. A step's loads are
@@ -565,24 +590,41 @@ static qnpu_status_t emit(const job_t *j, const step_t *s, int32_t ns, const buf
       const int64_t off = ((int64_t)p.iy_lo * j->w + p.ix_lo) * (int64_t)j->cb + (int64_t)((uint32_t)t->cw0 / cw_div) +
                           (int64_t)pc.c_lo * j->R;
       const uint32_t z = (uint32_t)j->l->p.input_zero_point;
-      const qnpu_xfer_t a = {.target = QNPU_TGT_LOAD_ACT, .spad_row = x->act_base,
-                             .dram_addr = (uint32_t)(img + (uint64_t)off), .len = j->R, .count1 = pch,
-                             .count2 = (uint32_t)p.pw, .count3 = (uint32_t)p.ph, .stride1 = j->R,
-                             .stride2 = (uint32_t)j->lx * j->cb, .stride3 = (uint32_t)j->ly * (uint32_t)j->w * j->cb, .pad_xlo = p.pad_xlo, .pad_xhi = p.pad_xhi,
-                             .pad_ylo = p.pad_ylo, .pad_yhi = p.pad_yhi,
+      const qnpu_xfer_t a = {.target = QNPU_TGT_LOAD_ACT,
+                             .spad_row = x->act_base,
+                             .dram_addr = (uint32_t)(img + (uint64_t)off),
+                             .len = j->R,
+                             .count1 = pch,
+                             .count2 = (uint32_t)p.pw,
+                             .count3 = (uint32_t)p.ph,
+                             .stride1 = j->R,
+                             .stride2 = (uint32_t)j->lx * j->cb,
+                             .stride3 = (uint32_t)j->ly * (uint32_t)j->w * j->cb,
+                             .pad_xlo = p.pad_xlo,
+                             .pad_xhi = p.pad_xhi,
+                             .pad_ylo = p.pad_ylo,
+                             .pad_yhi = p.pad_yhi,
                              .fill = j->w4a4 ? (z & 15u) * 0x11u : z & 0xffu};
       ld[nl++] = qnpu_cmd_load(&a);
     }
     if (wload) {
-      const qnpu_xfer_t w = {.target = QNPU_TGT_LOAD_WGT, .spad_row = wbase,
-                             .dram_addr = (uint32_t)(b->wgt + b->wblk[blk] * j->C), .len = j->C, .count1 = wrows,
-                             .count2 = 1, .count3 = 1, .stride1 = j->C};
+      const qnpu_xfer_t w = {.target = QNPU_TGT_LOAD_WGT,
+                             .spad_row = wbase,
+                             .dram_addr = (uint32_t)(b->wgt + b->wblk[blk] * j->C),
+                             .len = j->C,
+                             .count1 = wrows,
+                             .count2 = 1,
+                             .count3 = 1,
+                             .stride1 = j->C};
       ld[nl++] = qnpu_cmd_load(&w);
     }
     if (x->prm_load) {
       const qnpu_xfer_t q = {.target = x->pbank ? QNPU_TGT_LOAD_PRM1 : QNPU_TGT_LOAD_PRM0,
                              .dram_addr = (uint32_t)(b->prm + (uint64_t)x->t * QNPU_PRM_RECORD_BYTES * j->C),
-                             .len = QNPU_PRM_RECORD_BYTES * j->C, .count1 = 1, .count2 = 1, .count3 = 1};
+                             .len = QNPU_PRM_RECORD_BYTES * j->C,
+                             .count1 = 1,
+                             .count2 = 1,
+                             .count3 = 1};
       ld[nl++] = qnpu_cmd_load(&q);
     }
     for (int q = 0; q < nl; q++) {
@@ -590,13 +632,23 @@ static qnpu_status_t emit(const job_t *j, const step_t *s, int32_t ns, const buf
       bad |= push_cmd(cb, ld[q]);
     }
     const uint32_t half = x->u & 1u;
-    const qnpu_compute_t c = {.mode = j->mode, .a_row = x->act_base, .w_row = wbase,
-                              .acc_row = half * j->acc_half, .out_row = half * j->out_half,
-                              .mx = (uint32_t)sp->tow, .my = (uint32_t)sp->toh,
+    const qnpu_compute_t c = {.mode = j->mode,
+                              .a_row = x->act_base,
+                              .w_row = wbase,
+                              .acc_row = half * j->acc_half,
+                              .out_row = half * j->out_half,
+                              .mx = (uint32_t)sp->tow,
+                              .my = (uint32_t)sp->toh,
                               .as_x = (uint32_t)(j->sw / j->lx) * pch,
                               .as_y = (uint32_t)(j->sh / j->ly) * (uint32_t)p.pw * pch,
-                              .f1 = pch, .f2 = fx, .f3 = fy, .fs1 = 1, .fs2 = (uint32_t)j->dw * pch,
-                              .fs3 = (uint32_t)j->dh * (uint32_t)p.pw * pch, .first = x->first, .last = x->last,
+                              .f1 = pch,
+                              .f2 = fx,
+                              .f3 = fy,
+                              .fs1 = 1,
+                              .fs2 = (uint32_t)j->dw * pch,
+                              .fs3 = (uint32_t)j->dh * (uint32_t)p.pw * pch,
+                              .first = x->first,
+                              .last = x->last,
                               .pbank = x->pbank};
     qnpu_cmd_t cc = qnpu_cmd_compute(&c);
     qnpu_cmd_deps(&cc, nl > 0, x->last && x->u >= 2, x->release, x->last);
@@ -604,14 +656,22 @@ static qnpu_status_t emit(const job_t *j, const step_t *s, int32_t ns, const buf
     if (!x->last) continue;
     const uint32_t nt = (uint32_t)(t->o1 - t->o0);
     uint32_t len, o0b;
-    if (j->out_tgt == QNPU_TGT_STORE_OUT32) len = 4u * nt, o0b = 4u * (uint32_t)t->o0;
-    else if (j->out_tgt == QNPU_TGT_STORE_OUT4) len = (nt + 1) / 2, o0b = (uint32_t)t->o0 / 2;
-    else len = nt, o0b = (uint32_t)t->o0;
+    if (j->out_tgt == QNPU_TGT_STORE_OUT32)
+      len = 4u * nt, o0b = 4u * (uint32_t)t->o0;
+    else if (j->out_tgt == QNPU_TGT_STORE_OUT4)
+      len = (nt + 1) / 2, o0b = (uint32_t)t->o0 / 2;
+    else
+      len = nt, o0b = (uint32_t)t->o0;
     const uint64_t px = ((uint64_t)sp->img * (uint64_t)j->oh + (uint64_t)sp->oy0) * (uint64_t)j->ow + (uint64_t)sp->ox0;
-    const qnpu_xfer_t o = {.target = j->out_tgt, .spad_row = half * j->out_half,
-                           .dram_addr = (uint32_t)(b->out + px * j->ob + o0b), .len = len,
-                           .count1 = (uint32_t)sp->tow, .count2 = (uint32_t)sp->toh, .count3 = 1,
-                           .stride1 = j->ob, .stride2 = (uint32_t)j->ow * j->ob};
+    const qnpu_xfer_t o = {.target = j->out_tgt,
+                           .spad_row = half * j->out_half,
+                           .dram_addr = (uint32_t)(b->out + px * j->ob + o0b),
+                           .len = len,
+                           .count1 = (uint32_t)sp->tow,
+                           .count2 = (uint32_t)sp->toh,
+                           .count3 = 1,
+                           .stride1 = j->ob,
+                           .stride2 = (uint32_t)j->ow * j->ob};
     qnpu_cmd_t sc = qnpu_cmd_store(&o);
     qnpu_cmd_deps(&sc, 1, 0, x->u + 2 < U, 0);
     bad |= push_cmd(cb, sc);
@@ -634,10 +694,12 @@ static qnpu_status_t pack_input(const job_t *j, uint8_t *dst) {
         const int32_t iy = y - j->ex_t, ix = x - j->ex_l;
         const int inside = iy >= 0 && iy < j->h0 && ix >= 0 && ix < j->w0;
         const int8_t *src =
-            inside ? j->l->input + (((size_t)b * (size_t)j->h0 + (size_t)iy) * (size_t)j->w0 + (size_t)ix) * (size_t)j->c
-                   : zrow;
+            inside
+                ? j->l->input + (((size_t)b * (size_t)j->h0 + (size_t)iy) * (size_t)j->w0 + (size_t)ix) * (size_t)j->c
+                : zrow;
         uint8_t *d = dst + (((size_t)b * (size_t)j->h + (size_t)y) * (size_t)j->w + (size_t)x) * j->cb;
-        if (!j->w4a4) memcpy(d, src, (size_t)j->c);
+        if (!j->w4a4)
+          memcpy(d, src, (size_t)j->c);
         else if (qnpu_golden_pack_int4(src, (size_t)j->c, d)) {
           free(zrow);
           return QNPU_ERR_ARG;
@@ -725,8 +787,8 @@ qnpu_status_t qnpu_rt_run(qnpu_dev_t *dev, const qnpu_layer_t *l, const qnpu_rt_
       piece_t pc;
       b.wblk[(size_t)t * (size_t)j.K + (size_t)k] = wrows;
       if (piece_of(&j, &j.ct[t], k, &pc))
-        wrows += (uint64_t)(pc.c_hi - pc.c_lo) * (uint64_t)(pc.kx_hi - pc.kx_lo) * (uint64_t)(pc.ky_hi - pc.ky_lo) *
-                 j.wrows;
+        wrows +=
+            (uint64_t)(pc.c_hi - pc.c_lo) * (uint64_t)(pc.kx_hi - pc.kx_lo) * (uint64_t)(pc.ky_hi - pc.ky_lo) * j.wrows;
     }
   const size_t in_bytes = (size_t)j.n * (size_t)j.h * (size_t)j.w * j.cb + j.R; /* slack: a chunk past the end */
   const size_t w_bytes = (size_t)wrows * j.C + 16, p_bytes = (size_t)j.nct * QNPU_PRM_RECORD_BYTES * j.C;
@@ -739,8 +801,7 @@ qnpu_status_t qnpu_rt_run(qnpu_dev_t *dev, const qnpu_layer_t *l, const qnpu_rt_
       fail(err, errlen, st,
            "device memory: %zu bytes do not fit (%llu bytes in use, largest free gap %llu); the layer needs "
            "%zu bytes in all",
-           sizes[nalloc], (unsigned long long)used, (unsigned long long)gap,
-           in_bytes + w_bytes + p_bytes + o_bytes);
+           sizes[nalloc], (unsigned long long)used, (unsigned long long)gap, in_bytes + w_bytes + p_bytes + o_bytes);
       goto done;
     }
   b.in = addr[0], b.wgt = addr[1], b.prm = addr[2], b.out = addr[3];
@@ -766,8 +827,8 @@ qnpu_status_t qnpu_rt_run(qnpu_dev_t *dev, const qnpu_layer_t *l, const qnpu_rt_
     piece_t pc;
     (void)piece_of(&j, &j.ct[steps[i].t], steps[i].k, &pc);
     const stile_t *sp = &j.st[steps[i].s];
-    stats->issued_macs += (uint64_t)sp->toh * (uint64_t)sp->tow * (uint64_t)(pc.c_hi - pc.c_lo) * (uint64_t)(pc.kx_hi - pc.kx_lo) *
-                          (uint64_t)(pc.ky_hi - pc.ky_lo) * j.kf * j.C;
+    stats->issued_macs += (uint64_t)sp->toh * (uint64_t)sp->tow * (uint64_t)(pc.c_hi - pc.c_lo) *
+                          (uint64_t)(pc.kx_hi - pc.kx_lo) * (uint64_t)(pc.ky_hi - pc.ky_lo) * j.kf * j.C;
   }
   t_dev = now_s();
   stats->prep_s = t_dev - t_start;
@@ -792,8 +853,10 @@ nomem:
 hw:
   if (st == QNPU_ERR_HW) {
     qnpu_hw_error_t e;
-    if (qnpu_drv_hw_error(dev, &e) == QNPU_OK) fail(err, errlen, st, "the device halted: %s", e.message);
-    else fail(err, errlen, st, "the device halted (its error registers could not be read)");
+    if (qnpu_drv_hw_error(dev, &e) == QNPU_OK)
+      fail(err, errlen, st, "the device halted: %s", e.message);
+    else
+      fail(err, errlen, st, "the device halted (its error registers could not be read)");
   } else {
     fail(err, errlen, st, "device: %s", qnpu_status_str(st));
   }

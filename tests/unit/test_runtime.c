@@ -3,7 +3,8 @@
  * sizes, every CMSIS-NN conformance case (skipped without ../shared), K
  * splits and streamed weights on a real ResNet-18 shape, device memory
  * freed after every layer, and the errors: an invalid layer, float
- * requantization, a precision the device lacks, a device too small. */
+ * requantization, a precision the device lacks, a device too small, a
+ * device that halts. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -71,9 +72,10 @@ static void random_layers_at(uint32_t rows, uint32_t cols, long count) {
     qnpu_rt_stats_t st;
     const long bad = run_cmp(&d, &x.l, &x.opt, &st, err, sizeof err);
     if (bad) {
-      print_error("%ux%u case %ld (%s): %s %ld mismatches | repro: QNPU_SEED=%llu build/tests/test_runtime "
-                  "(or: layers_16x16 --backend model --size %ux%u --seed %llu --case %ld)\n",
-                  rows, cols, i, x.desc, err, bad, (unsigned long long)seed, rows, cols, (unsigned long long)seed, i);
+      print_error(
+          "%ux%u case %ld (%s): %s %ld mismatches | repro: QNPU_SEED=%llu build/tests/test_runtime "
+          "(or: layers_16x16 --backend model --size %ux%u --seed %llu --case %ld)\n",
+          rows, cols, i, x.desc, err, bad, (unsigned long long)seed, rows, cols, (unsigned long long)seed, i);
       failed++;
     } else {
       /* the array issues at least the layer's MACs; more only for padding */
@@ -118,11 +120,31 @@ static void test_runtime_k_split_conv(void **s) {
   for (int i = 0; i < O * 9 * C; i++) w[i] = (int8_t)rng_range(&r, -128, 127);
   for (int i = 0; i < O; i++) b[i] = rng_range(&r, -5000, 5000), m0[i] = rng_range(&r, 1 << 30, INT32_MAX), sh[i] = -12;
   qnpu_layer_t l = {.op = QNPU_OP_CONV2D, .prec = QNPU_PREC_W8A8, .input = x, .filter = w, .bias = b};
-  l.p = (qnpu_conv_params_t){.n = 1, .h = H, .w = H, .c = C, .out_c = O, .kh = 3, .kw = 3, .stride_h = 1,
-                             .stride_w = 1, .dil_h = 1, .dil_w = 1, .pad_top = 1, .pad_left = 1, .pad_bottom = 1,
-                             .pad_right = 1, .groups = 1, .depth_multiplier = 1, .input_zero_point = -3};
-  l.rq = (qnpu_requant_t){.mode = QNPU_REQUANT_TFLITE_Q31, .per_channel = 1, .multiplier = m0, .shift = sh,
-                          .output_zero_point = 4, .act_min = -128, .act_max = 127};
+  l.p = (qnpu_conv_params_t){.n = 1,
+                             .h = H,
+                             .w = H,
+                             .c = C,
+                             .out_c = O,
+                             .kh = 3,
+                             .kw = 3,
+                             .stride_h = 1,
+                             .stride_w = 1,
+                             .dil_h = 1,
+                             .dil_w = 1,
+                             .pad_top = 1,
+                             .pad_left = 1,
+                             .pad_bottom = 1,
+                             .pad_right = 1,
+                             .groups = 1,
+                             .depth_multiplier = 1,
+                             .input_zero_point = -3};
+  l.rq = (qnpu_requant_t){.mode = QNPU_REQUANT_TFLITE_Q31,
+                          .per_channel = 1,
+                          .multiplier = m0,
+                          .shift = sh,
+                          .output_zero_point = 4,
+                          .act_min = -128,
+                          .act_max = 127};
   const qnpu_rt_options_t opt = {.wgt_slot_rows = 1024, .no_resident = 1};
   qnpu_rt_stats_t st;
   char err[256];
@@ -154,10 +176,21 @@ static void test_runtime_errors(void **s) {
   int32_t m0 = 1 << 30, sh = 0, out[64];
   double scale = 0.5;
   qnpu_layer_t l = {.op = QNPU_OP_FULLY_CONNECTED, .prec = QNPU_PREC_W8A8, .input = x, .filter = w};
-  l.p = (qnpu_conv_params_t){.n = 4, .h = 1, .w = 1, .c = 8, .out_c = 8, .kh = 1, .kw = 1, .stride_h = 1,
-                             .stride_w = 1, .dil_h = 1, .dil_w = 1, .groups = 1, .depth_multiplier = 1};
-  l.rq = (qnpu_requant_t){.mode = QNPU_REQUANT_TFLITE_Q31, .multiplier = &m0, .shift = &sh, .act_min = -128,
-                          .act_max = 127};
+  l.p = (qnpu_conv_params_t){.n = 4,
+                             .h = 1,
+                             .w = 1,
+                             .c = 8,
+                             .out_c = 8,
+                             .kh = 1,
+                             .kw = 1,
+                             .stride_h = 1,
+                             .stride_w = 1,
+                             .dil_h = 1,
+                             .dil_w = 1,
+                             .groups = 1,
+                             .depth_multiplier = 1};
+  l.rq = (qnpu_requant_t){
+      .mode = QNPU_REQUANT_TFLITE_Q31, .multiplier = &m0, .shift = &sh, .act_min = -128, .act_max = 127};
   char err[512];
   assert_int_equal(qnpu_rt_run(d.dev, &l, NULL, out, NULL, err, sizeof err), QNPU_OK);
 
@@ -213,8 +246,12 @@ typedef struct {
   uint64_t real;
 } liar_t;
 
-static qnpu_status_t liar_rr(void *c, uint32_t o, uint32_t *v) { return qnpu_hal_reg_read(&((liar_t *)c)->inner, o, v); }
-static qnpu_status_t liar_rw(void *c, uint32_t o, uint32_t v) { return qnpu_hal_reg_write(&((liar_t *)c)->inner, o, v); }
+static qnpu_status_t liar_rr(void *c, uint32_t o, uint32_t *v) {
+  return qnpu_hal_reg_read(&((liar_t *)c)->inner, o, v);
+}
+static qnpu_status_t liar_rw(void *c, uint32_t o, uint32_t v) {
+  return qnpu_hal_reg_write(&((liar_t *)c)->inner, o, v);
+}
 static qnpu_status_t liar_mr(void *c, uint64_t a, void *b, size_t n) {
   liar_t *l = c;
   if (a + n > l->real) return memset(b, 0, n), QNPU_OK;
@@ -244,10 +281,21 @@ static void test_runtime_hw_error_is_reported(void **s) {
   int8_t *w = calloc((size_t)K * O, 1), x[2048] = {0};
   int32_t m0 = 1 << 30, sh = 0, out[1024];
   qnpu_layer_t l = {.op = QNPU_OP_FULLY_CONNECTED, .prec = QNPU_PREC_W8A8, .input = x, .filter = w};
-  l.p = (qnpu_conv_params_t){.n = 1, .h = 1, .w = 1, .c = K, .out_c = O, .kh = 1, .kw = 1, .stride_h = 1,
-                             .stride_w = 1, .dil_h = 1, .dil_w = 1, .groups = 1, .depth_multiplier = 1};
-  l.rq = (qnpu_requant_t){.mode = QNPU_REQUANT_TFLITE_Q31, .multiplier = &m0, .shift = &sh, .act_min = -128,
-                          .act_max = 127};
+  l.p = (qnpu_conv_params_t){.n = 1,
+                             .h = 1,
+                             .w = 1,
+                             .c = K,
+                             .out_c = O,
+                             .kh = 1,
+                             .kw = 1,
+                             .stride_h = 1,
+                             .stride_w = 1,
+                             .dil_h = 1,
+                             .dil_w = 1,
+                             .groups = 1,
+                             .depth_multiplier = 1};
+  l.rq = (qnpu_requant_t){
+      .mode = QNPU_REQUANT_TFLITE_Q31, .multiplier = &m0, .shift = &sh, .act_min = -128, .act_max = 127};
   char err[512];
   assert_int_equal(qnpu_rt_run(dev, &l, NULL, out, NULL, err, sizeof err), QNPU_ERR_HW);
   assert_non_null(strstr(err, "the device halted"));
@@ -334,8 +382,7 @@ static void test_runtime_conformance_model(void **s) {
     for (size_t i = 0; !bad && i < n; i++)
       bad = out[i] != (c.output_int32 ? ((const int32_t *)c.expected.data)[i] : ((const int8_t *)c.expected.data)[i]);
     if (bad) {
-      print_error("%s: %s | repro: build/bin/qnpu layer %s --backend model\n", e->d_name, st ? err : "mismatch",
-                  path);
+      print_error("%s: %s | repro: build/bin/qnpu layer %s --backend model\n", e->d_name, st ? err : "mismatch", path);
       failed++;
     }
     cases++;
@@ -350,9 +397,12 @@ static void test_runtime_conformance_model(void **s) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_runtime_random_layers_16x16), cmocka_unit_test(test_runtime_random_layers_4x4),
-      cmocka_unit_test(test_runtime_random_layers_8x16),  cmocka_unit_test(test_runtime_k_split_conv),
-      cmocka_unit_test(test_runtime_errors),              cmocka_unit_test(test_runtime_hw_error_is_reported),
+      cmocka_unit_test(test_runtime_random_layers_16x16),
+      cmocka_unit_test(test_runtime_random_layers_4x4),
+      cmocka_unit_test(test_runtime_random_layers_8x16),
+      cmocka_unit_test(test_runtime_k_split_conv),
+      cmocka_unit_test(test_runtime_errors),
+      cmocka_unit_test(test_runtime_hw_error_is_reported),
       cmocka_unit_test(test_backend_table),
       cmocka_unit_test(test_runtime_conformance_model),
   };
