@@ -229,7 +229,7 @@ def main():
              + (f"; the bare 16x16 array of ../shared/bench/bare-array in the same job: "
                 f"{bare_med / 1e6:.3f} M cycles/s (runs {', '.join(f'{x / 1e6:.2f}' for x in ref)}): "
                 f"**{100 * sim_speed / bare_med:.0f} %** of it." if bare_med else "."))
-    L.append(f"- Fast functional model, the same 20 layers: {fm['run_s']:.2f} s "
+    L.append(f"- Fast functional model, the same 20 layers (median of {fm['runs']} runs): {fm['run_s']:.2f} s "
              f"({fm['equiv_cycles_per_s'] / 1e6:.1f} M equivalent cycles/s): **{fm['speedup_vs_sim']:.1f}x** the "
              f"simulator, end to end (the runtime's planning and packing included, the same host code on both). "
              f"The device part alone (submit, run, read back): {fm['device_s']:.3f} s against "
