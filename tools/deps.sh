@@ -19,6 +19,7 @@ packages=(
   python3
   python3-venv      # for Python helpers in a build/ virtual environment
   python3-matplotlib # the area plot of make syn
+  dataset-fashion-mnist # Fashion-MNIST (gzipped IDX files) for the network demo
 )
 
 missing=()
