@@ -24,7 +24,7 @@ OPT      ?= -O2 -g                    # optimisation and debug info
 WARN := -Wall -Wextra -Wshadow -Wundef -Wpointer-arith -Wcast-qual \
         -Wwrite-strings -Werror
 SAN  := $(if $(strip $(SANITIZE)),-fsanitize=$(strip $(SANITIZE)) -fno-sanitize-recover=all -fno-omit-frame-pointer)
-INCLUDES   := -Isw/include -Isw/model -Isw/runtime -Isw/data -Isw/golden -Isw/case -Isw/fastmodel -Idriver -Isim
+INCLUDES   := -Isw/include -Isw/model -Isw/runtime -Isw/data -Isw/quant -Isw/golden -Isw/case -Isw/fastmodel -Idriver -Isim
 CFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L $(strip $(OPT)) $(WARN) $(SAN) -MMD -MP \
               -DQNPU_CFG_ROWS=$(CFG_R) -DQNPU_CFG_COLS=$(CFG_C) $(INCLUDES) $(CFLAGS)
 LDFLAGS_ALL := $(SAN) $(LDFLAGS)
@@ -37,7 +37,7 @@ CFG_C := $(word 2,$(subst x, ,$(CONFIG)))
 PYTHON := $(firstword $(wildcard /usr/bin/python3) python3)
 LABEL ?= unit                         # name on the summary line of a test run
 
-LIB_SRC  := $(wildcard sw/model/*.c sw/runtime/*.c sw/data/*.c sw/golden/*.c sw/case/*.c sw/fastmodel/*.c driver/*.c)
+LIB_SRC  := $(wildcard sw/model/*.c sw/runtime/*.c sw/data/*.c sw/quant/*.c sw/golden/*.c sw/case/*.c sw/fastmodel/*.c driver/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
 LIB      := $(B)/lib/libqnpu.a
 CLI      := $(B)/bin/qnpu
