@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "qnpu_errmsg.h"
+
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "npy.c assumes a little-endian host"
 #endif
@@ -37,23 +39,6 @@ size_t qnpu_dtype_size(qnpu_dtype_t dt) {
   return 0;
 }
 
-static qnpu_status_t fail(qnpu_status_t s, char *err, size_t errlen,
-                          const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-static qnpu_status_t fail(qnpu_status_t s, char *err, size_t errlen,
-                          const char *path, const char *fmt, ...) {
-  if (err && errlen) {
-    int n = snprintf(err, errlen, "%s: ", path);
-    if (n < 0) n = 0;
-    if ((size_t)n < errlen) {
-      va_list ap;
-      va_start(ap, fmt);
-      vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
-      va_end(ap);
-    }
-  }
-  return s;
-}
 
 /* Finds the value after 'key': in a dict literal; NULL if absent. */
 static const char *dict_value(const char *hdr, const char *key) {
@@ -77,19 +62,19 @@ static qnpu_status_t parse_header(const char *hdr, qnpu_npy_t *a,
                                   const char *path, char *err, size_t errlen) {
   const char *d = dict_value(hdr, "descr");
   if (!d || (*d != '\'' && *d != '"'))
-    return fail(QNPU_ERR_FORMAT, err, errlen, path, "header has no 'descr'");
+    return qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, path, "header has no 'descr'");
   const char q = *d++;
   const char *end = strchr(d, q);
   if (!end || end - d < 3 || end - d > 4)
-    return fail(QNPU_ERR_FORMAT, err, errlen, path, "bad 'descr' in header");
+    return qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, path, "bad 'descr' in header");
   const char order = d[0];
   const char kind = d[1];
   const size_t size = (size_t)strtoul(d + 2, NULL, 10);
   if (order == '>' && size > 1)
-    return fail(QNPU_ERR_UNSUPPORTED, err, errlen, path,
+    return qnpu_path_error(QNPU_ERR_UNSUPPORTED, err, errlen, path,
                 "big-endian data ('%.*s') is not supported", (int)(end - d), d);
   if (order != '<' && order != '|' && order != '=' && order != '>')
-    return fail(QNPU_ERR_FORMAT, err, errlen, path, "bad byte order in 'descr'");
+    return qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, path, "bad byte order in 'descr'");
   int found = 0;
   for (size_t i = 0; i < NTYPES; i++)
     if (kTypes[i].kind == kind && kTypes[i].size == size) {
@@ -97,19 +82,19 @@ static qnpu_status_t parse_header(const char *hdr, qnpu_npy_t *a,
       found = 1;
     }
   if (!found)
-    return fail(QNPU_ERR_UNSUPPORTED, err, errlen, path,
+    return qnpu_path_error(QNPU_ERR_UNSUPPORTED, err, errlen, path,
                 "dtype '%.*s' is not supported", (int)(end - d), d);
 
   const char *f = dict_value(hdr, "fortran_order");
-  if (!f) return fail(QNPU_ERR_FORMAT, err, errlen, path, "header has no 'fortran_order'");
+  if (!f) return qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, path, "header has no 'fortran_order'");
   if (strncmp(f, "True", 4) == 0)
-    return fail(QNPU_ERR_UNSUPPORTED, err, errlen, path,
+    return qnpu_path_error(QNPU_ERR_UNSUPPORTED, err, errlen, path,
                 "Fortran-order arrays are not supported (save with C order)");
   if (strncmp(f, "False", 5) != 0)
-    return fail(QNPU_ERR_FORMAT, err, errlen, path, "bad 'fortran_order' in header");
+    return qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, path, "bad 'fortran_order' in header");
 
   const char *s = dict_value(hdr, "shape");
-  if (!s || *s != '(') return fail(QNPU_ERR_FORMAT, err, errlen, path, "header has no 'shape'");
+  if (!s || *s != '(') return qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, path, "header has no 'shape'");
   s++;
   a->ndim = 0;
   a->count = 1;
@@ -120,13 +105,13 @@ static qnpu_status_t parse_header(const char *hdr, qnpu_npy_t *a,
     errno = 0;
     const long long v = strtoll(s, &next, 10);
     if (next == s || errno || v < 0)
-      return fail(QNPU_ERR_FORMAT, err, errlen, path, "bad 'shape' in header");
+      return qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, path, "bad 'shape' in header");
     if (a->ndim == QNPU_NPY_MAX_DIMS)
-      return fail(QNPU_ERR_UNSUPPORTED, err, errlen, path, "more than %d dimensions",
+      return qnpu_path_error(QNPU_ERR_UNSUPPORTED, err, errlen, path, "more than %d dimensions",
                   QNPU_NPY_MAX_DIMS);
     a->shape[a->ndim++] = v;
     if (v && a->count > SIZE_MAX / 16 / (size_t)v)
-      return fail(QNPU_ERR_FORMAT, err, errlen, path, "shape is too large");
+      return qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, path, "shape is too large");
     a->count *= (size_t)v;
     s = next;
   }
@@ -137,12 +122,12 @@ qnpu_status_t qnpu_npy_read(const char *path, qnpu_npy_t *out, char *err,
                             size_t errlen) {
   memset(out, 0, sizeof *out);
   FILE *fp = fopen(path, "rb");
-  if (!fp) return fail(QNPU_ERR_IO, err, errlen, path, "cannot open: %s", strerror(errno));
+  if (!fp) return qnpu_path_error(QNPU_ERR_IO, err, errlen, path, "cannot open: %s", strerror(errno));
   qnpu_status_t st = QNPU_OK;
   unsigned char pre[12];
   char *hdr = NULL;
   if (fread(pre, 1, 10, fp) != 10 || memcmp(pre, "\x93NUMPY", 6) != 0) {
-    st = fail(QNPU_ERR_FORMAT, err, errlen, path, "not a .npy file (bad magic)");
+    st = qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, path, "not a .npy file (bad magic)");
     goto done;
   }
   size_t hlen;
@@ -150,27 +135,27 @@ qnpu_status_t qnpu_npy_read(const char *path, qnpu_npy_t *out, char *err,
     hlen = (size_t)pre[8] | (size_t)pre[9] << 8;
   } else if (pre[6] == 2 || pre[6] == 3) {
     if (fread(pre + 10, 1, 2, fp) != 2) {
-      st = fail(QNPU_ERR_FORMAT, err, errlen, path, "truncated header");
+      st = qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, path, "truncated header");
       goto done;
     }
     hlen = (size_t)pre[8] | (size_t)pre[9] << 8 | (size_t)pre[10] << 16 |
            (size_t)pre[11] << 24;
   } else {
-    st = fail(QNPU_ERR_UNSUPPORTED, err, errlen, path, ".npy format version %u.%u",
+    st = qnpu_path_error(QNPU_ERR_UNSUPPORTED, err, errlen, path, ".npy format version %u.%u",
               pre[6], pre[7]);
     goto done;
   }
   if (hlen > (1u << 20)) {
-    st = fail(QNPU_ERR_FORMAT, err, errlen, path, "header length %zu is implausible", hlen);
+    st = qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, path, "header length %zu is implausible", hlen);
     goto done;
   }
   hdr = malloc(hlen + 1);
   if (!hdr) {
-    st = fail(QNPU_ERR_NOMEM, err, errlen, path, "out of memory");
+    st = qnpu_path_error(QNPU_ERR_NOMEM, err, errlen, path, "out of memory");
     goto done;
   }
   if (fread(hdr, 1, hlen, fp) != hlen) {
-    st = fail(QNPU_ERR_FORMAT, err, errlen, path, "truncated header");
+    st = qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, path, "truncated header");
     goto done;
   }
   hdr[hlen] = '\0';
@@ -179,18 +164,18 @@ qnpu_status_t qnpu_npy_read(const char *path, qnpu_npy_t *out, char *err,
   const size_t bytes = out->count * qnpu_dtype_size(out->dtype);
   out->data = malloc(bytes ? bytes : 1);
   if (!out->data) {
-    st = fail(QNPU_ERR_NOMEM, err, errlen, path, "out of memory (%zu bytes)", bytes);
+    st = qnpu_path_error(QNPU_ERR_NOMEM, err, errlen, path, "out of memory (%zu bytes)", bytes);
     goto done;
   }
   const size_t got = fread(out->data, 1, bytes, fp);
   if (got != bytes) {
-    st = fail(QNPU_ERR_FORMAT, err, errlen, path,
+    st = qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, path,
               "truncated data: %zu of %zu bytes for shape with %zu elements", got,
               bytes, out->count);
     goto done;
   }
   if (fgetc(fp) != EOF)
-    st = fail(QNPU_ERR_FORMAT, err, errlen, path, "trailing bytes after %zu elements",
+    st = qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, path, "trailing bytes after %zu elements",
               out->count);
 done:
   free(hdr);
@@ -204,7 +189,7 @@ qnpu_status_t qnpu_npy_write(const char *path, qnpu_dtype_t dt, int ndim,
                              size_t errlen) {
   const size_t isz = qnpu_dtype_size(dt);
   if (!isz || ndim < 0 || ndim > QNPU_NPY_MAX_DIMS || (ndim && !shape))
-    return fail(QNPU_ERR_ARG, err, errlen, path, "bad array description");
+    return qnpu_path_error(QNPU_ERR_ARG, err, errlen, path, "bad array description");
   char kind = 'i';
   for (size_t i = 0; i < NTYPES; i++)
     if (kTypes[i].dt == dt) kind = kTypes[i].kind;
@@ -213,7 +198,7 @@ qnpu_status_t qnpu_npy_write(const char *path, qnpu_dtype_t dt, int ndim,
                    isz == 1 ? '|' : '<', kind, isz);
   size_t count = 1;
   for (int i = 0; i < ndim; i++) {
-    if (shape[i] < 0) return fail(QNPU_ERR_ARG, err, errlen, path, "negative dimension");
+    if (shape[i] < 0) return qnpu_path_error(QNPU_ERR_ARG, err, errlen, path, "negative dimension");
     n += snprintf(dict + n, sizeof dict - (size_t)n, "%lld%s", (long long)shape[i],
                   ndim == 1 ? "," : (i + 1 < ndim ? ", " : ""));
     count *= (size_t)shape[i];
@@ -224,7 +209,7 @@ qnpu_status_t qnpu_npy_write(const char *path, qnpu_dtype_t dt, int ndim,
   const size_t pad = (64 - total % 64) % 64;
   const size_t hlen = (size_t)n + pad + 1;
   FILE *fp = fopen(path, "wb");
-  if (!fp) return fail(QNPU_ERR_IO, err, errlen, path, "cannot create: %s", strerror(errno));
+  if (!fp) return qnpu_path_error(QNPU_ERR_IO, err, errlen, path, "cannot create: %s", strerror(errno));
   const unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
                                  (unsigned char)(hlen & 0xFF), (unsigned char)(hlen >> 8)};
   int ok = fwrite(pre, 1, 10, fp) == 10 && fwrite(dict, 1, (size_t)n, fp) == (size_t)n;
@@ -232,7 +217,7 @@ qnpu_status_t qnpu_npy_write(const char *path, qnpu_dtype_t dt, int ndim,
   ok = ok && fputc('\n', fp) != EOF;
   ok = ok && (count == 0 || fwrite(data, isz, count, fp) == count);
   ok = (fclose(fp) == 0) && ok;
-  if (!ok) return fail(QNPU_ERR_IO, err, errlen, path, "write failed: %s", strerror(errno));
+  if (!ok) return qnpu_path_error(QNPU_ERR_IO, err, errlen, path, "write failed: %s", strerror(errno));
   return QNPU_OK;
 }
 

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "qnpu_errmsg.h"
 #include <zlib.h>
 
 #define MAX_ELEMENTS (1ull << 32) /* 4 Gi elements: far beyond any dataset here */
@@ -19,22 +21,6 @@ static const struct {
     {0x0C, QNPU_DT_INT32, 4}, {0x0D, QNPU_DT_FLOAT32, 4}, {0x0E, QNPU_DT_FLOAT64, 8},
 };
 #define NTYPES (sizeof kTypes / sizeof *kTypes)
-
-static qnpu_status_t fail(qnpu_status_t s, char *err, size_t errlen, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-static qnpu_status_t fail(qnpu_status_t s, char *err, size_t errlen, const char *path, const char *fmt, ...) {
-  if (err && errlen) {
-    int n = snprintf(err, errlen, "%s: ", path);
-    if (n < 0) n = 0;
-    if ((size_t)n < errlen) {
-      va_list ap;
-      va_start(ap, fmt);
-      vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
-      va_end(ap);
-    }
-  }
-  return s;
-}
 
 /* Reads exactly n bytes; the count read in *got. */
 static int read_all(gzFile f, void *buf, size_t n, size_t *got) {
@@ -58,46 +44,48 @@ void qnpu_idx_free(qnpu_tensor_t *t) {
 qnpu_status_t qnpu_idx_read(const char *path, qnpu_tensor_t *out, char *err, size_t errlen) {
   if (!out) return QNPU_ERR_ARG;
   memset(out, 0, sizeof *out);
-  if (!path) return fail(QNPU_ERR_ARG, err, errlen, "(null)", "no path");
+  if (!path) return qnpu_path_error(QNPU_ERR_ARG, err, errlen, "(null)", "no path");
   gzFile f = gzopen(path, "rb");
-  if (!f) return fail(QNPU_ERR_IO, err, errlen, path, "cannot open");
+  if (!f) return qnpu_path_error(QNPU_ERR_IO, err, errlen, path, "cannot open");
   qnpu_status_t st = QNPU_OK;
   uint8_t magic[4];
   size_t got;
   size_t t = 0, esize = 0;
   if (!read_all(f, magic, 4, &got)) {
-    st = fail(QNPU_ERR_FORMAT, err, errlen, path, "truncated: %zu of the 4 magic bytes", got);
+    st = qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, path, "truncated: %zu of the 4 magic bytes", got);
     goto done;
   }
   if (magic[0] || magic[1]) {
-    st = fail(QNPU_ERR_FORMAT, err, errlen, path, "not an IDX file (magic %02x %02x %02x %02x)", magic[0], magic[1],
-              magic[2], magic[3]);
+    st = qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, path, "not an IDX file (magic %02x %02x %02x %02x)", magic[0],
+                         magic[1], magic[2], magic[3]);
     goto done;
   }
   for (t = 0; t < NTYPES && kTypes[t].code != magic[2]; t++) {
   }
   if (t == NTYPES) {
-    st = fail(QNPU_ERR_FORMAT, err, errlen, path, "unknown IDX element type 0x%02x", magic[2]);
+    st = qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, path, "unknown IDX element type 0x%02x", magic[2]);
     goto done;
   }
   esize = kTypes[t].size;
   const int nd = magic[3];
   if (nd < 1 || nd > QNPU_TENSOR_MAX_DIMS) {
-    st = fail(QNPU_ERR_FORMAT, err, errlen, path, "%d dimensions (1 to %d supported)", nd, QNPU_TENSOR_MAX_DIMS);
+    st = qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, path, "%d dimensions (1 to %d supported)", nd,
+                         QNPU_TENSOR_MAX_DIMS);
     goto done;
   }
   uint64_t count = 1;
   for (int d = 0; d < nd; d++) {
     uint8_t b[4];
     if (!read_all(f, b, 4, &got)) {
-      st = fail(QNPU_ERR_FORMAT, err, errlen, path, "truncated in the size of dimension %d", d);
+      st = qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, path, "truncated in the size of dimension %d", d);
       goto done;
     }
     const uint32_t v = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
     out->shape[d] = v;
     count *= v;
     if (count > MAX_ELEMENTS) {
-      st = fail(QNPU_ERR_FORMAT, err, errlen, path, "more than %llu elements", (unsigned long long)MAX_ELEMENTS);
+      st = qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, path, "more than %llu elements",
+                           (unsigned long long)MAX_ELEMENTS);
       goto done;
     }
   }
@@ -107,19 +95,20 @@ qnpu_status_t qnpu_idx_read(const char *path, qnpu_tensor_t *out, char *err, siz
   const size_t bytes = out->count * esize;
   out->data = malloc(bytes ? bytes : 1);
   if (!out->data) {
-    st = fail(QNPU_ERR_NOMEM, err, errlen, path, "out of memory for %zu bytes", bytes);
+    st = qnpu_path_error(QNPU_ERR_NOMEM, err, errlen, path, "out of memory for %zu bytes", bytes);
     goto done;
   }
   if (!read_all(f, out->data, bytes, &got)) {
     int zerr = 0;
     const char *zmsg = gzerror(f, &zerr);
-    st = fail(QNPU_ERR_FORMAT, err, errlen, path, "truncated data: %zu of %zu bytes for the %zu elements%s%s", got,
-              bytes, out->count, zerr && zerr != Z_STREAM_END ? ": " : "", zerr && zerr != Z_STREAM_END ? zmsg : "");
+    st = qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, path,
+                         "truncated data: %zu of %zu bytes for the %zu elements%s%s", got, bytes, out->count,
+                         zerr && zerr != Z_STREAM_END ? ": " : "", zerr && zerr != Z_STREAM_END ? zmsg : "");
     goto done;
   }
   uint8_t extra;
   if (gzread(f, &extra, 1) > 0) {
-    st = fail(QNPU_ERR_FORMAT, err, errlen, path, "trailing bytes after the %zu elements", out->count);
+    st = qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, path, "trailing bytes after the %zu elements", out->count);
     goto done;
   }
   /* big-endian to host order */
@@ -144,10 +133,10 @@ qnpu_status_t qnpu_idx_write(const char *path, const qnpu_tensor_t *t, char *err
   for (; k < NTYPES && kTypes[k].dt != t->dtype; k++) {
   }
   if (k == NTYPES || t->ndim < 1 || t->ndim > QNPU_TENSOR_MAX_DIMS)
-    return fail(QNPU_ERR_ARG, err, errlen, path, "not a tensor IDX can hold");
+    return qnpu_path_error(QNPU_ERR_ARG, err, errlen, path, "not a tensor IDX can hold");
   const size_t n = strlen(path);
   gzFile f = gzopen(path, n > 3 && !strcmp(path + n - 3, ".gz") ? "wb" : "wbT");
-  if (!f) return fail(QNPU_ERR_IO, err, errlen, path, "cannot create");
+  if (!f) return qnpu_path_error(QNPU_ERR_IO, err, errlen, path, "cannot create");
   uint8_t hdr[4 + 4 * QNPU_TENSOR_MAX_DIMS] = {0, 0, kTypes[k].code, (uint8_t)t->ndim};
   for (int d = 0; d < t->ndim; d++)
     for (int b = 0; b < 4; b++) hdr[4 + 4 * d + b] = (uint8_t)((uint64_t)t->shape[d] >> (24 - 8 * b));
@@ -159,6 +148,6 @@ qnpu_status_t qnpu_idx_write(const char *path, const qnpu_tensor_t *t, char *err
     for (size_t b = 0; b < es; b++) be[b] = p[es - 1 - b];
     ok = gzwrite(f, be, (unsigned)es) == (int)es;
   }
-  if (gzclose(f) != Z_OK || !ok) return fail(QNPU_ERR_IO, err, errlen, path, "write failed");
+  if (gzclose(f) != Z_OK || !ok) return qnpu_path_error(QNPU_ERR_IO, err, errlen, path, "write failed");
   return QNPU_OK;
 }
