@@ -1,8 +1,7 @@
 /* qnpu_layer.c - the layer type (qnpu_layer.h). */
 #include "qnpu_layer.h"
 
-#include <stdarg.h>
-#include <stdio.h>
+#include "qnpu_errmsg.h"
 
 static const char *const kOpNames[] = {"conv2d", "depthwise_conv2d", "fully_connected"};
 
@@ -50,17 +49,6 @@ uint64_t qnpu_layer_min_bytes(const qnpu_layer_t *l) {
          ((uint64_t)qnpu_layer_out_count(l) * (uint64_t)ob + 7) / 8;
 }
 
-static qnpu_status_t fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static qnpu_status_t fail(char *err, size_t errlen, const char *fmt, ...) {
-  if (err && errlen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return QNPU_ERR_ARG;
-}
-
 /* Whether every one of n values lies in the signed range of `bits`. */
 static int in_range(const int8_t *v, size_t n, int bits, size_t *bad) {
   if (bits >= 8) return 1; /* every int8 is */
@@ -74,45 +62,45 @@ static int in_range(const int8_t *v, size_t n, int bits, size_t *bad) {
 }
 
 qnpu_status_t qnpu_layer_check(const qnpu_layer_t *l, char *err, size_t errlen) {
-  if (!l) return fail(err, errlen, "no layer");
+  if (!l) return qnpu_error(QNPU_ERR_ARG, err, errlen, "no layer");
   const qnpu_conv_params_t *p = &l->p;
   const qnpu_prec_info_t *pi = qnpu_prec_info(l->prec);
-  if ((unsigned)l->op > QNPU_OP_FULLY_CONNECTED) return fail(err, errlen, "unknown layer op %d", (int)l->op);
-  if (!pi) return fail(err, errlen, "unknown precision %d", (int)l->prec);
+  if ((unsigned)l->op > QNPU_OP_FULLY_CONNECTED) return qnpu_error(QNPU_ERR_ARG, err, errlen, "unknown layer op %d", (int)l->op);
+  if (!pi) return qnpu_error(QNPU_ERR_ARG, err, errlen, "unknown precision %d", (int)l->prec);
   if (p->n < 1 || p->h < 1 || p->w < 1 || p->c < 1 || p->out_c < 1 || p->kh < 1 || p->kw < 1)
-    return fail(err, errlen, "%s: shapes must be positive (n %d, h %d, w %d, c %d, out %d, kernel %dx%d)",
+    return qnpu_error(QNPU_ERR_ARG, err, errlen, "%s: shapes must be positive (n %d, h %d, w %d, c %d, out %d, kernel %dx%d)",
                 qnpu_op_name(l->op), p->n, p->h, p->w, p->c, p->out_c, p->kh, p->kw);
   if (p->stride_h < 1 || p->stride_w < 1 || p->dil_h < 1 || p->dil_w < 1)
-    return fail(err, errlen, "%s: strides and dilations must be >= 1", qnpu_op_name(l->op));
+    return qnpu_error(QNPU_ERR_ARG, err, errlen, "%s: strides and dilations must be >= 1", qnpu_op_name(l->op));
   if (p->pad_top < 0 || p->pad_left < 0 || p->pad_bottom < 0 || p->pad_right < 0)
-    return fail(err, errlen, "%s: padding must be >= 0", qnpu_op_name(l->op));
+    return qnpu_error(QNPU_ERR_ARG, err, errlen, "%s: padding must be >= 0", qnpu_op_name(l->op));
   if (l->op == QNPU_OP_FULLY_CONNECTED && (p->h != 1 || p->w != 1 || p->kh != 1 || p->kw != 1))
-    return fail(err, errlen, "fully_connected: h, w and the kernel must be 1");
+    return qnpu_error(QNPU_ERR_ARG, err, errlen, "fully_connected: h, w and the kernel must be 1");
   if (l->op == QNPU_OP_CONV2D && (p->groups < 1 || p->c % p->groups || p->out_c % p->groups))
-    return fail(err, errlen, "conv2d: groups %d must divide the input channels %d and the output channels %d",
+    return qnpu_error(QNPU_ERR_ARG, err, errlen, "conv2d: groups %d must divide the input channels %d and the output channels %d",
                 p->groups, p->c, p->out_c);
   if (l->op == QNPU_OP_DEPTHWISE_CONV2D && (p->depth_multiplier < 1 || p->out_c != p->c * p->depth_multiplier))
-    return fail(err, errlen, "depthwise_conv2d: output channels %d must be input channels %d x depth multiplier %d",
+    return qnpu_error(QNPU_ERR_ARG, err, errlen, "depthwise_conv2d: output channels %d must be input channels %d x depth multiplier %d",
                 p->out_c, p->c, p->depth_multiplier);
   if (qnpu_layer_out_h(l) < 1 || qnpu_layer_out_w(l) < 1)
-    return fail(err, errlen, "%s: the %dx%d kernel (dilation %dx%d) does not fit the padded %dx%d input",
+    return qnpu_error(QNPU_ERR_ARG, err, errlen, "%s: the %dx%d kernel (dilation %dx%d) does not fit the padded %dx%d input",
                 qnpu_op_name(l->op), p->kh, p->kw, p->dil_h, p->dil_w, p->h + p->pad_top + p->pad_bottom,
                 p->w + p->pad_left + p->pad_right);
   const int32_t zmax = (1 << (pi->input_bits - 1)) - 1, wmax = (1 << (pi->weight_bits - 1)) - 1;
   if (p->input_zero_point < -zmax - 1 || p->input_zero_point > zmax)
-    return fail(err, errlen, "input zero point %d is outside the %d-bit range", p->input_zero_point, pi->input_bits);
+    return qnpu_error(QNPU_ERR_ARG, err, errlen, "input zero point %d is outside the %d-bit range", p->input_zero_point, pi->input_bits);
   if (p->filter_zero_point < -wmax - 1 || p->filter_zero_point > wmax)
-    return fail(err, errlen, "filter zero point %d is outside the %d-bit range", p->filter_zero_point,
+    return qnpu_error(QNPU_ERR_ARG, err, errlen, "filter zero point %d is outside the %d-bit range", p->filter_zero_point,
                 pi->weight_bits);
-  if (!l->input || !l->filter) return fail(err, errlen, "%s: no input or filter data", qnpu_op_name(l->op));
+  if (!l->input || !l->filter) return qnpu_error(QNPU_ERR_ARG, err, errlen, "%s: no input or filter data", qnpu_op_name(l->op));
   size_t bad = 0;
   if (!in_range(l->input, qnpu_layer_in_count(l), pi->input_bits, &bad))
-    return fail(err, errlen, "input element %zu is %d, outside the %d-bit range", bad, l->input[bad], pi->input_bits);
+    return qnpu_error(QNPU_ERR_ARG, err, errlen, "input element %zu is %d, outside the %d-bit range", bad, l->input[bad], pi->input_bits);
   if (!in_range(l->filter, qnpu_layer_filter_count(l), pi->weight_bits, &bad))
-    return fail(err, errlen, "filter element %zu is %d, outside the %d-bit range", bad, l->filter[bad],
+    return qnpu_error(QNPU_ERR_ARG, err, errlen, "filter element %zu is %d, outside the %d-bit range", bad, l->filter[bad],
                 pi->weight_bits);
   if (l->rq.mode != QNPU_REQUANT_NONE && qnpu_golden_requant_check(&l->rq, (size_t)p->out_c) != QNPU_OK)
-    return fail(err, errlen, "bad requantization (shift outside [-31, 30], negative multiplier or scale, "
+    return qnpu_error(QNPU_ERR_ARG, err, errlen, "bad requantization (shift outside [-31, 30], negative multiplier or scale, "
                              "or act_min > act_max)");
   return QNPU_OK;
 }

@@ -1,12 +1,12 @@
 /* qnpu_rt.c - the layer runtime (qnpu_rt.h). */
 #include "qnpu_rt.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "qnpu_errmsg.h"
 #include "qnpu_golden.h"
 
 #define COST_BYTES_PER_CYCLE 16u /* the cost model's DRAM rate */
@@ -67,18 +67,6 @@ typedef struct {
   int32_t nst;
 } job_t;
 
-static qnpu_status_t fail(char *err, size_t errlen, qnpu_status_t s, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static qnpu_status_t fail(char *err, size_t errlen, qnpu_status_t s, const char *fmt, ...) {
-  if (err && errlen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return s;
-}
-
 static double now_s(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
@@ -110,15 +98,15 @@ static qnpu_status_t job_init(job_t *j, const qnpu_dev_info_t *in, const qnpu_la
   if (st) return st;
   const qnpu_conv_params_t *p = &l->p;
   if (l->rq.mode == QNPU_REQUANT_FLOAT_RNE)
-    return fail(err, errlen, QNPU_ERR_UNSUPPORTED,
+    return qnpu_error(QNPU_ERR_UNSUPPORTED, err, errlen,
                 "the hardware requantizes with TFLite's Q31 multiplier and shift; float_rne runs on the golden "
                 "backend only");
   if (!qnpu_prec_built(l->prec, in->precisions))
-    return fail(err, errlen, QNPU_ERR_UNSUPPORTED, "precision %s is not built into this device",
+    return qnpu_error(QNPU_ERR_UNSUPPORTED, err, errlen, "precision %s is not built into this device",
                 qnpu_prec_name(l->prec));
   if (l->rq.mode != QNPU_REQUANT_NONE && (l->rq.output_zero_point < -32768 || l->rq.output_zero_point > 32767 ||
                                           l->rq.act_min < -32768 || l->rq.act_max > 32767))
-    return fail(err, errlen, QNPU_ERR_UNSUPPORTED, "the output zero point and clamp must fit 16 bits");
+    return qnpu_error(QNPU_ERR_UNSUPPORTED, err, errlen, "the output zero point and clamp must fit 16 bits");
   j->l = l;
   j->R = in->rows;
   j->C = in->cols;
@@ -175,7 +163,7 @@ static qnpu_status_t job_init(job_t *j, const qnpu_dev_info_t *in, const qnpu_la
     return QNPU_OK;
   }
   j->fn = malloc((size_t)j->o * taps * sizeof *j->fn);
-  if (!j->fn) return fail(err, errlen, QNPU_ERR_NOMEM, "out of host memory for the weights");
+  if (!j->fn) return qnpu_error(QNPU_ERR_NOMEM, err, errlen, "out of host memory for the weights");
   const int32_t zw = p->filter_zero_point;
   int32_t vmin = 0, vmax = 0;
   for (int32_t o = 0; o < j->o; o++) {
@@ -209,7 +197,7 @@ static int32_t variant(const job_t *j, int32_t x, int32_t v) {
 static qnpu_status_t make_ctiles(job_t *j, char *err, size_t errlen) {
   const int32_t C = (int32_t)j->C, per = j->og >= C ? 0 : C / j->og; /* groups per tile */
   j->ct = calloc((size_t)j->o, sizeof *j->ct);                       /* at most one tile per channel */
-  if (!j->ct) return fail(err, errlen, QNPU_ERR_NOMEM, "out of host memory");
+  if (!j->ct) return qnpu_error(QNPU_ERR_NOMEM, err, errlen, "out of host memory");
   j->nct = 0;
   int all_even = 1;
   for (int32_t o0 = 0; o0 < j->o;) {
@@ -346,7 +334,7 @@ static qnpu_status_t plan(job_t *j, const qnpu_rt_options_t *opt, uint64_t *est,
     }
   }
   if (best == UINT64_MAX)
-    return fail(err, errlen, QNPU_ERR_UNSUPPORTED,
+    return qnpu_error(QNPU_ERR_UNSUPPORTED, err, errlen,
                 "%s: the %dx%d kernel (dilation %dx%d) on %d channels does not fit the scratchpads even one "
                 "output pixel and one kernel tap at a time",
                 qnpu_op_name(j->l->op), j->kh, j->kw, j->dh, j->dw, j->c);
@@ -356,7 +344,7 @@ static qnpu_status_t plan(job_t *j, const qnpu_rt_options_t *opt, uint64_t *est,
   const int32_t ny = cdiv(j->oh, j->toh), nx = cdiv(j->ow, j->tow);
   j->nst = j->n * ny * nx;
   j->st = calloc((size_t)j->nst, sizeof *j->st);
-  if (!j->st) return fail(err, errlen, QNPU_ERR_NOMEM, "out of host memory");
+  if (!j->st) return qnpu_error(QNPU_ERR_NOMEM, err, errlen, "out of host memory");
   int32_t s = 0;
   for (int32_t b = 0; b < j->n; b++)
     for (int32_t y = 0; y < ny; y++)
@@ -749,7 +737,7 @@ static qnpu_status_t prepare(job_t *j, const qnpu_dev_info_t *in, const qnpu_lay
 
 qnpu_status_t qnpu_rt_plan(const qnpu_dev_info_t *in, const qnpu_layer_t *l, const qnpu_rt_options_t *opt,
                            qnpu_rt_stats_t *stats, char *err, size_t errlen) {
-  if (!in || !l || !stats) return fail(err, errlen, QNPU_ERR_ARG, "qnpu_rt_plan: missing argument");
+  if (!in || !l || !stats) return qnpu_error(QNPU_ERR_ARG, err, errlen, "qnpu_rt_plan: missing argument");
   job_t j;
   const qnpu_status_t st = prepare(&j, in, l, opt, stats, err, errlen);
   job_free(&j);
@@ -761,7 +749,7 @@ qnpu_status_t qnpu_rt_run(qnpu_dev_t *dev, const qnpu_layer_t *l, const qnpu_rt_
   qnpu_rt_stats_t local;
   if (!stats) stats = &local;
   const qnpu_dev_info_t *in = dev ? qnpu_drv_info(dev) : NULL;
-  if (!in || !l || !out) return fail(err, errlen, QNPU_ERR_ARG, "qnpu_rt_run: missing argument");
+  if (!in || !l || !out) return qnpu_error(QNPU_ERR_ARG, err, errlen, "qnpu_rt_run: missing argument");
   const double t_start = now_s();
   double t_dev = 0;
   job_t j;
@@ -798,7 +786,7 @@ qnpu_status_t qnpu_rt_run(qnpu_dev_t *dev, const qnpu_layer_t *l, const qnpu_rt_
     if ((st = qnpu_drv_alloc(dev, sizes[nalloc], 16, &addr[nalloc]))) {
       uint64_t used = 0, gap = 0;
       qnpu_drv_mem_stats(dev, &used, &gap);
-      fail(err, errlen, st,
+      qnpu_error(st, err, errlen,
            "device memory: %zu bytes do not fit (%llu bytes in use, largest free gap %llu); the layer needs "
            "%zu bytes in all",
            sizes[nalloc], (unsigned long long)used, (unsigned long long)gap, in_bytes + w_bytes + p_bytes + o_bytes);
@@ -848,21 +836,21 @@ qnpu_status_t qnpu_rt_run(qnpu_dev_t *dev, const qnpu_layer_t *l, const qnpu_rt_
   stats->device_s = now_s() - t_dev;
   goto done;
 nomem:
-  st = fail(err, errlen, QNPU_ERR_NOMEM, "out of host memory");
+  st = qnpu_error(QNPU_ERR_NOMEM, err, errlen, "out of host memory");
   goto done;
 hw:
   if (st == QNPU_ERR_HW) {
     qnpu_hw_error_t e;
     if (qnpu_drv_hw_error(dev, &e) == QNPU_OK)
-      fail(err, errlen, st, "the device halted: %s", e.message);
+      qnpu_error(st, err, errlen, "the device halted: %s", e.message);
     else
-      fail(err, errlen, st, "the device halted (its error registers could not be read)");
+      qnpu_error(st, err, errlen, "the device halted (its error registers could not be read)");
   } else {
-    fail(err, errlen, st, "device: %s", qnpu_status_str(st));
+    qnpu_error(st, err, errlen, "device: %s", qnpu_status_str(st));
   }
 done:
   for (int i = 0; i < nalloc; i++)
-    if (qnpu_drv_free(dev, addr[i]) && !st) st = fail(err, errlen, QNPU_ERR_ARG, "device memory: free failed");
+    if (qnpu_drv_free(dev, addr[i]) && !st) st = qnpu_error(QNPU_ERR_ARG, err, errlen, "device memory: free failed");
   free(host);
   free(b.wblk);
   free(cb.v);
