@@ -65,11 +65,13 @@ qnpu_status_t qnpu_layer_check(const qnpu_layer_t *l, char *err, size_t errlen) 
   if (!l) return qnpu_error(QNPU_ERR_ARG, err, errlen, "no layer");
   const qnpu_conv_params_t *p = &l->p;
   const qnpu_prec_info_t *pi = qnpu_prec_info(l->prec);
-  if ((unsigned)l->op > QNPU_OP_FULLY_CONNECTED) return qnpu_error(QNPU_ERR_ARG, err, errlen, "unknown layer op %d", (int)l->op);
+  if ((unsigned)l->op > QNPU_OP_FULLY_CONNECTED)
+    return qnpu_error(QNPU_ERR_ARG, err, errlen, "unknown layer op %d", (int)l->op);
   if (!pi) return qnpu_error(QNPU_ERR_ARG, err, errlen, "unknown precision %d", (int)l->prec);
   if (p->n < 1 || p->h < 1 || p->w < 1 || p->c < 1 || p->out_c < 1 || p->kh < 1 || p->kw < 1)
-    return qnpu_error(QNPU_ERR_ARG, err, errlen, "%s: shapes must be positive (n %d, h %d, w %d, c %d, out %d, kernel %dx%d)",
-                qnpu_op_name(l->op), p->n, p->h, p->w, p->c, p->out_c, p->kh, p->kw);
+    return qnpu_error(QNPU_ERR_ARG, err, errlen,
+                      "%s: shapes must be positive (n %d, h %d, w %d, c %d, out %d, kernel %dx%d)", qnpu_op_name(l->op),
+                      p->n, p->h, p->w, p->c, p->out_c, p->kh, p->kw);
   if (p->stride_h < 1 || p->stride_w < 1 || p->dil_h < 1 || p->dil_w < 1)
     return qnpu_error(QNPU_ERR_ARG, err, errlen, "%s: strides and dilations must be >= 1", qnpu_op_name(l->op));
   if (p->pad_top < 0 || p->pad_left < 0 || p->pad_bottom < 0 || p->pad_right < 0)
@@ -77,31 +79,38 @@ qnpu_status_t qnpu_layer_check(const qnpu_layer_t *l, char *err, size_t errlen) 
   if (l->op == QNPU_OP_FULLY_CONNECTED && (p->h != 1 || p->w != 1 || p->kh != 1 || p->kw != 1))
     return qnpu_error(QNPU_ERR_ARG, err, errlen, "fully_connected: h, w and the kernel must be 1");
   if (l->op == QNPU_OP_CONV2D && (p->groups < 1 || p->c % p->groups || p->out_c % p->groups))
-    return qnpu_error(QNPU_ERR_ARG, err, errlen, "conv2d: groups %d must divide the input channels %d and the output channels %d",
-                p->groups, p->c, p->out_c);
+    return qnpu_error(QNPU_ERR_ARG, err, errlen,
+                      "conv2d: groups %d must divide the input channels %d and the output channels %d", p->groups, p->c,
+                      p->out_c);
   if (l->op == QNPU_OP_DEPTHWISE_CONV2D && (p->depth_multiplier < 1 || p->out_c != p->c * p->depth_multiplier))
-    return qnpu_error(QNPU_ERR_ARG, err, errlen, "depthwise_conv2d: output channels %d must be input channels %d x depth multiplier %d",
-                p->out_c, p->c, p->depth_multiplier);
+    return qnpu_error(QNPU_ERR_ARG, err, errlen,
+                      "depthwise_conv2d: output channels %d must be input channels %d x depth multiplier %d", p->out_c,
+                      p->c, p->depth_multiplier);
   if (qnpu_layer_out_h(l) < 1 || qnpu_layer_out_w(l) < 1)
-    return qnpu_error(QNPU_ERR_ARG, err, errlen, "%s: the %dx%d kernel (dilation %dx%d) does not fit the padded %dx%d input",
-                qnpu_op_name(l->op), p->kh, p->kw, p->dil_h, p->dil_w, p->h + p->pad_top + p->pad_bottom,
-                p->w + p->pad_left + p->pad_right);
+    return qnpu_error(QNPU_ERR_ARG, err, errlen,
+                      "%s: the %dx%d kernel (dilation %dx%d) does not fit the padded %dx%d input", qnpu_op_name(l->op),
+                      p->kh, p->kw, p->dil_h, p->dil_w, p->h + p->pad_top + p->pad_bottom,
+                      p->w + p->pad_left + p->pad_right);
   const int32_t zmax = (1 << (pi->input_bits - 1)) - 1, wmax = (1 << (pi->weight_bits - 1)) - 1;
   if (p->input_zero_point < -zmax - 1 || p->input_zero_point > zmax)
-    return qnpu_error(QNPU_ERR_ARG, err, errlen, "input zero point %d is outside the %d-bit range", p->input_zero_point, pi->input_bits);
+    return qnpu_error(QNPU_ERR_ARG, err, errlen, "input zero point %d is outside the %d-bit range", p->input_zero_point,
+                      pi->input_bits);
   if (p->filter_zero_point < -wmax - 1 || p->filter_zero_point > wmax)
-    return qnpu_error(QNPU_ERR_ARG, err, errlen, "filter zero point %d is outside the %d-bit range", p->filter_zero_point,
-                pi->weight_bits);
-  if (!l->input || !l->filter) return qnpu_error(QNPU_ERR_ARG, err, errlen, "%s: no input or filter data", qnpu_op_name(l->op));
+    return qnpu_error(QNPU_ERR_ARG, err, errlen, "filter zero point %d is outside the %d-bit range",
+                      p->filter_zero_point, pi->weight_bits);
+  if (!l->input || !l->filter)
+    return qnpu_error(QNPU_ERR_ARG, err, errlen, "%s: no input or filter data", qnpu_op_name(l->op));
   size_t bad = 0;
   if (!in_range(l->input, qnpu_layer_in_count(l), pi->input_bits, &bad))
-    return qnpu_error(QNPU_ERR_ARG, err, errlen, "input element %zu is %d, outside the %d-bit range", bad, l->input[bad], pi->input_bits);
+    return qnpu_error(QNPU_ERR_ARG, err, errlen, "input element %zu is %d, outside the %d-bit range", bad,
+                      l->input[bad], pi->input_bits);
   if (!in_range(l->filter, qnpu_layer_filter_count(l), pi->weight_bits, &bad))
-    return qnpu_error(QNPU_ERR_ARG, err, errlen, "filter element %zu is %d, outside the %d-bit range", bad, l->filter[bad],
-                pi->weight_bits);
+    return qnpu_error(QNPU_ERR_ARG, err, errlen, "filter element %zu is %d, outside the %d-bit range", bad,
+                      l->filter[bad], pi->weight_bits);
   if (l->rq.mode != QNPU_REQUANT_NONE && qnpu_golden_requant_check(&l->rq, (size_t)p->out_c) != QNPU_OK)
-    return qnpu_error(QNPU_ERR_ARG, err, errlen, "bad requantization (shift outside [-31, 30], negative multiplier or scale, "
-                             "or act_min > act_max)");
+    return qnpu_error(QNPU_ERR_ARG, err, errlen,
+                      "bad requantization (shift outside [-31, 30], negative multiplier or scale, "
+                      "or act_min > act_max)");
   return QNPU_OK;
 }
 
