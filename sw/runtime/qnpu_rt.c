@@ -65,6 +65,9 @@ typedef struct {
   int resident;
   stile_t *st;
   int32_t nst;
+  piece_t *pcs;    /* [nct][K]: piece k of tile t (empty ones have c_lo == c_hi) */
+  uint64_t *wblk;  /* [nct][K]: its weight block's first row in the weight buffer */
+  uint64_t wrows_all; /* rows of every block */
 } job_t;
 
 static double now_s(void) {
@@ -88,6 +91,8 @@ static void job_free(job_t *j) {
   free(j->fn);
   free(j->ct);
   free(j->st);
+  free(j->pcs);
+  free(j->wblk);
   memset(j, 0, sizeof *j);
 }
 
@@ -240,6 +245,18 @@ static int piece_of(const job_t *j, const ctile_t *t, int32_t k, piece_t *pc) {
   return pc->c_lo < pc->c_hi && pc->ky_lo < pc->ky_hi && pc->kx_lo < pc->kx_hi;
 }
 
+/* Piece k of tile t from the plan's table, or NULL when it is empty. */
+static const piece_t *piece(const job_t *j, int32_t t, int32_t k) {
+  const piece_t *pc = &j->pcs[(size_t)t * (size_t)j->K + (size_t)k];
+  return pc->c_lo < pc->c_hi ? pc : NULL;
+}
+
+/* Weight rows of a piece. */
+static uint64_t piece_rows(const job_t *j, const piece_t *pc) {
+  return (uint64_t)(pc->c_hi - pc->c_lo) * (uint64_t)(pc->kx_hi - pc->kx_lo) * (uint64_t)(pc->ky_hi - pc->ky_lo) *
+         j->wrows;
+}
+
 /* The input rows and columns a tile's piece reads (every ly-th row and
  * lx-th column from (iy_lo, ix_lo)), and how many of them are padding. */
 typedef struct {
@@ -270,18 +287,14 @@ static uint64_t block_rows(const job_t *j, int32_t pc, int32_t py, int32_t px) {
   return (uint64_t)cdiv(j->nch_max, pc) * (uint64_t)cdiv(j->kw, px) * (uint64_t)cdiv(j->kh, py) * j->wrows;
 }
 
-/* Whether tile size (toh, tow) with splits (pc, py, px) fits the slots; the
- * weight rows of the whole layer in *total_wrows. */
-static int fits(const job_t *j, int32_t toh, int32_t tow, int32_t pc, int32_t py, int32_t px, uint64_t *total_wrows) {
+/* Whether tile size (toh, tow) with splits (pc, py, px) fits: the largest
+ * patch a slot, the largest weight block a slot (or all of the layer's
+ * weights the whole scratchpad, resident). */
+static int fits(const job_t *j, int32_t toh, int32_t tow, int32_t pc, int32_t py, int32_t px) {
   const int32_t csz = cdiv(j->nch_max, pc);
   const patch_t p = patch_of(j, 0, toh, 0, tow, 0, cdiv(j->kh, py), 0, cdiv(j->kw, px));
   if ((uint64_t)p.ph * (uint64_t)p.pw * (uint64_t)csz > j->act_half) return 0;
-  const uint64_t blk = block_rows(j, pc, py, px);
-  if (blk > j->wgt_half && blk > j->wgt_rows) return 0;
-  const uint64_t tot = j->total_folds * j->wrows;
-  *total_wrows = tot;
-  if (blk > j->wgt_half && tot > j->wgt_rows) return 0;
-  return 1;
+  return block_rows(j, pc, py, px) <= j->wgt_half || j->total_folds * j->wrows <= j->wgt_rows;
 }
 
 /* The cost model: max(array cycles, DRAM cycles) plus command issue. */
@@ -318,9 +331,8 @@ static qnpu_status_t plan(job_t *j, const qnpu_rt_options_t *opt, uint64_t *est,
       const int32_t py = sp < j->kh ? sp + 1 : j->kh, px = sp < j->kh ? 1 : sp - j->kh + 2;
       int found = 0;
       for (int32_t pc = 1; pc <= j->nch_max; pc++) {
-        uint64_t tot;
-        if (!fits(j, toh, tow, pc, py, px, &tot)) continue;
-        const int resident = tot <= j->wgt_rows && !(opt && opt->no_resident);
+        if (!fits(j, toh, tow, pc, py, px)) continue;
+        const int resident = j->total_folds * j->wrows <= j->wgt_rows && !(opt && opt->no_resident);
         if (!resident && block_rows(j, pc, py, px) > j->wgt_half) continue;
         const uint64_t c = cost(j, toh, tow, pc, py, px, resident);
         if (c < best) {
@@ -340,6 +352,21 @@ static qnpu_status_t plan(job_t *j, const qnpu_rt_options_t *opt, uint64_t *est,
                 qnpu_op_name(j->l->op), j->kh, j->kw, j->dh, j->dw, j->c);
   j->K = j->pc * j->py * j->px * j->nv;
   *est = best;
+  /* the pieces of every tile, and where their weight blocks go: one after
+   * another, in DRAM and (resident) at the same rows of the scratchpad */
+  const size_t np = (size_t)j->nct * (size_t)j->K;
+  j->pcs = calloc(np, sizeof *j->pcs);
+  j->wblk = calloc(np, sizeof *j->wblk);
+  if (!j->pcs || !j->wblk) return qnpu_error(QNPU_ERR_NOMEM, err, errlen, "out of host memory");
+  for (int32_t t = 0; t < j->nct; t++)
+    for (int32_t k = 0; k < j->K; k++) {
+      piece_t *pc = &j->pcs[(size_t)t * (size_t)j->K + (size_t)k];
+      j->wblk[(size_t)t * (size_t)j->K + (size_t)k] = j->wrows_all;
+      if (piece_of(j, &j->ct[t], k, pc))
+        j->wrows_all += piece_rows(j, pc);
+      else
+        pc->c_lo = pc->c_hi = 0;
+    }
   /* spatial tiles */
   const int32_t ny = cdiv(j->oh, j->toh), nx = cdiv(j->ow, j->tow);
   j->nst = j->n * ny * nx;
@@ -364,7 +391,7 @@ static qnpu_status_t plan(job_t *j, const qnpu_rt_options_t *opt, uint64_t *est,
 /* Weight rows of piece pc of tile t: fold g = ((ky - ky_lo) * fx + kx - kx_lo) *
  * chunks + (chunk - c_lo); row i of a fold holds window channel
  * chunk * kf + i (W4A8/W4A4: channels 2i, 2i+1 in the low/high nibble);
- * column o - o0. Also adds each weight to wsum[o]. */
+ * column o - o0. */
 static qnpu_status_t pack_weights(const job_t *j, const ctile_t *t, const piece_t *pc, uint8_t *dst) {
   const uint32_t pch = (uint32_t)(pc->c_hi - pc->c_lo), fx = (uint32_t)(pc->kx_hi - pc->kx_lo);
   const size_t taps = (size_t)j->kh * (size_t)j->kw * (size_t)j->cg;
@@ -494,7 +521,6 @@ static int slot_use(slots_t *s, int64_t key, int64_t key2, int32_t n, int32_t *w
 
 typedef struct {
   uint64_t in, wgt, prm, out; /* DRAM addresses of the buffers */
-  uint64_t *wblk;             /* [nct * K] row offset of each weight block (from wgt) */
 } bufs_t;
 
 /* Pass 1: the steps, their slots and their tokens. A step's loads are
@@ -504,31 +530,25 @@ typedef struct {
 static qnpu_status_t make_steps(const job_t *j, step_t **out, int32_t *nout) {
   const int64_t nsteps = (int64_t)j->nst * j->nct * j->K;
   step_t *s = calloc((size_t)nsteps, sizeof *s);
-  int32_t *ks = calloc((size_t)j->K, sizeof *ks);
-  if (!s || !ks) {
-    free(s);
-    free(ks);
-    return QNPU_ERR_NOMEM;
-  }
+  if (!s) return QNPU_ERR_NOMEM;
   slots_t act = {{-1, -1}, {0, 0}, {-1, -1}}, wgt = act, prm = act;
   int32_t n = 0, waited = -1;
   uint32_t u = 0;
   for (int32_t si = 0; si < j->nst; si++)
     for (int32_t t = 0; t < j->nct; t++) {
-      int32_t nk = 0;
-      piece_t pc;
+      int32_t k_first = -1, k_last = -1;
       for (int32_t k = 0; k < j->K; k++)
-        if (piece_of(j, &j->ct[t], k, &pc)) ks[nk++] = k;
-      for (int32_t q = 0; q < nk; q++) {
-        const int32_t k = ks[q];
-        (void)piece_of(j, &j->ct[t], k, &pc);
+        if (piece(j, t, k)) k_last = k, k_first = k_first < 0 ? k : k_first;
+      for (int32_t k = k_first; k >= 0 && k <= k_last; k++) {
+        const piece_t *pc = piece(j, t, k);
+        if (!pc) continue;
         step_t *x = &s[n];
         x->s = si, x->t = t, x->k = k, x->u = u;
-        x->first = q == 0;
-        x->last = q == nk - 1;
+        x->first = k == k_first;
+        x->last = k == k_last;
         int32_t wait = -1;
         /* a patch is the spatial tile x (window, chunks, kernel rows, columns) */
-        const int64_t akey2 = (((int64_t)j->ct[t].cw0 * 65536 + pc.c_lo) * 1024 + pc.ky_lo) * 1024 + pc.kx_lo;
+        const int64_t akey2 = (((int64_t)j->ct[t].cw0 * 65536 + pc->c_lo) * 1024 + pc->ky_lo) * 1024 + pc->kx_lo;
         x->act_base = (uint32_t)slot_use(&act, si, akey2, n, &wait, &x->act_load) * j->act_half;
         if (!j->resident)
           x->wgt_base = (uint32_t)slot_use(&wgt, (int64_t)t * j->K + k, 0, n, &wait, &x->wgt_load) * j->wgt_half;
@@ -541,9 +561,8 @@ static qnpu_status_t make_steps(const job_t *j, step_t **out, int32_t *nout) {
         }
         n++;
       }
-      if (nk) u++;
+      if (k_first >= 0) u++;
     }
-  free(ks);
   *out = s;
   *nout = n;
   return QNPU_OK;
@@ -561,14 +580,13 @@ static qnpu_status_t emit(const job_t *j, const step_t *s, int32_t ns, const buf
     const step_t *x = &s[i];
     const stile_t *sp = &j->st[x->s];
     const ctile_t *t = &j->ct[x->t];
-    piece_t pc;
-    (void)piece_of(j, t, x->k, &pc);
-    const uint32_t pch = (uint32_t)(pc.c_hi - pc.c_lo), fy = (uint32_t)(pc.ky_hi - pc.ky_lo);
-    const uint32_t fx = (uint32_t)(pc.kx_hi - pc.kx_lo);
-    const patch_t p = patch_of(j, sp->oy0, sp->toh, sp->ox0, sp->tow, pc.ky_lo, pc.ky_hi, pc.kx_lo, pc.kx_hi);
+    const piece_t *pc = piece(j, x->t, x->k);
+    const uint32_t pch = (uint32_t)(pc->c_hi - pc->c_lo), fy = (uint32_t)(pc->ky_hi - pc->ky_lo);
+    const uint32_t fx = (uint32_t)(pc->kx_hi - pc->kx_lo);
+    const patch_t p = patch_of(j, sp->oy0, sp->toh, sp->ox0, sp->tow, pc->ky_lo, pc->ky_hi, pc->kx_lo, pc->kx_hi);
     const size_t blk = (size_t)x->t * (size_t)j->K + (size_t)x->k;
-    const uint32_t wrows = pch * fx * fy * j->wrows;
-    const uint32_t wbase = j->resident ? (uint32_t)b->wblk[blk] : x->wgt_base;
+    const uint32_t wrows = (uint32_t)piece_rows(j, pc);
+    const uint32_t wbase = j->resident ? (uint32_t)j->wblk[blk] : x->wgt_base;
     const int wload = j->resident ? !loaded[blk] : x->wgt_load;
     if (j->resident) loaded[blk] = 1;
     qnpu_cmd_t ld[3];
@@ -576,7 +594,7 @@ static qnpu_status_t emit(const job_t *j, const step_t *s, int32_t ns, const buf
     if (x->act_load) {
       const uint64_t img = b->in + (uint64_t)sp->img * (uint64_t)j->h * (uint64_t)j->w * j->cb;
       const int64_t off = ((int64_t)p.iy_lo * j->w + p.ix_lo) * (int64_t)j->cb + (int64_t)((uint32_t)t->cw0 / cw_div) +
-                          (int64_t)pc.c_lo * j->R;
+                          (int64_t)pc->c_lo * j->R;
       const uint32_t z = (uint32_t)j->l->p.input_zero_point;
       const qnpu_xfer_t a = {.target = QNPU_TGT_LOAD_ACT,
                              .spad_row = x->act_base,
@@ -598,7 +616,7 @@ static qnpu_status_t emit(const job_t *j, const step_t *s, int32_t ns, const buf
     if (wload) {
       const qnpu_xfer_t w = {.target = QNPU_TGT_LOAD_WGT,
                              .spad_row = wbase,
-                             .dram_addr = (uint32_t)(b->wgt + b->wblk[blk] * j->C),
+                             .dram_addr = (uint32_t)(b->wgt + j->wblk[blk] * j->C),
                              .len = j->C,
                              .count1 = wrows,
                              .count2 = 1,
@@ -759,27 +777,14 @@ qnpu_status_t qnpu_rt_run(qnpu_dev_t *dev, const qnpu_layer_t *l, const qnpu_rt_
   cmdbuf_t cb = {NULL, 0, 0};
   bufs_t b;
   memset(&b, 0, sizeof b);
-  uint64_t addr[5] = {0, 0, 0, 0, 0};
+  uint64_t addr[4] = {0, 0, 0, 0};
   int nalloc = 0;
   uint8_t *host = NULL;
   if (st) goto done;
   if ((st = make_steps(&j, &steps, &ns))) goto nomem;
 
-  /* Weight blocks, one per (tile, piece), in DRAM and (resident) in the
-   * scratchpad at the same row offset. */
-  b.wblk = calloc((size_t)j.nct * (size_t)j.K, sizeof *b.wblk);
-  if (!b.wblk) goto nomem;
-  uint64_t wrows = 0;
-  for (int32_t t = 0; t < j.nct; t++)
-    for (int32_t k = 0; k < j.K; k++) {
-      piece_t pc;
-      b.wblk[(size_t)t * (size_t)j.K + (size_t)k] = wrows;
-      if (piece_of(&j, &j.ct[t], k, &pc))
-        wrows +=
-            (uint64_t)(pc.c_hi - pc.c_lo) * (uint64_t)(pc.kx_hi - pc.kx_lo) * (uint64_t)(pc.ky_hi - pc.ky_lo) * j.wrows;
-    }
   const size_t in_bytes = (size_t)j.n * (size_t)j.h * (size_t)j.w * j.cb + j.R; /* slack: a chunk past the end */
-  const size_t w_bytes = (size_t)wrows * j.C + 16, p_bytes = (size_t)j.nct * QNPU_PRM_RECORD_BYTES * j.C;
+  const size_t w_bytes = (size_t)j.wrows_all * j.C + 16, p_bytes = (size_t)j.nct * QNPU_PRM_RECORD_BYTES * j.C;
   const size_t o_bytes = (size_t)j.n * (size_t)j.oh * (size_t)j.ow * j.ob;
   const size_t sizes[4] = {in_bytes, w_bytes, p_bytes, o_bytes};
   for (nalloc = 0; nalloc < 4; nalloc++)
@@ -793,16 +798,16 @@ qnpu_status_t qnpu_rt_run(qnpu_dev_t *dev, const qnpu_layer_t *l, const qnpu_rt_
       goto done;
     }
   b.in = addr[0], b.wgt = addr[1], b.prm = addr[2], b.out = addr[3];
-  const size_t hb = in_bytes > w_bytes ? in_bytes : w_bytes;
-  host = calloc(hb > p_bytes ? (hb > o_bytes ? hb : o_bytes) : (p_bytes > o_bytes ? p_bytes : o_bytes), 1);
+  size_t host_bytes = 0; /* one host buffer serves the four in turn */
+  for (int i = 0; i < 4; i++) host_bytes = sizes[i] > host_bytes ? sizes[i] : host_bytes;
+  host = calloc(host_bytes, 1);
   if (!host) goto nomem;
   if ((st = pack_input(&j, host)) || (st = qnpu_drv_write(dev, b.in, host, in_bytes))) goto hw;
   memset(host, 0, w_bytes);
   for (int32_t t = 0; t < j.nct && !st; t++)
     for (int32_t k = 0; k < j.K && !st; k++) {
-      piece_t pc;
-      if (piece_of(&j, &j.ct[t], k, &pc))
-        st = pack_weights(&j, &j.ct[t], &pc, host + b.wblk[(size_t)t * (size_t)j.K + (size_t)k] * j.C);
+      const piece_t *pc = piece(&j, t, k);
+      if (pc) st = pack_weights(&j, &j.ct[t], pc, host + j.wblk[(size_t)t * (size_t)j.K + (size_t)k] * j.C);
     }
   if (st || (st = qnpu_drv_write(dev, b.wgt, host, w_bytes))) goto hw;
   for (int32_t t = 0; t < j.nct; t++) pack_params(&j, &j.ct[t], host + (size_t)t * QNPU_PRM_RECORD_BYTES * j.C);
@@ -811,13 +816,9 @@ qnpu_status_t qnpu_rt_run(qnpu_dev_t *dev, const qnpu_layer_t *l, const qnpu_rt_
 
   stats->steps = (uint32_t)ns;
   stats->commands = (uint32_t)cb.n;
-  for (int32_t i = 0; i < ns; i++) {
-    piece_t pc;
-    (void)piece_of(&j, &j.ct[steps[i].t], steps[i].k, &pc);
-    const stile_t *sp = &j.st[steps[i].s];
-    stats->issued_macs += (uint64_t)sp->toh * (uint64_t)sp->tow * (uint64_t)(pc.c_hi - pc.c_lo) *
-                          (uint64_t)(pc.kx_hi - pc.kx_lo) * (uint64_t)(pc.ky_hi - pc.ky_lo) * j.kf * j.C;
-  }
+  for (int32_t i = 0; i < ns; i++) /* rows x folds x the array's MACs per fold row */
+    stats->issued_macs += (uint64_t)j.st[steps[i].s].toh * (uint64_t)j.st[steps[i].s].tow *
+                          piece_rows(&j, piece(&j, steps[i].t, steps[i].k)) / j.wrows * j.kf * j.C;
   t_dev = now_s();
   stats->prep_s = t_dev - t_start;
   if ((st = qnpu_drv_clear_counters(dev))) goto hw;
@@ -852,7 +853,6 @@ done:
   for (int i = 0; i < nalloc; i++)
     if (qnpu_drv_free(dev, addr[i]) && !st) st = qnpu_error(QNPU_ERR_ARG, err, errlen, "device memory: free failed");
   free(host);
-  free(b.wblk);
   free(cb.v);
   free(steps);
   job_free(&j);
