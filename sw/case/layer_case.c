@@ -185,6 +185,10 @@ static qnpu_status_t check_values(const ctx_t *x, const qnpu_npy_t *a, int bits,
   return QNPU_OK;
 }
 
+int32_t qnpu_case_expected_at(const qnpu_case_t *c, size_t i) {
+  return c->output_int32 ? ((const int32_t *)c->expected.data)[i] : ((const int8_t *)c->expected.data)[i];
+}
+
 size_t qnpu_case_output_count(const qnpu_case_t *c) {
   size_t n = 1;
   for (int i = 0; i < c->rank; i++) n *= (size_t)c->output_shape[i];

@@ -41,6 +41,10 @@ const char *qnpu_case_requant_name(qnpu_requant_mode_t m);
 qnpu_status_t qnpu_case_load(const char *dir, qnpu_case_t *c, char *err,
                              size_t errlen) QNPU_MUST_CHECK;
 
+/* Element i of expected.npy as int32 (int8 or int32 on disk); the case must
+ * have one (c->expected.data != NULL). */
+int32_t qnpu_case_expected_at(const qnpu_case_t *c, size_t i);
+
 /* Number of output elements (product of output_shape). */
 size_t qnpu_case_output_count(const qnpu_case_t *c);
 

@@ -360,7 +360,7 @@ static int cmd_layer(const opts_t *o) {
       return report_error(o->json, &s, o->backend, "out of memory", EXIT_BADINPUT);
     }
     for (size_t i = 0; i < n; i++)
-      exp[i] = c.output_int32 ? ((const int32_t *)c.expected.data)[i] : ((const int8_t *)c.expected.data)[i];
+      exp[i] = qnpu_case_expected_at(&c, i);
   }
   s.expected = exp;
   const int rc = run_and_report(o, &s);

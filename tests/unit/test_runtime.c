@@ -380,7 +380,7 @@ static void test_runtime_conformance_model(void **s) {
     const qnpu_status_t st = qnpu_rt_run(d.dev, &l, NULL, out, NULL, err, sizeof err);
     int bad = st != QNPU_OK || !c.expected.data;
     for (size_t i = 0; !bad && i < n; i++)
-      bad = out[i] != (c.output_int32 ? ((const int32_t *)c.expected.data)[i] : ((const int8_t *)c.expected.data)[i]);
+      bad = out[i] != qnpu_case_expected_at(&c, i);
     if (bad) {
       print_error("%s: %s | repro: build/bin/qnpu layer %s --backend model\n", e->d_name, st ? err : "mismatch", path);
       failed++;
