@@ -444,10 +444,8 @@ static int cmd_gemm(const opts_t *o) {
     sh[j] = -spread - rng_range(&r, 0, 1);
     if (sh[j] < -31) sh[j] = -31;
   }
-  qnpu_layer_t l = {.op = QNPU_OP_FULLY_CONNECTED, .prec = o->prec, .input = a, .filter = bt, .bias = bias};
-  l.p = (qnpu_conv_params_t){.n = m, .h = 1, .w = 1, .c = k, .out_c = n, .kh = 1, .kw = 1, .stride_h = 1,
-                             .stride_w = 1, .dil_h = 1, .dil_w = 1, .groups = 1, .depth_multiplier = 1,
-                             .input_zero_point = rng_range(&r, alo, ahi)};
+  qnpu_layer_t l = qnpu_layer_fully_connected(o->prec, m, k, n, a, bt, bias);
+  l.p.input_zero_point = rng_range(&r, alo, ahi);
   l.rq = (qnpu_requant_t){.mode = QNPU_REQUANT_TFLITE_Q31, .per_channel = 1, .multiplier = m0, .shift = sh,
                           .output_zero_point = rng_range(&r, olo / 2, ohi / 2), .act_min = olo, .act_max = ohi};
   if (qnpu_layer_golden(&l, exp)) {

@@ -7,6 +7,21 @@ static const char *const kOpNames[] = {"conv2d", "depthwise_conv2d", "fully_conn
 
 const char *qnpu_op_name(qnpu_op_t op) { return (unsigned)op < 3 ? kOpNames[op] : "?"; }
 
+qnpu_layer_t qnpu_layer_fully_connected(qnpu_prec_t prec, int32_t n, int32_t k, int32_t o, const int8_t *input,
+                                        const int8_t *weights, const int32_t *bias) {
+  const qnpu_layer_t l = {
+      .op = QNPU_OP_FULLY_CONNECTED,
+      .prec = prec,
+      .p = {.n = n, .h = 1, .w = 1, .c = k, .out_c = o, .kh = 1, .kw = 1, .stride_h = 1, .stride_w = 1, .dil_h = 1,
+            .dil_w = 1, .groups = 1, .depth_multiplier = 1},
+      .rq = {.mode = QNPU_REQUANT_NONE},
+      .input = input,
+      .filter = weights,
+      .bias = bias,
+  };
+  return l;
+}
+
 int32_t qnpu_layer_out_h(const qnpu_layer_t *l) {
   const qnpu_conv_params_t *p = &l->p;
   return qnpu_golden_conv_out_dim(p->h, p->kh, p->stride_h, p->dil_h, p->pad_top, p->pad_bottom);

@@ -45,6 +45,12 @@ typedef struct {
 
 const char *qnpu_op_name(qnpu_op_t op);
 
+/* A fully-connected layer (or a GEMM: weights = B transposed) of batch n,
+ * k inputs and o outputs: unit strides and dilations, no padding, zero
+ * points 0 and no requantization yet; the caller sets those it needs. */
+qnpu_layer_t qnpu_layer_fully_connected(qnpu_prec_t prec, int32_t n, int32_t k, int32_t o, const int8_t *input,
+                                        const int8_t *weights, const int32_t *bias);
+
 /* Output height and width (0 when the kernel does not fit the padded input). */
 int32_t qnpu_layer_out_h(const qnpu_layer_t *l);
 int32_t qnpu_layer_out_w(const qnpu_layer_t *l);

@@ -175,20 +175,7 @@ static void test_runtime_errors(void **s) {
   int8_t x[64] = {0}, w[64] = {0};
   int32_t m0 = 1 << 30, sh = 0, out[64];
   double scale = 0.5;
-  qnpu_layer_t l = {.op = QNPU_OP_FULLY_CONNECTED, .prec = QNPU_PREC_W8A8, .input = x, .filter = w};
-  l.p = (qnpu_conv_params_t){.n = 4,
-                             .h = 1,
-                             .w = 1,
-                             .c = 8,
-                             .out_c = 8,
-                             .kh = 1,
-                             .kw = 1,
-                             .stride_h = 1,
-                             .stride_w = 1,
-                             .dil_h = 1,
-                             .dil_w = 1,
-                             .groups = 1,
-                             .depth_multiplier = 1};
+  qnpu_layer_t l = qnpu_layer_fully_connected(QNPU_PREC_W8A8, 4, 8, 8, x, w, NULL);
   l.rq = (qnpu_requant_t){
       .mode = QNPU_REQUANT_TFLITE_Q31, .multiplier = &m0, .shift = &sh, .act_min = -128, .act_max = 127};
   char err[512];
@@ -280,20 +267,7 @@ static void test_runtime_hw_error_is_reported(void **s) {
   const int32_t K = 2048, O = 1024;
   int8_t *w = calloc((size_t)K * O, 1), x[2048] = {0};
   int32_t m0 = 1 << 30, sh = 0, out[1024];
-  qnpu_layer_t l = {.op = QNPU_OP_FULLY_CONNECTED, .prec = QNPU_PREC_W8A8, .input = x, .filter = w};
-  l.p = (qnpu_conv_params_t){.n = 1,
-                             .h = 1,
-                             .w = 1,
-                             .c = K,
-                             .out_c = O,
-                             .kh = 1,
-                             .kw = 1,
-                             .stride_h = 1,
-                             .stride_w = 1,
-                             .dil_h = 1,
-                             .dil_w = 1,
-                             .groups = 1,
-                             .depth_multiplier = 1};
+  qnpu_layer_t l = qnpu_layer_fully_connected(QNPU_PREC_W8A8, 1, K, O, x, w, NULL);
   l.rq = (qnpu_requant_t){
       .mode = QNPU_REQUANT_TFLITE_Q31, .multiplier = &m0, .shift = &sh, .act_min = -128, .act_max = 127};
   char err[512];
