@@ -245,7 +245,6 @@ static int row_beats_ok(qnpu_fm_t *f, uint32_t addr, uint32_t len, uint32_t engi
 static int32_t sext4(uint32_t v) { return (int32_t)((v & 15u) ^ 8u) - 8; }
 static uint32_t pair16(int32_t lo, int32_t hi) { return (uint32_t)(uint16_t)lo | (uint32_t)(uint16_t)hi << 16; }
 
-
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 __attribute__((target("avx2"))) static void pairs8_avx2(const uint8_t *a, uint32_t n, uint32_t *d) {
@@ -273,6 +272,11 @@ static void decode_pairs8(const uint8_t *a, uint32_t rows, uint32_t *d) {
 #endif
   for (uint32_t p = 0; p < (rows + 1) / 2; p++)
     d[p] = pair16((int8_t)a[2 * p], 2 * p + 1 < rows ? (int8_t)a[2 * p + 1] : 0);
+}
+
+/* An activation row as int4 pairs: the two nibbles of each byte. */
+static void decode_pairs4(const uint8_t *a, uint32_t rows, uint32_t *d) {
+  for (uint32_t p = 0; p < rows; p++) d[p] = pair16(sext4(a[p]), sext4(a[p] >> 4u));
 }
 
 static int load_row(void *ctx, uint32_t row, uint32_t a, int pad) {
@@ -336,7 +340,8 @@ static int32_t requant(qnpu_fm_t *f, const qnpu_prm_t *p, int32_t acc) {
 
 /* The MACs of one fold over m output rows, in pairs: acc[r][j] += sum over
  * pairs p of a[r][p].lo * w[p][j].lo + a[r][p].hi * w[p][j].hi, modulo 2^32.
- * wp holds P x cols int16 pairs, ap m x P int16 pairs (as uint32). */
+ * wp holds P x cols int16 pairs; ap[r] points at row r's P pairs (int16
+ * lo/hi in one uint32). */
 static void mac_rows_scalar(int32_t *acc, const uint32_t *const *ap, uint32_t m, const int16_t *wp, uint32_t P,
                             uint32_t cols) {
   for (uint32_t r = 0; r < m; r++) {
@@ -408,8 +413,8 @@ __attribute__((target("avx2"))) static void mac_rows_avx2(int32_t *acc, const ui
 }
 
 /* W8A8 weight decoding with AVX2 (R and C multiples of 16): weight rows 2p
- * and 2p+1 interleaved column by column. */
-/* Returns one past the last pair with a nonzero weight. */
+ * and 2p+1 interleaved column by column. Returns one past the last pair
+ * with a nonzero weight. */
 __attribute__((target("avx2"))) static uint32_t w8_pairs_avx2(const uint8_t *wf, uint32_t P, uint32_t C, int16_t *wp) {
   uint32_t pe = 0;
   for (uint32_t p = 0; p < P; p++)
@@ -438,7 +443,6 @@ static void mac_rows(int32_t *acc, const uint32_t *const *ap, uint32_t m, const 
 #endif
   mac_rows_scalar(acc, ap, m, wp, P, cols);
 }
-
 
 /* A COMPUTE: fold after fold, each fold's weights decoded once into int16
  * pairs (W8A8: K rows 2p, 2p+1; W4A8: the two nibbles of weight row p;
@@ -496,8 +500,7 @@ static void exec_compute(qnpu_fm_t *f, const uint32_t *w) {
             const uint32_t ar = (base + rel[r]) & 0xffffu;
             uint32_t *p4 = f->pairs4 + (size_t)ar * R;
             if (f->stale4[ar]) {
-              const uint8_t *a = f->act + (size_t)ar * R;
-              for (uint32_t p = 0; p < R; p++) p4[p] = pair16(sext4(a[p]), sext4(a[p] >> 4u));
+              decode_pairs4(f->act + (size_t)ar * R, R, p4);
               f->stale4[ar] = 0;
             }
             arow[r] = p4;
