@@ -468,13 +468,10 @@ static const char kBackendsHelp[] =
     "Lists the backends of this binary.\n";
 
 static int cmd_backends(const opts_t *o) {
-  static const char *const all[] = {"golden", "model", "sim", "mmio"};
   (void)o;
-  for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
-    int known;
-    const qnpu_backend_t *be = qnpu_backend_find(all[i], &known);
-    printf("  %-8s %s\n", all[i], be ? be->help : "(not built into this binary)");
-  }
+  const qnpu_backend_t *be;
+  for (size_t i = 0; qnpu_backend_entry(i, &be); i++)
+    printf("  %-8s %s\n", qnpu_backend_entry(i, NULL), be ? be->help : "(not built into this binary)");
   return EXIT_MATCH;
 }
 

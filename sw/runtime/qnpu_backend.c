@@ -82,26 +82,26 @@ static const qnpu_backend_t kModel = {"model", "the fast functional model of the
 static const qnpu_backend_t kMmio = {"mmio", "real hardware through /dev/uio0 (--device PATH)", mmio_open,
                                      mmio_close};
 
-/* The table, in the order --help lists it; sim is NULL when not linked. */
-static const qnpu_backend_t *entry(int i) {
-  switch (i) {
-    case 0: return &kGolden;
-    case 1: return &kModel;
-    case 2: return &qnpu_backend_sim ? &qnpu_backend_sim : NULL;
-    case 3: return &kMmio;
-  }
-  return NULL;
-}
+/* The table, in the order --help lists it: each name with its entry; the
+ * sim entry's address is NULL (a weak reference) when it is not linked. */
+static const struct {
+  const char *name;
+  const qnpu_backend_t *be;
+} kTable[] = {{"golden", &kGolden}, {"model", &kModel}, {"sim", &qnpu_backend_sim}, {"mmio", &kMmio}};
+#define N_ENTRIES (sizeof kTable / sizeof *kTable)
 
-#define N_ENTRIES 4
-static const char *const kNames[N_ENTRIES] = {"golden", "model", "sim", "mmio"};
+const char *qnpu_backend_entry(size_t i, const qnpu_backend_t **be) {
+  if (i >= N_ENTRIES) return NULL;
+  if (be) *be = kTable[i].be;
+  return kTable[i].name;
+}
 
 const qnpu_backend_t *qnpu_backend_find(const char *name, int *known) {
   if (known) *known = 0;
-  for (int i = 0; name && i < N_ENTRIES; i++)
-    if (!strcmp(name, kNames[i])) {
+  for (size_t i = 0; name && i < N_ENTRIES; i++)
+    if (!strcmp(name, kTable[i].name)) {
       if (known) *known = 1;
-      return entry(i);
+      return kTable[i].be;
     }
   return NULL;
 }
@@ -109,8 +109,8 @@ const qnpu_backend_t *qnpu_backend_find(const char *name, int *known) {
 const char *qnpu_backend_names(char *buf, size_t len) {
   size_t k = 0;
   buf[0] = '\0';
-  for (int i = 0; i < N_ENTRIES; i++)
-    if (entry(i) && k < len) k += (size_t)snprintf(buf + k, len - k, "%s%s", k ? ", " : "", kNames[i]);
+  for (size_t i = 0; i < N_ENTRIES; i++)
+    if (kTable[i].be && k < len) k += (size_t)snprintf(buf + k, len - k, "%s%s", k ? ", " : "", kTable[i].name);
   return buf;
 }
 

@@ -38,6 +38,10 @@ typedef struct qnpu_backend {
 /* The backend called name, or NULL; *known (if not NULL) is 1 when the
  * name is in the table, so NULL with *known = 1 means "not in this binary". */
 const qnpu_backend_t *qnpu_backend_find(const char *name, int *known);
+/* The name of table entry i (NULL past the end) and in *be its backend
+ * (NULL when not in this binary). */
+const char *qnpu_backend_entry(size_t i, const qnpu_backend_t **be);
+
 /* "golden, model, sim, mmio" (those in this binary) into buf. */
 const char *qnpu_backend_names(char *buf, size_t len);
 
