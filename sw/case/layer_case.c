@@ -1,6 +1,7 @@
 /* layer_case.c - load, validate and save layer cases; qnpu_case_layer()
  * turns one into the layer model that the golden model and runtime run. */
 #include "layer_case.h"
+#include "qnpu_file.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -197,35 +198,6 @@ size_t qnpu_case_output_count(const qnpu_case_t *c) {
 
 /* ---- load -------------------------------------------------------------- */
 
-static char *read_text(const char *path, char *err, size_t errlen) {
-  FILE *fp = fopen(path, "rb");
-  if (!fp) {
-    snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-    return NULL;
-  }
-  char *buf = NULL;
-  size_t len = 0, cap = 0;
-  for (;;) {
-    if (len + 4096 + 1 > cap) {
-      cap = cap ? cap * 2 : 8192;
-      char *nb = realloc(buf, cap);
-      if (!nb || cap > (64u << 20)) {
-        free(nb ? nb : buf);
-        fclose(fp);
-        snprintf(err, errlen, "%s: file too large or out of memory", path);
-        return NULL;
-      }
-      buf = nb;
-    }
-    const size_t got = fread(buf + len, 1, 4096, fp);
-    len += got;
-    if (got < 4096) break;
-  }
-  fclose(fp);
-  buf[len] = '\0';
-  return buf;
-}
-
 static qnpu_status_t parse_json(ctx_t *x, const cJSON *j, qnpu_case_t *c) {
   qnpu_status_t st;
   const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(j, "format");
@@ -358,8 +330,10 @@ qnpu_status_t qnpu_case_load(const char *dir, qnpu_case_t *c, char *err,
   memset(c, 0, sizeof *c);
   ctx_t x = {.err = err, .errlen = errlen};
   snprintf(x.path, sizeof x.path, "%s/layer.json", dir);
-  char *text = read_text(x.path, err, errlen);
-  if (!text) return QNPU_ERR_FORMAT;
+  uint8_t *buf;
+  size_t len;
+  if (qnpu_file_read(x.path, 64u << 20, &buf, &len, err, errlen)) return QNPU_ERR_FORMAT;
+  char *text = (char *)buf;
   cJSON *j = cJSON_Parse(text);
   qnpu_status_t st = QNPU_OK;
   if (!j) {
