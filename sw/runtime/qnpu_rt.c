@@ -733,13 +733,91 @@ static void unpack_output(const job_t *j, const uint8_t *buf, int32_t *out) {
   }
 }
 
-static qnpu_status_t prepare(job_t *j, const qnpu_dev_info_t *in, const qnpu_layer_t *l, const qnpu_rt_options_t *opt,
-                             qnpu_rt_stats_t *stats, char *err, size_t errlen) {
+/* ---- tap packing ------------------------------------------------------------------ */
+
+/* A conv2d of few input channels fills a fold poorly: every kernel tap is a
+ * fold of its own with only C of its kf rows busy (a network's first layer,
+ * C = 1 or 3). Packed, it runs as a 1x1 convolution over the im2col of its
+ * input, built on the host: the KH x KW x C taps of each output pixel (the
+ * input zero point where a tap falls outside the input) are that pixel's
+ * channels. The filter [O][KH][KW][C] already is [O][1][1][KH*KW*C] and
+ * every sum is the same, so is every result. The cost model picks the
+ * cheaper of the two plans. */
+typedef struct {
+  qnpu_layer_t l;
+  int8_t *cols; /* NULL: not packed */
+} packed_t;
+
+#define MAX_PACKED_BYTES (16u << 20)
+
+/* Whether packing l's taps takes fewer folds per output tile. */
+static int packable(const job_t *j, const qnpu_layer_t *l) {
+  const qnpu_conv_params_t *p = &l->p;
+  if (l->op != QNPU_OP_CONV2D || p->groups != 1 || p->kh * p->kw == 1) return 0;
+  const int64_t k = (int64_t)p->kh * p->kw * p->c;
+  return cdiv(k, j->kf) < (int64_t)p->kh * p->kw * cdiv(p->c, j->kf) &&
+         qnpu_layer_out_count(l) / (size_t)p->out_c * (size_t)k <= MAX_PACKED_BYTES;
+}
+
+static qnpu_status_t pack_taps(const qnpu_layer_t *l, packed_t *pk) {
+  const qnpu_conv_params_t *p = &l->p;
+  const int32_t oh = qnpu_layer_out_h(l), ow = qnpu_layer_out_w(l);
+  const size_t k = (size_t)p->kh * (size_t)p->kw * (size_t)p->c;
+  pk->cols = malloc(qnpu_layer_out_count(l) / (size_t)p->out_c * k);
+  if (!pk->cols) return QNPU_ERR_NOMEM;
+  int8_t *d = pk->cols;
+  for (int32_t b = 0; b < p->n; b++)
+    for (int32_t oy = 0; oy < oh; oy++)
+      for (int32_t ox = 0; ox < ow; ox++)
+        for (int32_t ky = 0; ky < p->kh; ky++)
+          for (int32_t kx = 0; kx < p->kw; kx++, d += p->c) {
+            const int32_t iy = oy * p->stride_h - p->pad_top + ky * p->dil_h;
+            const int32_t ix = ox * p->stride_w - p->pad_left + kx * p->dil_w;
+            if (iy < 0 || iy >= p->h || ix < 0 || ix >= p->w)
+              memset(d, (int8_t)p->input_zero_point, (size_t)p->c);
+            else
+              memcpy(d, l->input + (((size_t)b * (size_t)p->h + (size_t)iy) * (size_t)p->w + (size_t)ix) * (size_t)p->c,
+                     (size_t)p->c);
+          }
+  pk->l = *l;
+  pk->l.p.h = oh, pk->l.p.w = ow, pk->l.p.c = (int32_t)k;
+  pk->l.p.kh = pk->l.p.kw = pk->l.p.stride_h = pk->l.p.stride_w = pk->l.p.dil_h = pk->l.p.dil_w = 1;
+  pk->l.p.pad_top = pk->l.p.pad_left = pk->l.p.pad_bottom = pk->l.p.pad_right = 0;
+  pk->l.input = pk->cols;
+  return QNPU_OK;
+}
+
+/* The job and the plan of l for this device. */
+static qnpu_status_t plan_layer(job_t *j, const qnpu_dev_info_t *in, const qnpu_layer_t *l,
+                                const qnpu_rt_options_t *opt, uint64_t *est, char *err, size_t errlen) {
   qnpu_status_t st = job_init(j, in, l, err, errlen);
   if (!st && opt && opt->act_slot_rows && opt->act_slot_rows < j->act_half) j->act_half = opt->act_slot_rows;
   if (!st && opt && opt->wgt_slot_rows && opt->wgt_slot_rows < j->wgt_half) j->wgt_half = opt->wgt_slot_rows;
+  if (!st) st = plan(j, opt, est, err, errlen);
+  return st;
+}
+
+/* Plans l, and l with its taps packed when that may help, and keeps the
+ * cheaper (pk owns the packed layer's input until the caller frees it). */
+static qnpu_status_t prepare(job_t *j, const qnpu_dev_info_t *in, const qnpu_layer_t *l, const qnpu_rt_options_t *opt,
+                             packed_t *pk, qnpu_rt_stats_t *stats, char *err, size_t errlen) {
+  memset(pk, 0, sizeof *pk);
   uint64_t est = 0;
-  if (!st) st = plan(j, opt, &est, err, errlen);
+  qnpu_status_t st = plan_layer(j, in, l, opt, &est, err, errlen);
+  if (!st && !(opt && opt->no_packing) && packable(j, l)) {
+    if (pack_taps(l, pk)) return qnpu_error(QNPU_ERR_NOMEM, err, errlen, "out of host memory for the im2col input");
+    job_t jp;
+    uint64_t ep;
+    if (plan_layer(&jp, in, &pk->l, opt, &ep, NULL, 0) == QNPU_OK && ep < est) {
+      job_free(j);
+      *j = jp;
+      est = ep;
+    } else {
+      job_free(&jp);
+      free(pk->cols);
+      pk->cols = NULL;
+    }
+  }
   if (st) return st;
   memset(stats, 0, sizeof *stats);
   stats->tile_oh = (uint32_t)j->toh;
@@ -747,6 +825,7 @@ static qnpu_status_t prepare(job_t *j, const qnpu_dev_info_t *in, const qnpu_lay
   stats->channel_tiles = (uint32_t)j->nct;
   stats->pieces = (uint32_t)j->K;
   stats->weights_resident = j->resident;
+  stats->taps_packed = pk->cols != NULL;
   stats->est_cycles = est;
   stats->macs = qnpu_layer_macs(l);
   stats->min_bytes = qnpu_layer_min_bytes(l);
@@ -757,8 +836,10 @@ qnpu_status_t qnpu_rt_plan(const qnpu_dev_info_t *in, const qnpu_layer_t *l, con
                            qnpu_rt_stats_t *stats, char *err, size_t errlen) {
   if (!in || !l || !stats) return qnpu_error(QNPU_ERR_ARG, err, errlen, "qnpu_rt_plan: missing argument");
   job_t j;
-  const qnpu_status_t st = prepare(&j, in, l, opt, stats, err, errlen);
+  packed_t pk;
+  const qnpu_status_t st = prepare(&j, in, l, opt, &pk, stats, err, errlen);
   job_free(&j);
+  free(pk.cols);
   return st;
 }
 
@@ -771,7 +852,8 @@ qnpu_status_t qnpu_rt_run(qnpu_dev_t *dev, const qnpu_layer_t *l, const qnpu_rt_
   const double t_start = now_s();
   double t_dev = 0;
   job_t j;
-  qnpu_status_t st = prepare(&j, in, l, opt, stats, err, errlen);
+  packed_t pk;
+  qnpu_status_t st = prepare(&j, in, l, opt, &pk, stats, err, errlen);
   step_t *steps = NULL;
   int32_t ns = 0;
   cmdbuf_t cb = {NULL, 0, 0};
@@ -856,5 +938,6 @@ done:
   free(cb.v);
   free(steps);
   job_free(&j);
+  free(pk.cols);
   return st;
 }

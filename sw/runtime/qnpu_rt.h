@@ -23,7 +23,12 @@
  * successive COMPUTEs (FIRST on the first, LAST on the last). A weight zero
  * point is folded into the weights, split into as many int-width pieces as
  * needed. Tile sizes come from the configuration read at open; a cost model
- * (DRAM bytes at 16 B/cycle against array cycles) picks among them. */
+ * (DRAM bytes at 16 B/cycle against array cycles) picks among them.
+ *
+ * A conv2d of few input channels (a network's first layer) would use only
+ * C of a fold's rows per kernel tap; when the cost model says so it runs
+ * instead as a 1x1 convolution over the im2col of its input, built on the
+ * host (taps packed into channels; the same sums, the same results). */
 #ifndef QNPU_RT_H
 #define QNPU_RT_H
 
@@ -45,6 +50,7 @@ typedef struct {
   uint32_t act_slot_rows;     /* cap on the rows of an activation slot (0 = half
                                  the scratchpad); tests use it to force K splits */
   uint32_t wgt_slot_rows;     /* the same for a weight slot                      */
+  int no_packing;             /* 1: never pack a conv's taps into channels       */
 } qnpu_rt_options_t;
 
 typedef struct {
@@ -55,6 +61,7 @@ typedef struct {
   uint32_t steps;             /* COMPUTE commands                               */
   uint32_t commands;          /* commands submitted                             */
   int weights_resident;
+  int taps_packed;            /* ran as a 1x1 conv over the host's im2col        */
   uint64_t est_cycles;        /* the cost model's estimate                      */
   uint64_t macs;              /* the layer's true MACs                          */
   uint64_t issued_macs;       /* MACs the array issues (padding included)       */

@@ -120,15 +120,16 @@ static inline int rand_layer_make(rand_layer_t *x, uint64_t seed, uint32_t prec_
   if (!rng_range(&r, 0, 3)) x->opt.max_tile_pixels = (uint32_t)rng_range(&r, 1, 40);
   if (!rng_range(&r, 0, 3)) x->opt.act_slot_rows = (uint32_t)rng_range(&r, 64, 400);
   if (!rng_range(&r, 0, 3)) x->opt.wgt_slot_rows = (uint32_t)rng_range(&r, 64, 600), x->opt.no_resident = 1;
+  x->opt.no_packing = !rng_range(&r, 0, 3); /* taps packed into channels when it pays, or never */
   snprintf(x->desc, sizeof x->desc,
            "%s %s n%d %dx%dx%d -> %d, k%dx%d s%dx%d d%dx%d pad %d/%d/%d/%d g%d dm%d zx %d zw %d %s%s "
-           "clamp [%d, %d] opts px%u act%u wgt%u%s",
+           "clamp [%d, %d] opts px%u act%u wgt%u%s%s",
            qnpu_op_name(l->op), pi->name, p->n, p->h, p->w, p->c, p->out_c, p->kh, p->kw, p->stride_h, p->stride_w,
            p->dil_h, p->dil_w, p->pad_top, p->pad_left, p->pad_bottom, p->pad_right, p->groups,
            p->depth_multiplier, p->input_zero_point, p->filter_zero_point,
            l->rq.mode == QNPU_REQUANT_NONE ? "raw-int32" : l->rq.per_channel ? "per-channel" : "per-tensor",
            l->bias ? "" : " no-bias", l->rq.act_min, l->rq.act_max, x->opt.max_tile_pixels, x->opt.act_slot_rows,
-           x->opt.wgt_slot_rows, x->opt.no_resident ? " streamed" : "");
+           x->opt.wgt_slot_rows, x->opt.no_resident ? " streamed" : "", x->opt.no_packing ? " no-packing" : "");
   return 0;
 }
 

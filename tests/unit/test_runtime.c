@@ -64,7 +64,7 @@ static void random_layers_at(uint32_t rows, uint32_t cols, long count) {
   dev_t_ d;
   assert_int_equal(open_fm(&d, rows, cols, 1, 0), 0);
   const uint64_t seed = test_master_seed();
-  long failed = 0;
+  long failed = 0, packed = 0;
   for (long i = 0; i < count; i++) {
     rand_layer_t x;
     assert_int_equal(rand_layer_make(&x, (seed << 32) + (uint64_t)i, qnpu_drv_info(d.dev)->precisions), 0);
@@ -80,6 +80,8 @@ static void random_layers_at(uint32_t rows, uint32_t cols, long count) {
     } else {
       /* the array issues at least the layer's MACs; more only for padding */
       assert_true(st.issued_macs >= st.macs);
+      packed += st.taps_packed;
+      assert_false(st.taps_packed && x.opt.no_packing);
       uint64_t used = 1, gap = 0;
       qnpu_drv_mem_stats(d.dev, &used, &gap);
       assert_int_equal(used, 0); /* every buffer freed */
@@ -88,6 +90,7 @@ static void random_layers_at(uint32_t rows, uint32_t cols, long count) {
   }
   close_fm(&d);
   assert_int_equal(failed, 0);
+  assert_true(packed > 0); /* the generator reaches the tap-packed plan */
 }
 
 static void test_runtime_random_layers_16x16(void **s) {
