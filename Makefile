@@ -1,6 +1,9 @@
 # qnpu - top-level Makefile.
-#   make demo      the main job (installs what is missing first)
-#   make test      lint, unit + conformance tests, RTL block tests (4x4, 16x16), runtime layers on sim, ASan/UBSan
+#   make demo      the main job: the Fashion-MNIST CNN quantized 25 ways, on the RTL and the fast model
+#   make demo-layers  every conformance layer case on golden, model and sim, and a 512^3 GEMM on sim
+#   make train     retrain the float Fashion-MNIST model (installs python3-torch; not needed by demo)
+#   make test      lint, unit + conformance tests, RTL block tests (4x4, 16x16), runtime layers and
+#                  the network on sim, ASan/UBSan
 #   make regress   RTL block tests, 2,000 random command streams and N random layers (SEED=, N=) per array size
 #   make lint      verilator --lint-only -Wall and a Yosys read of every RTL file
 #   make gen       regenerate the register map files from regs/qnpu.json
@@ -24,11 +27,13 @@ OPT      ?= -O2 -g                    # optimisation and debug info
 WARN := -Wall -Wextra -Wshadow -Wundef -Wpointer-arith -Wcast-qual \
         -Wwrite-strings -Werror
 SAN  := $(if $(strip $(SANITIZE)),-fsanitize=$(strip $(SANITIZE)) -fno-sanitize-recover=all -fno-omit-frame-pointer)
-INCLUDES   := -Isw/include -Isw/model -Isw/runtime -Isw/data -Isw/quant -Isw/golden -Isw/case -Isw/fastmodel -Idriver -Isim
+INCLUDES    = -Isw/include -Isw/model -Isw/runtime -Isw/data -Isw/quant -Isw/net -Isw/golden -Isw/case -Isw/fastmodel \
+              -Idriver -Isim -I$(B)/gen
 CFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L $(strip $(OPT)) $(WARN) $(SAN) -MMD -MP \
               -DQNPU_CFG_ROWS=$(CFG_R) -DQNPU_CFG_COLS=$(CFG_C) $(INCLUDES) $(CFLAGS)
 LDFLAGS_ALL := $(SAN) $(LDFLAGS)
-LIBS := -lcjson -lz -lm
+LIBS := -lcjson -lprotobuf-c -lz -lm
+ONNX_PROTO ?= /usr/include/onnx/onnx.proto   # ONNX's schema (Debian libonnx-dev)
 
 B := $(strip $(BUILD))
 CFG_R := $(word 1,$(subst x, ,$(CONFIG)))
@@ -37,14 +42,17 @@ CFG_C := $(word 2,$(subst x, ,$(CONFIG)))
 PYTHON := $(firstword $(wildcard /usr/bin/python3) python3)
 LABEL ?= unit                         # name on the summary line of a test run
 
-LIB_SRC  := $(wildcard sw/model/*.c sw/runtime/*.c sw/data/*.c sw/quant/*.c sw/golden/*.c sw/case/*.c sw/fastmodel/*.c driver/*.c)
-LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
+LIB_SRC  := $(wildcard sw/model/*.c sw/runtime/*.c sw/data/*.c sw/quant/*.c sw/net/*.c sw/golden/*.c sw/case/*.c \
+              sw/fastmodel/*.c driver/*.c)
+LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o) $(B)/obj/gen/onnx.pb-c.o
+CLI_OBJ  := $(patsubst %.c,$(B)/obj/%.o,$(wildcard sw/cli/*.c))
 LIB      := $(B)/lib/libqnpu.a
 CLI      := $(B)/bin/qnpu
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 TESTS    := $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all deps demo test test-unit test-asan test-rtl test-layers test-gl lint gen check-gen regress syn bench bench-hw clean help
+.PHONY: all deps demo demo-layers train test test-unit test-asan test-rtl test-layers test-net test-gl lint gen \
+        check-gen regress syn bench bench-hw clean help
 .SECONDARY:
 all: $(CLI) $(TESTS)
 
@@ -54,9 +62,20 @@ help:
 deps:
 	@tools/deps.sh
 
-$(B)/obj/%.o: %.c
+$(B)/obj/%.o: %.c | $(B)/gen/onnx.pb-c.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests/unit -c $< -o $@
+
+# ONNX's protobuf schema -> C (protobuf-c), generated from the onnx.proto
+# Debian ships (every object waits for it: the importer and the tests include
+# its header); compiled without -Werror (it is not our code).
+$(B)/gen/onnx.pb-c.c $(B)/gen/onnx.pb-c.h &: $(ONNX_PROTO)
+	@mkdir -p $(B)/gen
+	protoc-c --c_out=$(B)/gen -I$(dir $(ONNX_PROTO)) $(ONNX_PROTO)
+
+$(B)/obj/gen/onnx.pb-c.o: $(B)/gen/onnx.pb-c.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(strip $(OPT)) $(SAN) -I$(B)/gen -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -65,11 +84,11 @@ $(LIB): $(LIB_OBJ)
 # The CLI with the sim backend: the Verilated checking model of CONFIG.
 SIM_LINK = $(B)/obj/sim/qnpu_backend_sim.o $(B)/sim_$(CONFIG)/qnpu_sim.o $(B)/sim_$(CONFIG)/libqnpu_vtop.a
 ifeq ($(strip $(CLI_SIM)),1)
-$(CLI): $(B)/obj/sw/cli/qnpu.o $(SIM_LINK) $(LIB)
+$(CLI): $(CLI_OBJ) $(SIM_LINK) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CXX) $(LDFLAGS_ALL) $^ $(LIBS) -lz -lpthread -o $@
 else
-$(CLI): $(B)/obj/sw/cli/qnpu.o $(LIB)
+$(CLI): $(CLI_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) $^ $(LIBS) -o $@
 endif
@@ -91,6 +110,7 @@ test: deps
 	@$(MAKE) --no-print-directory test-unit
 	@$(MAKE) --no-print-directory test-rtl
 	@$(MAKE) --no-print-directory test-layers
+	@$(MAKE) --no-print-directory test-net
 	@$(MAKE) --no-print-directory test-gl
 	@$(MAKE) --no-print-directory test-asan
 
@@ -104,7 +124,7 @@ RTL_TOP   := qnpu_core
 ACC_DEPTH := 64                       # accumulator rows of the test benches
 TEST_SIZES    := 4x4 16x16            # core sizes in make test
 SIM_SIZES     := 4x4 16x16            # accelerator sizes the sim tests run on
-SIM_TESTS     := test_sim test_stream # accelerator test binaries, one per model size
+SIM_TESTS     := test_sim test_stream test_netsim # accelerator test binaries, one per model size
 REGRESS_SIZES := 4x4 8x8 16x16 8x16 32x32
 LINT_SIZES    := 2x2 4x4 8x8 16x16 8x16 32x32   # 2x2 and up; the top needs even sizes
 RTL_MACS      ?= 1000000              # MACs per precision per size in make test
@@ -250,6 +270,11 @@ $(B)/tests/sim/layers_%: $(B)/obj/tests/sim/layers.o $(B)/obj/sim/qnpu_backend_s
 	@mkdir -p $(dir $@)
 	$(CXX) -o $@ $^ $(LIBS) -lz -lpthread
 
+$(B)/tests/sim/test_netsim_%: $(B)/obj/tests/sim/test_netsim.o $(B)/obj/sim/qnpu_backend_sim.o $(B)/sim_%/qnpu_sim.o \
+                             $(B)/sim_%/libqnpu_vtop.a $(LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) -o $@ $^ -lcmocka $(LIBS) -lz -lpthread
+
 $(B)/tests/sim/test_stream_%: $(B)/obj/tests/sim/test_stream.o $(B)/sim_%/qnpu_sim.o $(B)/sim_%/libqnpu_vtop.a $(LIB)
 	@mkdir -p $(dir $@)
 	$(CXX) -o $@ $^ -lcmocka $(LIBS) -lz -lpthread
@@ -303,11 +328,31 @@ regress: $(REGRESS_SIZES:%=$(B)/rtl/core_%/tb_core) $(call SIM_BINS,$(REGRESS_SI
 	  $(B)/tests/sim/layers_$$s --size $$s --seed $(strip $(SEED)) --n $(strip $(N)) --label regress-layers-$$s || rc=1; \
 	done; exit $$rc
 
+# ---- the network: the committed float Fashion-MNIST model (models/), quantized by qnpu ----
+MODEL       := models/fmnist_cnn.onnx
+DEMO_IMAGES ?= 200                    # test images the demo runs on the cycle-accurate RTL
+JOBS        ?= 2                      # parallel jobs of make demo
+
+# The network through the CLI on sim and the fast model, checked against golden.
+test-net: $(CLI)
+	@tests/run_net.sh $(CLI) $(B)/test-net $(MODEL)
+
 demo: deps
 	@$(MAKE) --no-print-directory $(CLI)
-	@QNPU_BIN=$(CLI) tools/demo.sh $(strip $(SHARED))
+	@$(PYTHON) tools/demo.py --bin $(CLI) --model $(MODEL) --out $(B)/demo --sim-images $(strip $(DEMO_IMAGES)) \
+	  --jobs $(strip $(JOBS))
+
+demo-layers: deps
+	@$(MAKE) --no-print-directory $(CLI)
+	@QNPU_BIN=$(CLI) tools/demo_layers.sh $(strip $(SHARED))
+
+# Retrains the float model (Debian's python3-torch and python3-onnx, CPU; about
+# 15 minutes on 2 cores) and rewrites models/fmnist_cnn.{onnx,ref.npy,train.json}.
+train:
+	@tools/deps.sh --train
+	@$(PYTHON) tools/train_fmnist.py --out models/fmnist_cnn
 
 clean:
 	rm -rf $(B)
 
--include $(LIB_OBJ:.o=.d) $(B)/obj/sw/cli/qnpu.d $(TESTS:$(B)/tests/%=$(B)/obj/tests/unit/%.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TESTS:$(B)/tests/%=$(B)/obj/tests/unit/%.d)

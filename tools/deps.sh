@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # deps.sh - install what qnpu needs on a Debian machine; idempotent and quiet.
 #   tools/deps.sh          install whatever is missing (root, or sudo)
+#   tools/deps.sh --train  also what make train needs (PyTorch and ONNX for Python, CPU)
 #   tools/deps.sh --check  only report what is missing; exit 1 if anything is
 # The package list is the single place to add a dependency.
 set -euo pipefail
@@ -13,7 +14,10 @@ packages=(
   iverilog          # second simulator (gate-level checks)
   libcmocka-dev     # unit tests
   libcjson-dev      # layer-case JSON
-  zlib1g-dev        # FST waveform traces
+  zlib1g-dev        # FST waveform traces, gzipped IDX files, the model file's CRC
+  protobuf-c-compiler # protoc-c: C code for ONNX's protobuf schema
+  libprotobuf-c-dev # its runtime library
+  libonnx-dev       # onnx.proto (the ONNX schema) for the model importer
   nextpnr-ice40     # iCE40 place and route (make syn)
   fpga-icestorm     # iCE40 chip database and tools (make syn)
   python3
@@ -21,6 +25,11 @@ packages=(
   python3-matplotlib # the area plot of make syn
   dataset-fashion-mnist # Fashion-MNIST (gzipped IDX files) for the network demo
 )
+# make train only: Debian's CPU build of PyTorch (the PyPI wheel pulls
+# gigabytes of GPU libraries) and the ONNX exporter's checker
+if [[ ${1:-} == --train ]]; then
+  packages+=(python3-torch python3-onnx)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -7,34 +7,16 @@
  * malformed case, a layer the hardware cannot run, a missing backend),
  * 3 the hardware reported an error or did not finish. */
 #include <cjson/cJSON.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "layer_case.h"
 #include "qnpu_backend.h"
 
-#define QNPU_VERSION "0.2.0"
 #define MAX_REPORTED_MISMATCHES 10
-
-enum { EXIT_MATCH = 0, EXIT_MISMATCH = 1, EXIT_BADINPUT = 2, EXIT_HW = 3 };
-
-/* ---- options shared by the subcommands -------------------------------------------- */
-
-typedef struct {
-  const char *backend, *trace, *out_path, *device;
-  int json;
-  uint64_t seed;
-  qnpu_prec_t prec;
-  const char *positional[4];
-  int npos;
-} opts_t;
-
-typedef struct {
-  const char *name, *summary, *help;
-  int min_pos, max_pos;   /* positional arguments */
-  int (*run)(const opts_t *o);
-} subcmd_t;
 
 static int usage_error(const subcmd_t *sc, const char *fmt, const char *a, const char *b) {
   fprintf(stderr, "qnpu %s: ", sc->name);
@@ -43,55 +25,89 @@ static int usage_error(const subcmd_t *sc, const char *fmt, const char *a, const
   return EXIT_BADINPUT;
 }
 
+/* The options every subcommand parses: flags set an int, valued options
+ * a string, a count or the precision. */
+typedef enum { OPT_FLAG, OPT_STR, OPT_COUNT, OPT_PREC } opt_kind_t;
+static const struct {
+  const char *name, *alias;
+  opt_kind_t kind;
+  size_t off;
+} kOptions[] = {
+    {"--json", NULL, OPT_FLAG, offsetof(opts_t, json)},
+    {"--check", NULL, OPT_FLAG, offsetof(opts_t, check)},
+    {"--progress", NULL, OPT_FLAG, offsetof(opts_t, progress)},
+    {"--no-bias-correction", NULL, OPT_FLAG, offsetof(opts_t, no_bias_correction)},
+    {"--int8-ends", NULL, OPT_FLAG, offsetof(opts_t, int8_ends)},
+    {"--backend", NULL, OPT_STR, offsetof(opts_t, backend)},
+    {"--trace", NULL, OPT_STR, offsetof(opts_t, trace)},
+    {"--out", "-o", OPT_STR, offsetof(opts_t, out_path)},
+    {"--device", NULL, OPT_STR, offsetof(opts_t, device)},
+    {"--calib", NULL, OPT_STR, offsetof(opts_t, calib)},
+    {"--data", NULL, OPT_STR, offsetof(opts_t, data)},
+    {"--weights", NULL, OPT_STR, offsetof(opts_t, weights)},
+    {"--seed", NULL, OPT_COUNT, offsetof(opts_t, seed)},
+    {"--images", NULL, OPT_COUNT, offsetof(opts_t, images)},
+    {"--offset", NULL, OPT_COUNT, offsetof(opts_t, offset)},
+    {"--batch", NULL, OPT_COUNT, offsetof(opts_t, batch)},
+    {"--calib-images", NULL, OPT_COUNT, offsetof(opts_t, calib_images)},
+    {"--precision", NULL, OPT_PREC, offsetof(opts_t, prec)},
+};
+#define N_OPTIONS (sizeof kOptions / sizeof *kOptions)
+
 /* Parses argv into o; returns -1 to go on, else an exit status. */
 static int parse_opts(const subcmd_t *sc, int argc, char **argv, opts_t *o) {
   memset(o, 0, sizeof *o);
   o->backend = "golden";
   o->seed = 1;
   o->prec = QNPU_PREC_W8A8;
-  static const char *const valued[] = {"--backend", "--trace", "--out", "--seed", "--precision", "--device"};
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i], *val = NULL;
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
       fputs(sc->help, stdout);
       return EXIT_MATCH;
     }
-    if (!strcmp(a, "--json")) {
-      o->json = 1;
-      continue;
-    }
     size_t k = 0;
-    for (; k < sizeof valued / sizeof *valued; k++) {
-      const size_t n = strlen(valued[k]);
-      if (!strcmp(a, valued[k])) {
+    for (; k < N_OPTIONS; k++) {
+      const char *name = kOptions[k].name;
+      const size_t n = strlen(name);
+      if (!strcmp(a, name) || (kOptions[k].alias && !strcmp(a, kOptions[k].alias))) {
+        if (kOptions[k].kind == OPT_FLAG) break;
         if (i + 1 >= argc) return usage_error(sc, "%s needs a value%s", a, "");
         val = argv[++i];
         break;
       }
-      if (!strncmp(a, valued[k], n) && a[n] == '=') {
+      if (kOptions[k].kind != OPT_FLAG && !strncmp(a, name, n) && a[n] == '=') {
         val = a + n + 1;
         break;
       }
     }
-    if (val) {
-      const char *name = valued[k];
-      if (!strcmp(name, "--backend")) o->backend = val;
-      else if (!strcmp(name, "--trace")) o->trace = val;
-      else if (!strcmp(name, "--out")) o->out_path = val;
-      else if (!strcmp(name, "--device")) o->device = val;
-      else if (!strcmp(name, "--seed")) {
-        char *end;
-        o->seed = strtoull(val, &end, 10);
-        if (!*val || *end) return usage_error(sc, "--seed wants a non-negative integer, not '%s'%s", val, "");
-      } else if (qnpu_prec_parse(val, &o->prec)) {
-        return usage_error(sc, "unknown precision '%s' (w8a8, w4a8 or w4a4)%s", val, "");
+    if (k < N_OPTIONS) {
+      void *field = (char *)o + kOptions[k].off;
+      const char *name = kOptions[k].name;
+      char *end;
+      switch (kOptions[k].kind) {
+        case OPT_FLAG:
+          *(int *)field = 1;
+          break;
+        case OPT_STR:
+          *(const char **)field = val;
+          if (!strcmp(name, "--backend")) o->backend_set = 1;
+          break;
+        case OPT_COUNT:
+          *(uint64_t *)field = strtoull(val, &end, 10);
+          if (!*val || *end || *val == '-')
+            return usage_error(sc, "%s wants a non-negative integer, not '%s'", name, val);
+          break;
+        case OPT_PREC:
+          if (qnpu_prec_parse(val, field)) return usage_error(sc, "unknown precision '%s' (w8a8, w4a8 or w4a4)%s", val, "");
+          break;
       }
       continue;
     }
     if (a[0] == '-' && a[1] && !(a[1] >= '0' && a[1] <= '9')) return usage_error(sc, "unknown option '%s'%s", a, "");
     if (o->npos >= sc->max_pos) {
       if (sc->max_pos == 1) {
-        fprintf(stderr, "qnpu %s: more than one %s ('%s', '%s')\n", sc->name, "CASE_DIR", o->positional[0], a);
+        fprintf(stderr, "qnpu %s: more than one %s ('%s', '%s')\n", sc->name, sc->pos_name, o->positional[0], a);
         return EXIT_BADINPUT;
       }
       return usage_error(sc, "unexpected argument '%s'%s", a, "");
@@ -99,12 +115,31 @@ static int parse_opts(const subcmd_t *sc, int argc, char **argv, opts_t *o) {
     o->positional[o->npos++] = a;
   }
   if (o->npos < sc->min_pos) {
-    fprintf(stderr, "qnpu %s: missing %s\n\n", sc->name, sc->min_pos == 1 ? "CASE_DIR" : "arguments");
+    fprintf(stderr, "qnpu %s: missing %s\n\n", sc->name, sc->min_pos == 1 ? sc->pos_name : "arguments");
     fputs(sc->help, stderr);
     return EXIT_BADINPUT;
   }
   return -1;
 }
+
+int cli_error(int json, const char *key, const char *name, const char *backend, const char *msg, int code) {
+  if (json) {
+    cJSON *j = cJSON_CreateObject();
+    if (key) cJSON_AddStringToObject(j, key, name ? name : "");
+    if (backend) cJSON_AddStringToObject(j, "backend", backend);
+    cJSON_AddStringToObject(j, "error", msg);
+    cJSON_AddNumberToObject(j, "exit", code);
+    char *t = cJSON_PrintUnformatted(j);
+    if (t) puts(t);
+    free(t);
+    cJSON_Delete(j);
+  } else {
+    fprintf(stderr, "qnpu: %s\n", msg);
+  }
+  return code;
+}
+
+int cli_exit_of(int status) { return status == QNPU_ERR_HW || status == QNPU_ERR_TIMEOUT ? EXIT_HW : EXIT_BADINPUT; }
 
 /* ---- the one report --------------------------------------------------------------- */
 
@@ -133,47 +168,43 @@ static void coords_str(const subject_t *s, size_t flat, char *buf, size_t len) {
   if (k > 0 && (size_t)k < len) snprintf(buf + k, len - (size_t)k, "]");
 }
 
-/* Prints {"case": ..., "error": msg} or "qnpu: msg" and returns code. */
+/* The layer subcommands' error report: {"case": name, "error": ...}. */
 static int report_error(int json, const subject_t *s, const char *backend, const char *msg, int code) {
-  if (json) {
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "case", s && s->name ? s->name : "");
-    if (s && s->dir) cJSON_AddStringToObject(j, "dir", s->dir);
-    if (backend) cJSON_AddStringToObject(j, "backend", backend);
-    cJSON_AddStringToObject(j, "error", msg);
-    cJSON_AddNumberToObject(j, "exit", code);
-    char *t = cJSON_PrintUnformatted(j);
-    if (t) puts(t);
-    free(t);
-    cJSON_Delete(j);
-  } else {
-    fprintf(stderr, "qnpu: %s\n", msg);
-  }
-  return code;
+  return cli_error(json, "case", s ? s->name : NULL, backend, msg, code);
 }
 
 static const char *requant_name(const qnpu_layer_t *l) {
   return qnpu_case_requant_name(l->rq.mode);
 }
 
-/* Runs s->l on the backend of o, compares, reports. */
-static int run_and_report(const opts_t *o, const subject_t *s) {
-  char msg[1600], names[64];
+int cli_open(const opts_t *o, qnpu_session_t **sess, char *msg, size_t len) {
+  char names[64];
   int known;
+  *sess = NULL;
   const qnpu_backend_t *be = qnpu_backend_find(o->backend, &known);
   if (!be) {
-    if (known) snprintf(msg, sizeof msg, "backend '%s' is not built into this binary (available: %s)", o->backend,
-                        qnpu_backend_names(names, sizeof names));
-    else snprintf(msg, sizeof msg, "unknown backend '%s' (available: %s)", o->backend,
-                  qnpu_backend_names(names, sizeof names));
-    return report_error(o->json, s, o->backend, msg, EXIT_BADINPUT);
+    snprintf(msg, len, known ? "backend '%s' is not built into this binary (available: %s)"
+                             : "unknown backend '%s' (available: %s)",
+             o->backend, qnpu_backend_names(names, sizeof names));
+    return EXIT_BADINPUT;
   }
-  if (o->trace && strcmp(be->name, "sim") != 0)
-    return report_error(o->json, s, be->name, "--trace needs --backend sim", EXIT_BADINPUT);
+  if (o->trace && strcmp(be->name, "sim") != 0) {
+    snprintf(msg, len, "--trace needs --backend sim");
+    return EXIT_BADINPUT;
+  }
   const qnpu_backend_config_t cfg = {.trace_path = o->trace, .device = o->device};
+  const qnpu_status_t st = qnpu_session_open(be, &cfg, sess, msg, len);
+  return st ? (st == QNPU_ERR_HW ? EXIT_HW : EXIT_BADINPUT) : -1;
+}
+
+/* Runs s->l on the backend of o, compares, reports. */
+static int run_and_report(const opts_t *o, const subject_t *s) {
+  char msg[1600];
   qnpu_session_t *sess;
-  qnpu_status_t st = qnpu_session_open(be, &cfg, &sess, msg, sizeof msg);
-  if (st) return report_error(o->json, s, be->name, msg, st == QNPU_ERR_HW ? EXIT_HW : EXIT_BADINPUT);
+  const int rc = cli_open(o, &sess, msg, sizeof msg);
+  if (rc >= 0) return report_error(o->json, s, o->backend, msg, rc);
+  const qnpu_backend_t *be = qnpu_session_backend(sess);
+  qnpu_status_t st;
   const size_t n = qnpu_layer_out_count(s->l);
   int32_t *out = malloc((n ? n : 1) * sizeof *out);
   qnpu_rt_stats_t rs;
@@ -186,8 +217,7 @@ static int run_and_report(const opts_t *o, const subject_t *s) {
   qnpu_session_close(sess);
   if (st) {
     free(out);
-    const int code = st == QNPU_ERR_HW || st == QNPU_ERR_TIMEOUT ? EXIT_HW : EXIT_BADINPUT;
-    return report_error(o->json, s, be->name, msg, code);
+    return report_error(o->json, s, be->name, msg, cli_exit_of(st));
   }
   if (o->out_path) {
     const int wide = s->l->rq.mode == QNPU_REQUANT_NONE;
@@ -272,6 +302,7 @@ static int run_and_report(const opts_t *o, const subject_t *s) {
       cJSON_AddNumberToObject(pl, "steps", rs.steps);
       cJSON_AddNumberToObject(pl, "commands", rs.commands);
       cJSON_AddBoolToObject(pl, "weights_resident", rs.weights_resident);
+      cJSON_AddBoolToObject(pl, "taps_packed", rs.taps_packed);
     } else {
       cJSON_AddNullToObject(j, "cycles");
       cJSON_AddNullToObject(j, "utilization");
@@ -289,9 +320,9 @@ static int run_and_report(const opts_t *o, const subject_t *s) {
         printf(" in %llu cycles, utilization %.1f%% (roofline bound %.1f%%), %llu DRAM bytes",
                (unsigned long long)rs.cycles, 100.0 * util, 100.0 * roof, (unsigned long long)dram);
       else printf(", %llu DRAM bytes (the fast model counts no cycles)", (unsigned long long)dram);
-      printf("\nplan: %ux%u-pixel tiles, %u channel tiles, %u pieces, %u COMPUTEs, %u commands%s\n", rs.tile_oh,
+      printf("\nplan: %ux%u-pixel tiles, %u channel tiles, %u pieces, %u COMPUTEs, %u commands%s%s\n", rs.tile_oh,
              rs.tile_ow, rs.channel_tiles, rs.pieces, rs.steps, rs.commands,
-             rs.weights_resident ? ", weights resident" : "");
+             rs.weights_resident ? ", weights resident" : "", rs.taps_packed ? ", taps packed into channels" : "");
     }
     if (o->trace) printf("wrote %s\n", o->trace);
     if (o->out_path) printf("wrote %s\n", o->out_path);
@@ -478,9 +509,13 @@ static int cmd_backends(const opts_t *o) {
 /* ---- main ------------------------------------------------------------------------------ */
 
 static const subcmd_t kCommands[] = {
-    {"layer", "run one layer case and compare it with its expected output", kLayerHelp, 1, 1, cmd_layer},
-    {"gemm", "run a random GEMM and check it against the golden model", kGemmHelp, 3, 3, cmd_gemm},
-    {"backends", "list the backends of this binary", kBackendsHelp, 0, 0, cmd_backends},
+    {"layer", "run one layer case and compare it with its expected output", kLayerHelp, 1, 1, "CASE_DIR", cmd_layer},
+    {"gemm", "run a random GEMM and check it against the golden model", kGemmHelp, 3, 3, "M K N", cmd_gemm},
+    {"quantize", "quantize a float ONNX model (post-training, calibrated) into a .qnpu model",
+     kQuantizeHelp, 1, 1, "MODEL.onnx", cmd_quantize},
+    {"net", "run a network on a dataset: accuracy, per-layer cycles, bit-exact check", kNetHelp, 1, 1, "MODEL",
+     cmd_net},
+    {"backends", "list the backends of this binary", kBackendsHelp, 0, 0, "", cmd_backends},
 };
 
 static void main_help(FILE *f) {

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <math.h>
+
 #include "case_fixture.h"
 #include "cli_util.h"
 
@@ -221,6 +223,112 @@ static void test_cli_gemm(void **state) {
   assert_non_null(strstr(f->out, "usage: qnpu gemm M K N"));
 }
 
+/* ---- the network commands ------------------------------------------------------- */
+
+#define NET_MODEL "models/fmnist_cnn.onnx"
+#define NET_DATA "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
+
+static void test_cli_net_usage_errors(void **state) {
+  fixture_t *f = *state;
+  assert_int_equal(run(f, 1, "net --help"), 0);
+  assert_non_null(strstr(f->out, "usage: qnpu net MODEL"));
+  assert_int_equal(run(f, 1, "quantize --help"), 0);
+  assert_non_null(strstr(f->out, "--calib CALIB"));
+  assert_int_equal(run(f, 1, "net"), 2);
+  assert_non_null(strstr(f->out, "missing MODEL"));
+  assert_int_equal(run(f, 1, "quantize %s --precision w8a8 -o %s/x.qnpu", NET_MODEL, f->dir), 2);
+  assert_non_null(strstr(f->out, "--calib is required"));
+  assert_int_equal(run(f, 1, "quantize %s --calib median -o %s/x.qnpu", NET_MODEL, f->dir), 2);
+  assert_non_null(strstr(f->out, "unknown calibrator 'median'"));
+  assert_int_equal(run(f, 1, "quantize %s --calib percentile:101 -o %s/x.qnpu", NET_MODEL, f->dir), 2);
+  assert_non_null(strstr(f->out, "unknown calibrator 'percentile:101'"));
+  assert_int_equal(run(f, 1, "quantize %s --calib max --weights best -o %s/x.qnpu", NET_MODEL, f->dir), 2);
+  assert_non_null(strstr(f->out, "unknown weight rule 'best'"));
+  assert_int_equal(run(f, 1, "quantize %s --calib max", NET_MODEL), 2);
+  assert_non_null(strstr(f->out, "-o OUT.qnpu is required"));
+  assert_int_equal(run(f, 1, "quantize %s/none.onnx --calib max -o %s/x.qnpu", f->dir, f->dir), 2);
+  assert_non_null(strstr(f->out, "none.onnx: cannot open"));
+  assert_int_equal(run(f, 1, "net %s/none.qnpu", f->dir), 2);
+  assert_non_null(strstr(f->out, "none.qnpu: cannot open"));
+  assert_int_equal(run(f, 1, "net %s/layer.json", f->dir), 2); /* any file that is not a model */
+  assert_non_null(strstr(f->out, "layer.json: not a qnpu model file"));
+  assert_int_equal(run(f, 1, "net %s --backend sim", NET_MODEL), 2);
+  assert_non_null(strstr(f->out, "quantize it first"));
+  assert_int_equal(run(f, 1, "net %s --images -3", NET_MODEL), 2);
+  assert_non_null(strstr(f->out, "--images wants a non-negative integer"));
+}
+
+/* Quantize from 50 calibration images, run 20 test images on the fast
+ * model with the golden check, read the JSON; then a corrupt and a cut
+ * copy of the model file are refused with exit 2. */
+static void test_cli_net_quantize_and_run(void **state) {
+  fixture_t *f = *state;
+  FILE *fp = fopen(NET_DATA, "rb");
+  if (!fp) skip(); /* Fashion-MNIST not installed */
+  fclose(fp);
+  char m[128];
+  snprintf(m, sizeof m, "%s/m.qnpu", f->dir);
+  assert_int_equal(run(f, 0, "quantize %s --calib entropy --precision w4a8 --calib-images 50 -o %s --json", NET_MODEL, m),
+                   0);
+  cJSON *j = cJSON_Parse(f->out);
+  assert_non_null(j);
+  assert_string_equal(cJSON_GetObjectItem(j, "precision")->valuestring, "W4A8");
+  assert_int_equal(cJSON_GetObjectItem(j, "calib_images")->valueint, 50);
+  assert_int_equal(cJSON_GetObjectItem(j, "calib_first")->valueint, 55000);
+  const cJSON *t0 = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "tensors"), 0);
+  assert_int_equal(cJSON_GetObjectItem(t0, "zero_point")->valueint, -128); /* the input: p - 128 */
+  cJSON_Delete(j);
+  assert_int_equal(run(f, 0, "net %s --backend model --images 20 --offset 100 --check --json", m), 0);
+  j = cJSON_Parse(f->out);
+  assert_non_null(j);
+  assert_int_equal(cJSON_GetObjectItem(j, "images")->valueint, 20);
+  assert_int_equal(cJSON_GetObjectItem(j, "offset")->valueint, 100);
+  const int correct = cJSON_GetObjectItem(j, "correct")->valueint;
+  assert_true(correct >= 0 && correct <= 20);
+  assert_true(fabs(cJSON_GetObjectItem(j, "accuracy")->valuedouble - correct / 20.0) < 1e-9);
+  assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "checked")));
+  assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "bit_exact")));
+  const cJSON *ls = cJSON_GetObjectItem(j, "layers");
+  int array = 0, host = 0;
+  for (int i = 0; i < cJSON_GetArraySize(ls); i++) {
+    const char *w = cJSON_GetObjectItem(cJSON_GetArrayItem(ls, i), "where")->valuestring;
+    array += !strcmp(w, "array"), host += !strcmp(w, "host fallback");
+  }
+  assert_int_equal(array, 5); /* conv1..3, fc1, fc2 */
+  assert_int_equal(host, 3);  /* maxpool, add, avgpool */
+  cJSON_Delete(j);
+  /* the same images on golden give the same accuracy, in text */
+  assert_int_equal(run(f, 1, "net %s --images 20 --offset 100", m), 0);
+  char want[64];
+  snprintf(want, sizeof want, "accuracy: %d/20 =", correct);
+  assert_non_null(strstr(f->out, want));
+  assert_non_null(strstr(f->out, "host fallback"));
+  /* a flipped byte, a cut file */
+  FILE *in = fopen(m, "rb");
+  static uint8_t buf[1 << 18];
+  const size_t n = fread(buf, 1, sizeof buf, in);
+  fclose(in);
+  buf[n / 2] ^= 0x10;
+  char bad[128];
+  snprintf(bad, sizeof bad, "%s/bad.qnpu", f->dir);
+  FILE *out = fopen(bad, "wb");
+  fwrite(buf, 1, n, out);
+  fclose(out);
+  assert_int_equal(run(f, 1, "net %s --images 1", bad), 2);
+  assert_non_null(strstr(f->out, "bad.qnpu: checksum mismatch: the file is corrupt"));
+  out = fopen(bad, "wb");
+  fwrite(buf, 1, n - 100, out);
+  fclose(out);
+  assert_int_equal(run(f, 0, "net %s --images 1 --json", bad), 2);
+  j = cJSON_Parse(f->out);
+  assert_non_null(j);
+  assert_non_null(strstr(cJSON_GetObjectItem(j, "error")->valuestring, "truncated"));
+  assert_int_equal(cJSON_GetObjectItem(j, "exit")->valueint, 2);
+  cJSON_Delete(j);
+  assert_int_equal(run(f, 1, "net %s --images 20000", m), 2);
+  assert_non_null(strstr(f->out, "the t10k set has 10000"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_cli_help_and_usage_errors, setup, teardown),
@@ -232,6 +340,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_cli_malformed_exit_2, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cli_layer_device_backends, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cli_gemm, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_cli_net_usage_errors, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_cli_net_quantize_and_run, setup, teardown),
   };
   return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }

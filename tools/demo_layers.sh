@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# demo.sh [SHARED_DIR] - the most complete job qnpu can do today: every
+# demo_layers.sh [SHARED_DIR] - make demo-layers: every
 # conformance layer case through `qnpu layer --json` on the golden model, the
 # fast functional model and the cycle-accurate Verilated RTL (tiled by the
 # runtime), a table of bit-exact results per suite and backend, then a
