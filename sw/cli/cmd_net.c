@@ -17,6 +17,7 @@
 #include "qnpu_ptq.h"
 
 #define CALIB_DEFAULT 1000 /* calibration images */
+#define MAX_BATCH 10000    /* images per run of qnpu net */
 
 static double now(void) {
   struct timespec ts;
@@ -270,7 +271,7 @@ static int run_float(const opts_t *o, const char *path, const qnpu_net_t *net) {
   int32_t first, count;
   const int rc = load_images(o, net, "t10k", 0, 0, &d, &first, &count, msg, sizeof msg);
   if (rc >= 0) return cli_error(o->json, "model", path, "float", msg, rc);
-  const int32_t batch = o->batch ? (int32_t)o->batch : 100;
+  const int32_t batch = o->batch ? (int32_t)(o->batch < MAX_BATCH ? o->batch : MAX_BATCH) : 100;
   float *logits = malloc((size_t)batch * (size_t)net->classes * sizeof *logits);
   const size_t img = (size_t)d.h * d.w * d.c;
   progress_t pg = {o->progress || isatty(2), isatty(2), now(), 0};
@@ -452,6 +453,10 @@ static void report_net(const opts_t *o, const net_report_t *r) {
 
 static int run_quantized(const opts_t *o, const char *path, const qnpu_net_t *net) {
   char msg[1600];
+  if (o->batch > MAX_BATCH) {
+    snprintf(msg, sizeof msg, "--batch %llu: at most %d images per run", (unsigned long long)o->batch, MAX_BATCH);
+    return cli_error(o->json, "model", path, o->backend, msg, EXIT_BADINPUT);
+  }
   qnpu_dataset_t d;
   int32_t first, count;
   int rc = load_images(o, net, "t10k", 0, 0, &d, &first, &count, msg, sizeof msg);

@@ -101,19 +101,27 @@ static void test_net_check_names_the_bad_node(void **state) {
 
 /* ---- post-training quantization ---------------------------------------------------- */
 
+/* A one-node float network x (w x c_in, one row) -> y (ow x c_out) with
+ * weights w and biases b; the caller sets the node's geometry. */
+static qnpu_net_node_t *one_node_net(qnpu_net_t *fl, qnpu_node_kind_t kind, int32_t w, int32_t c_in, int32_t ow,
+                                     int32_t c_out, qnpu_act_t act, const float *wt, size_t nw, const float *b) {
+  assert_int_equal(qnpu_net_alloc(fl, 2, 1), QNPU_OK);
+  fixture_tensor(fl, 0, "x", 1, w, c_in);
+  fixture_tensor(fl, 1, "y", 1, ow, c_out);
+  qnpu_net_node_t *nd = fixture_node(fl, 0, kind, kind == QNPU_NODE_FC ? "fc" : "conv", 0, 1, act);
+  nd->wf = malloc(nw * sizeof(float)), nd->bf = malloc((size_t)c_out * sizeof(float));
+  memcpy(nd->wf, wt, nw * sizeof(float)), memcpy(nd->bf, b, (size_t)c_out * sizeof(float));
+  fl->output = 1, fl->classes = ow * c_out, fl->in_scale = 1.0f / 255.0f;
+  return nd;
+}
+
 /* fc 2->2 on a 1x1x2 input, weights [[1, -0.5], [0.25, 0.125]], biases
  * [0.5, -0.25]: hand-computed integers. */
 static void test_ptq_known_answer(void **state) {
   fixture_t *f = *state;
   qnpu_net_t fl, q;
-  assert_int_equal(qnpu_net_alloc(&fl, 2, 1), QNPU_OK);
-  fixture_tensor(&fl, 0, "x", 1, 1, 2);
-  fixture_tensor(&fl, 1, "y", 1, 1, 2);
-  qnpu_net_node_t *nd = fixture_node(&fl, 0, QNPU_NODE_FC, "fc", 0, 1, QNPU_ACT_RELU);
-  nd->wf = malloc(4 * sizeof(float)), nd->bf = malloc(2 * sizeof(float));
   const float w[4] = {1.0f, -0.5f, 0.25f, 0.125f}, b[2] = {0.5f, -0.25f};
-  memcpy(nd->wf, w, sizeof w), memcpy(nd->bf, b, sizeof b);
-  fl.output = 1, fl.classes = 2, fl.in_scale = 1.0f / 255.0f;
+  one_node_net(&fl, QNPU_NODE_FC, 1, 2, 1, 2, QNPU_ACT_RELU, w, 4, b);
   assert_int_equal(qnpu_net_check(&fl, f->err, sizeof f->err), QNPU_OK);
   const uint8_t img[4] = {0, 255, 255, 0}; /* x = (0, 1) and (1, 0) */
   const qnpu_ptq_options_t o = {.prec = QNPU_PREC_W8A8, .calib = {.kind = QNPU_CALIB_MAX}, .no_bias_correction = 1};
@@ -173,16 +181,9 @@ static void test_ptq_known_answer(void **state) {
 static void test_ptq_bias_correction_conv_padding(void **state) {
   fixture_t *f = *state;
   qnpu_net_t fl, q;
-  assert_int_equal(qnpu_net_alloc(&fl, 2, 1), QNPU_OK);
-  fixture_tensor(&fl, 0, "x", 1, 2, 1);
-  fixture_tensor(&fl, 1, "y", 1, 2, 1);
-  qnpu_net_node_t *nd = fixture_node(&fl, 0, QNPU_NODE_CONV, "conv", 0, 1, QNPU_ACT_NONE);
+  const float w[3] = {1.0f, -0.5f, 0.25f}, b[1] = {0.2f};
+  qnpu_net_node_t *nd = one_node_net(&fl, QNPU_NODE_CONV, 2, 1, 2, 1, QNPU_ACT_NONE, w, 3, b);
   nd->kw = 3, nd->pad_left = nd->pad_right = 1;
-  nd->wf = malloc(3 * sizeof(float)), nd->bf = malloc(sizeof(float));
-  const float w[3] = {1.0f, -0.5f, 0.25f};
-  memcpy(nd->wf, w, sizeof w);
-  nd->bf[0] = 0.2f;
-  fl.output = 1, fl.classes = 2, fl.in_scale = 1.0f / 255.0f;
   assert_int_equal(qnpu_net_check(&fl, f->err, sizeof f->err), QNPU_OK);
   const uint8_t img[4] = {0, 255, 255, 255};
   qnpu_ptq_options_t o = {.prec = QNPU_PREC_W8A8, .calib = {.kind = QNPU_CALIB_MAX}, .no_bias_correction = 1};
