@@ -347,10 +347,12 @@ demo-layers: deps
 	@QNPU_BIN=$(CLI) tools/demo_layers.sh $(strip $(SHARED))
 
 # Retrains the float model (Debian's python3-torch and python3-onnx, CPU; about
-# 15 minutes on 2 cores) and rewrites models/fmnist_cnn.{onnx,ref.npy,train.json}.
+# 20 minutes on 2 cores) and rewrites models/fmnist_cnn.{onnx,ref.npy,train.json}.
+TRAIN_EPOCHS ?= 20                    # make train: epochs
+TRAIN_OUT    ?= models/fmnist_cnn     # make train: output path without extension
 train:
 	@tools/deps.sh --train
-	@$(PYTHON) tools/train_fmnist.py --out models/fmnist_cnn
+	@$(PYTHON) tools/train_fmnist.py --epochs $(strip $(TRAIN_EPOCHS)) --out $(strip $(TRAIN_OUT))
 
 clean:
 	rm -rf $(B)
