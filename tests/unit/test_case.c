@@ -13,16 +13,9 @@ typedef struct {
 } fixture_t;
 
 static int setup(void **state) {
-  fixture_t *f = calloc(1, sizeof *f);
-  if (!f || !test_mkdtemp(f->dir) || fixture_write_case(f->dir, test_master_seed())) return -1;
+  fixture_t *f = test_fixture_new(sizeof *f);
+  if (!f || fixture_write_case(f->dir, test_master_seed())) return -1;
   *state = f;
-  return 0;
-}
-
-static int teardown(void **state) {
-  fixture_t *f = *state;
-  test_rmdir(f->dir);
-  free(f);
   return 0;
 }
 
@@ -220,7 +213,7 @@ static void test_case_malformed_rejected(void **state) {
 
 int main(void) {
   struct CMUnitTest tests[1 + N_MALFORMED];
-  tests[0] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(test_case_valid_round_trip, setup, teardown);
+  tests[0] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(test_case_valid_round_trip, setup, test_fixture_teardown);
   for (size_t i = 0; i < N_MALFORMED; i++) {
     tests[1 + i] = (struct CMUnitTest){kMalformed[i].what, test_case_malformed_rejected, NULL, NULL,
                                        (void *)(uintptr_t)&kMalformed[i]};

@@ -17,16 +17,9 @@ typedef struct {
 } fixture_t;
 
 static int setup(void **state) {
-  fixture_t *f = calloc(1, sizeof *f);
-  if (!f || !test_mkdtemp(f->dir) || fixture_write_case(f->dir, test_master_seed())) return -1;
+  fixture_t *f = test_fixture_new(sizeof *f);
+  if (!f || fixture_write_case(f->dir, test_master_seed())) return -1;
   *state = f;
-  return 0;
-}
-
-static int teardown(void **state) {
-  fixture_t *f = *state;
-  test_rmdir(f->dir);
-  free(f);
   return 0;
 }
 
@@ -331,17 +324,17 @@ static void test_cli_net_quantize_and_run(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_cli_help_and_usage_errors, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_cli_layer_match_text, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_cli_layer_json, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_cli_layer_out_file_equals_expected, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_cli_layer_mismatch_reports_coordinates, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_cli_layer_without_expected, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_cli_malformed_exit_2, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_cli_layer_device_backends, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_cli_gemm, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_cli_net_usage_errors, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_cli_net_quantize_and_run, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_cli_help_and_usage_errors, setup, test_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_cli_layer_match_text, setup, test_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_cli_layer_json, setup, test_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_cli_layer_out_file_equals_expected, setup, test_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_cli_layer_mismatch_reports_coordinates, setup, test_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_cli_layer_without_expected, setup, test_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_cli_malformed_exit_2, setup, test_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_cli_layer_device_backends, setup, test_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_cli_gemm, setup, test_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_cli_net_usage_errors, setup, test_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_cli_net_quantize_and_run, setup, test_fixture_teardown),
   };
   return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }

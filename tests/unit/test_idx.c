@@ -20,16 +20,9 @@ typedef struct {
 } fixture_t;
 
 static int setup(void **state) {
-  fixture_t *f = calloc(1, sizeof *f);
-  if (!f || !test_mkdtemp(f->dir)) return -1;
+  fixture_t *f = test_fixture_new(sizeof *f);
+  if (!f) return -1;
   *state = f;
-  return 0;
-}
-
-static int teardown(void **state) {
-  fixture_t *f = *state;
-  test_rmdir(f->dir);
-  free(f);
   return 0;
 }
 
@@ -170,9 +163,9 @@ static void test_idx_fashion_mnist(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_idx_round_trip_every_type, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_idx_big_endian, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_idx_errors, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_idx_round_trip_every_type, setup, test_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_idx_big_endian, setup, test_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_idx_errors, setup, test_fixture_teardown),
       cmocka_unit_test(test_idx_fashion_mnist),
   };
   return cmocka_run_group_tests_name("idx", tests, NULL, NULL);

@@ -36,16 +36,9 @@ typedef struct {
 } fixture_t;
 
 static int setup(void **state) {
-  fixture_t *f = calloc(1, sizeof *f);
-  if (!f || !test_mkdtemp(f->dir)) return -1;
+  fixture_t *f = test_fixture_new(sizeof *f);
+  if (!f) return -1;
   *state = f;
-  return 0;
-}
-
-static int teardown(void **state) {
-  fixture_t *f = *state;
-  test_rmdir(f->dir);
-  free(f);
   return 0;
 }
 
@@ -604,17 +597,17 @@ static void test_net_float_matches_pytorch(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_net_check_names_the_bad_node, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_ptq_known_answer, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_ptq_bias_correction_conv_padding, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_ptq_structure, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_netfile_round_trip, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_netfile_errors, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_net_model_equals_golden, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_net_run_errors, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_onnx_import_and_errors, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_dataset_errors, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_net_float_matches_pytorch, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_net_check_names_the_bad_node, setup, test_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_ptq_known_answer, setup, test_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_ptq_bias_correction_conv_padding, setup, test_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_ptq_structure, setup, test_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_netfile_round_trip, setup, test_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_netfile_errors, setup, test_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_net_model_equals_golden, setup, test_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_net_run_errors, setup, test_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_onnx_import_and_errors, setup, test_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_dataset_errors, setup, test_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_net_float_matches_pytorch, setup, test_fixture_teardown),
   };
   return cmocka_run_group_tests_name("net", tests, NULL, NULL);
 }

@@ -14,17 +14,10 @@ typedef struct {
 } fixture_t;
 
 static int setup(void **state) {
-  fixture_t *f = calloc(1, sizeof *f);
-  if (!f || !test_mkdtemp(f->dir)) return -1;
+  fixture_t *f = test_fixture_new(sizeof *f);
+  if (!f) return -1;
   snprintf(f->path, sizeof f->path, "%s/a.npy", f->dir);
   *state = f;
-  return 0;
-}
-
-static int teardown(void **state) {
-  fixture_t *f = *state;
-  test_rmdir(f->dir);
-  free(f);
   return 0;
 }
 
@@ -131,9 +124,9 @@ static void test_npy_malformed_files(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_npy_round_trip_all_dtypes, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_npy_reads_numpy_header, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_npy_malformed_files, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_npy_round_trip_all_dtypes, setup, test_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_npy_reads_numpy_header, setup, test_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_npy_malformed_files, setup, test_fixture_teardown),
   };
   return cmocka_run_group_tests_name("npy", tests, NULL, NULL);
 }

@@ -59,4 +59,23 @@ static inline void test_rmdir(const char *path) {
   rmdir(path);
 }
 
+/* The fixture of a test that writes files: a struct of `size` bytes whose
+ * first member is char dir[64], zeroed, with a fresh temporary directory in
+ * dir. NULL on failure. */
+static inline void *test_fixture_new(size_t size) {
+  char *f = calloc(1, size);
+  if (f && !test_mkdtemp(f)) {
+    free(f);
+    return NULL;
+  }
+  return f;
+}
+
+/* cmocka teardown of such a fixture: removes the directory, frees it. */
+static inline int test_fixture_teardown(void **state) {
+  test_rmdir((const char *)*state);
+  free(*state);
+  return 0;
+}
+
 #endif /* QNPU_TEST_UTIL_H */
