@@ -18,11 +18,11 @@ enum { EXIT_MATCH = 0, EXIT_MISMATCH = 1, EXIT_BADINPUT = 2, EXIT_HW = 3 };
 typedef struct {
   const char *backend, *trace, *out_path, *device, *calib, *data, *weights;
   int json, check, progress, no_bias_correction, int8_ends;
-  int backend_set;           /* --backend was given                          */
+  int backend_set; /* --backend was given                          */
   uint64_t seed;
-  uint64_t images, offset;   /* net: how many images from which (0 = all)    */
-  uint64_t batch;            /* net: images per run (0 = per backend)         */
-  uint64_t calib_images;     /* quantize: calibration images                 */
+  uint64_t images, offset; /* net: how many images from which (0 = all)    */
+  uint64_t batch;          /* net: images per run (0 = per backend)         */
+  uint64_t calib_images;   /* quantize: calibration images                 */
   qnpu_prec_t prec;
   const char *positional[4];
   int npos;
@@ -30,8 +30,8 @@ typedef struct {
 
 typedef struct {
   const char *name, *summary, *help;
-  int min_pos, max_pos;   /* positional arguments */
-  const char *pos_name;   /* "CASE_DIR", "MODEL", ... for messages */
+  int min_pos, max_pos; /* positional arguments */
+  const char *pos_name; /* "CASE_DIR", "MODEL", ... for messages */
   int (*run)(const opts_t *o);
 } subcmd_t;
 

@@ -61,7 +61,9 @@ static int load_images(const opts_t *o, const qnpu_net_t *net, const char *split
     return EXIT_BADINPUT;
   }
   const uint64_t f = o->offset ? o->offset : first_default;
-  const uint64_t want = o->images ? o->images : count_default ? count_default : (uint64_t)d->n - (f < (uint64_t)d->n ? f : 0);
+  const uint64_t want = o->images       ? o->images
+                        : count_default ? count_default
+                                        : (uint64_t)d->n - (f < (uint64_t)d->n ? f : 0);
   if (f >= (uint64_t)d->n || want > (uint64_t)d->n - f) {
     snprintf(msg, len, "%s: images %llu..%llu asked, the %s set has %d", dir, (unsigned long long)f,
              (unsigned long long)(f + want - 1), split, d->n);
@@ -100,7 +102,8 @@ const char kQuantizeHelp[] =
     "  --offset K         first calibration image in the training set (default: the\n"
     "                     first one the model was not trained on, from its metadata\n"
     "                     qnpu.train_images; 55000 for models/fmnist_cnn.onnx)\n"
-    "  --data DIR         the dataset (default " QNPU_DATASET_DEFAULT_DIR ")\n"
+    "  --data DIR         the dataset (default " QNPU_DATASET_DEFAULT_DIR
+    ")\n"
     "  --json             print one JSON object\n"
     "  -h, --help         show this help\n"
     "\n"
@@ -109,7 +112,9 @@ const char kQuantizeHelp[] =
 int cmd_quantize(const opts_t *o) {
   const char *path = o->positional[0];
   char msg[1600];
-  if (!o->calib) return cli_error(o->json, "model", path, NULL, "quantize: --calib is required (max, percentile:P or entropy)", EXIT_BADINPUT);
+  if (!o->calib)
+    return cli_error(o->json, "model", path, NULL, "quantize: --calib is required (max, percentile:P or entropy)",
+                     EXIT_BADINPUT);
   if (!o->out_path) return cli_error(o->json, "model", path, NULL, "quantize: -o OUT.qnpu is required", EXIT_BADINPUT);
   qnpu_ptq_options_t po = {.prec = o->prec, .no_bias_correction = o->no_bias_correction, .int8_ends = o->int8_ends};
   if (qnpu_calib_parse(o->calib, &po.calib)) {
@@ -121,7 +126,8 @@ int cmd_quantize(const opts_t *o) {
     snprintf(msg, sizeof msg, "quantize: unknown weight rule '%s' (max or mse)", o->weights);
     return cli_error(o->json, "model", path, NULL, msg, EXIT_BADINPUT);
   }
-  if (!ends_with(path, ".onnx")) return cli_error(o->json, "model", path, NULL, "quantize: MODEL must be a float .onnx model", EXIT_BADINPUT);
+  if (!ends_with(path, ".onnx"))
+    return cli_error(o->json, "model", path, NULL, "quantize: MODEL must be a float .onnx model", EXIT_BADINPUT);
   qnpu_net_t f, q;
   if (qnpu_onnx_load(path, &f, msg, sizeof msg)) return cli_error(o->json, "model", path, NULL, msg, EXIT_BADINPUT);
   if (!o->offset && !f.train_images) {
@@ -133,8 +139,8 @@ int cmd_quantize(const opts_t *o) {
   }
   qnpu_dataset_t d;
   int32_t first, count;
-  int rc = load_images(o, &f, "train", (uint64_t)f.train_images, o->calib_images ? o->calib_images : CALIB_DEFAULT,
-                       &d, &first, &count, msg, sizeof msg);
+  int rc = load_images(o, &f, "train", (uint64_t)f.train_images, o->calib_images ? o->calib_images : CALIB_DEFAULT, &d,
+                       &first, &count, msg, sizeof msg);
   if (rc >= 0) {
     qnpu_net_free(&f);
     return cli_error(o->json, "model", path, NULL, msg, rc);
@@ -142,8 +148,8 @@ int cmd_quantize(const opts_t *o) {
   qnpu_ptq_range_t *ranges = calloc((size_t)f.n_tensors, sizeof *ranges);
   const size_t img = (size_t)d.h * d.w * d.c;
   const double t0 = now();
-  qnpu_status_t st = ranges ? qnpu_ptq(&f, d.pixels + (size_t)first * img, count, &po, &q, ranges, msg, sizeof msg)
-                            : QNPU_ERR_NOMEM;
+  qnpu_status_t st =
+      ranges ? qnpu_ptq(&f, d.pixels + (size_t)first * img, count, &po, &q, ranges, msg, sizeof msg) : QNPU_ERR_NOMEM;
   const double secs = now() - t0;
   qnpu_dataset_free(&d);
   if (!st) st = qnpu_netfile_save(o->out_path, &q, msg, sizeof msg);
@@ -200,7 +206,9 @@ int cmd_quantize(const opts_t *o) {
       snprintf(shape, sizeof shape, "%dx%dx%d", x->h, x->w, x->c);
       snprintf(seen, sizeof seen, "[%.4g, %.4g]", ranges[t].min, ranges[t].max);
       snprintf(rng, sizeof rng, "[%.4g, %.4g]%s", ranges[t].lo, ranges[t].hi,
-               t == q.input ? " input" : ranges[t].calibrated ? "" : " kept");
+               t == q.input           ? " input"
+               : ranges[t].calibrated ? ""
+                                      : " kept");
       printf("%-28.28s %-10s %-22s %-22s %-12.6g %5d\n", x->name, shape, seen, rng, (double)x->scale, x->zero_point);
     }
     printf("wrote %s (%ld bytes)\n", o->out_path, bytes);
@@ -229,7 +237,8 @@ const char kNetHelp[] =
     "  --batch B        images per run (default 1 on sim and mmio, else 100)\n"
     "  --check          also run the golden model and compare every tensor of every\n"
     "                   image bit for bit (exit 1 at the first difference)\n"
-    "  --data DIR       the dataset (default " QNPU_DATASET_DEFAULT_DIR ")\n"
+    "  --data DIR       the dataset (default " QNPU_DATASET_DEFAULT_DIR
+    ")\n"
     "  --progress       a progress bar on stderr (default when stderr is a terminal)\n"
     "  --trace FILE.fst a waveform of the whole run (sim only)\n"
     "  --json           print one JSON object instead of text\n"
@@ -397,10 +406,10 @@ static void report_net(const opts_t *o, const net_report_t *r) {
       cJSON_AddNumberToObject(l, "macs_per_image", (double)st[i].macs / imgs);
       if (arr && has_cycles) {
         cJSON_AddNumberToObject(l, "cycles_per_image", (double)st[i].cycles / imgs);
-        cJSON_AddNumberToObject(l, "utilization", st[i].cycles ? (double)st[i].macs /
-                                                                      (double)qnpu_rt_peak_macs(r->info, nd->prec) /
-                                                                      (double)st[i].cycles
-                                                                : 0.0);
+        cJSON_AddNumberToObject(
+            l, "utilization",
+            st[i].cycles ? (double)st[i].macs / (double)qnpu_rt_peak_macs(r->info, nd->prec) / (double)st[i].cycles
+                         : 0.0);
       } else {
         cJSON_AddNullToObject(l, "cycles_per_image");
         cJSON_AddNullToObject(l, "utilization");
@@ -428,16 +437,18 @@ static void report_net(const opts_t *o, const net_report_t *r) {
            qnpu_node_kind_name(nd->kind), r->first + r->diff->image, r->diff->element, r->diff->a, r->diff->b);
   }
   printf("per image: %.0f MACs", (double)macs / imgs);
-  if (has_cycles) printf(", %.0f cycles, array utilization %.1f%%", (double)cycles / imgs, 100.0 * busy / (double)cycles);
+  if (has_cycles)
+    printf(", %.0f cycles, array utilization %.1f%%", (double)cycles / imgs, 100.0 * busy / (double)cycles);
   if (r->info) printf(", %.0f DRAM bytes", (double)dram / imgs);
-  printf("\n%-14s %-10s %-13s %-5s %-9s %9s %10s %6s %11s %8s\n", "layer", "op", "where", "prec", "output",
-         "MACs/img", "cycles/img", "util", "DRAM B/img", "host ms");
+  printf("\n%-14s %-10s %-13s %-5s %-9s %9s %10s %6s %11s %8s\n", "layer", "op", "where", "prec", "output", "MACs/img",
+         "cycles/img", "util", "DRAM B/img", "host ms");
   for (int i = 0; i < net->n_nodes; i++) {
     const qnpu_net_node_t *nd = &net->nodes[i];
     const int arr = qnpu_node_on_array(nd);
     char shape[32], op[24], cyc[24] = "-", util[16] = "-", dr[24] = "-", mc[24] = "-";
     shape_str(&net->tensors[nd->out], shape, sizeof shape);
-    snprintf(op, sizeof op, "%s%s", qnpu_node_kind_name(nd->kind), nd->act && nd->kind != QNPU_NODE_RELU ? "+relu" : "");
+    snprintf(op, sizeof op, "%s%s", qnpu_node_kind_name(nd->kind),
+             nd->act && nd->kind != QNPU_NODE_RELU ? "+relu" : "");
     if (arr) snprintf(mc, sizeof mc, "%.0f", (double)st[i].macs / imgs);
     if (arr && has_cycles && st[i].cycles) {
       snprintf(cyc, sizeof cyc, "%.0f", (double)st[i].cycles / imgs);
@@ -502,10 +513,17 @@ static int run_quantized(const opts_t *o, const char *path, const qnpu_net_t *ne
     for (int i = 0; i < net->n_nodes; i++) cyc += qnpu_net_exec_stats(e)[i].cycles;
     progress(&pg, done_n, count, cyc, checked && diff.node < 0, done_n == count || diff.node >= 0);
   }
-  const net_report_t r = {.path = path, .backend = be->name, .net = net, .e = e,
-                          .info = device ? qnpu_drv_info(qnpu_session_dev(s)) : NULL, .first = first,
-                          .count = done_n, .correct = correct, .checked = checked,
-                          .diff = diff.node >= 0 ? &diff : NULL, .seconds = now() - pg.start};
+  const net_report_t r = {.path = path,
+                          .backend = be->name,
+                          .net = net,
+                          .e = e,
+                          .info = device ? qnpu_drv_info(qnpu_session_dev(s)) : NULL,
+                          .first = first,
+                          .count = done_n,
+                          .correct = correct,
+                          .checked = checked,
+                          .diff = diff.node >= 0 ? &diff : NULL,
+                          .seconds = now() - pg.start};
   report_net(o, &r);
   rc = diff.node >= 0 ? EXIT_MISMATCH : EXIT_MATCH;
   msg[0] = '\0';

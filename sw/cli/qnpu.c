@@ -99,7 +99,8 @@ static int parse_opts(const subcmd_t *sc, int argc, char **argv, opts_t *o) {
             return usage_error(sc, "%s wants a non-negative integer, not '%s'", name, val);
           break;
         case OPT_PREC:
-          if (qnpu_prec_parse(val, field)) return usage_error(sc, "unknown precision '%s' (w8a8, w4a8 or w4a4)%s", val, "");
+          if (qnpu_prec_parse(val, field))
+            return usage_error(sc, "unknown precision '%s' (w8a8, w4a8 or w4a4)%s", val, "");
           break;
       }
       continue;
@@ -147,8 +148,8 @@ typedef struct {
   const char *name, *dir;
   const qnpu_layer_t *l;
   int rank;
-  int64_t shape[4];          /* output shape, for coordinates */
-  const int32_t *expected;   /* NULL: nothing to compare      */
+  int64_t shape[4];        /* output shape, for coordinates */
+  const int32_t *expected; /* NULL: nothing to compare      */
   const char *out_path;
 } subject_t;
 
@@ -173,9 +174,7 @@ static int report_error(int json, const subject_t *s, const char *backend, const
   return cli_error(json, "case", s ? s->name : NULL, backend, msg, code);
 }
 
-static const char *requant_name(const qnpu_layer_t *l) {
-  return qnpu_case_requant_name(l->rq.mode);
-}
+static const char *requant_name(const qnpu_layer_t *l) { return qnpu_case_requant_name(l->rq.mode); }
 
 int cli_open(const opts_t *o, qnpu_session_t **sess, char *msg, size_t len) {
   char names[64];
@@ -183,9 +182,10 @@ int cli_open(const opts_t *o, qnpu_session_t **sess, char *msg, size_t len) {
   *sess = NULL;
   const qnpu_backend_t *be = qnpu_backend_find(o->backend, &known);
   if (!be) {
-    snprintf(msg, len, known ? "backend '%s' is not built into this binary (available: %s)"
-                             : "unknown backend '%s' (available: %s)",
-             o->backend, qnpu_backend_names(names, sizeof names));
+    snprintf(
+        msg, len,
+        known ? "backend '%s' is not built into this binary (available: %s)" : "unknown backend '%s' (available: %s)",
+        o->backend, qnpu_backend_names(names, sizeof names));
     return EXIT_BADINPUT;
   }
   if (o->trace && strcmp(be->name, "sim") != 0) {
@@ -209,8 +209,10 @@ static int run_and_report(const opts_t *o, const subject_t *s) {
   int32_t *out = malloc((n ? n : 1) * sizeof *out);
   qnpu_rt_stats_t rs;
   memset(&rs, 0, sizeof rs);
-  if (!out) st = QNPU_ERR_NOMEM, snprintf(msg, sizeof msg, "out of memory for the output tensor");
-  else st = qnpu_session_run(sess, s->l, NULL, out, &rs, msg, sizeof msg);
+  if (!out)
+    st = QNPU_ERR_NOMEM, snprintf(msg, sizeof msg, "out of memory for the output tensor");
+  else
+    st = qnpu_session_run(sess, s->l, NULL, out, &rs, msg, sizeof msg);
   qnpu_dev_info_t info;
   const int has_dev = qnpu_session_dev(sess) != NULL;
   if (has_dev) info = *qnpu_drv_info(qnpu_session_dev(sess));
@@ -224,8 +226,7 @@ static int run_and_report(const opts_t *o, const subject_t *s) {
     void *buf = wide ? (void *)out : malloc(n ? n : 1);
     if (!wide && buf)
       for (size_t i = 0; i < n; i++) ((int8_t *)buf)[i] = (int8_t)out[i];
-    st = buf ? qnpu_npy_write(o->out_path, wide ? QNPU_DT_INT32 : QNPU_DT_INT8, s->rank, s->shape, buf, msg,
-                              sizeof msg)
+    st = buf ? qnpu_npy_write(o->out_path, wide ? QNPU_DT_INT32 : QNPU_DT_INT8, s->rank, s->shape, buf, msg, sizeof msg)
              : QNPU_ERR_NOMEM;
     if (!wide) free(buf);
     if (st) {
@@ -269,8 +270,10 @@ static int run_and_report(const opts_t *o, const subject_t *s) {
       cJSON_AddNumberToObject(m, "expected", s->expected[first[k]]);
       cJSON_AddItemToArray(arr, m);
     }
-    if (o->out_path) cJSON_AddStringToObject(j, "out", o->out_path);
-    else cJSON_AddNullToObject(j, "out");
+    if (o->out_path)
+      cJSON_AddStringToObject(j, "out", o->out_path);
+    else
+      cJSON_AddNullToObject(j, "out");
     cJSON_AddNumberToObject(j, "macs", (double)rs.macs);
     if (has_dev) {
       if (rs.cycles) {
@@ -319,7 +322,8 @@ static int run_and_report(const opts_t *o, const subject_t *s) {
       if (rs.cycles)
         printf(" in %llu cycles, utilization %.1f%% (roofline bound %.1f%%), %llu DRAM bytes",
                (unsigned long long)rs.cycles, 100.0 * util, 100.0 * roof, (unsigned long long)dram);
-      else printf(", %llu DRAM bytes (the fast model counts no cycles)", (unsigned long long)dram);
+      else
+        printf(", %llu DRAM bytes (the fast model counts no cycles)", (unsigned long long)dram);
       printf("\nplan: %ux%u-pixel tiles, %u channel tiles, %u pieces, %u COMPUTEs, %u commands%s%s\n", rs.tile_oh,
              rs.tile_ow, rs.channel_tiles, rs.pieces, rs.steps, rs.commands,
              rs.weights_resident ? ", weights resident" : "", rs.taps_packed ? ", taps packed into channels" : "");
@@ -390,8 +394,7 @@ static int cmd_layer(const opts_t *o) {
       qnpu_case_free(&c);
       return report_error(o->json, &s, o->backend, "out of memory", EXIT_BADINPUT);
     }
-    for (size_t i = 0; i < n; i++)
-      exp[i] = qnpu_case_expected_at(&c, i);
+    for (size_t i = 0; i < n; i++) exp[i] = qnpu_case_expected_at(&c, i);
   }
   s.expected = exp;
   const int rc = run_and_report(o, &s);
@@ -451,8 +454,8 @@ static int cmd_gemm(const opts_t *o) {
       (uint64_t)m * (uint64_t)n > (1u << 26))
     return report_error(o->json, NULL, o->backend, "gemm: operands over 64 Mi elements", EXIT_BADINPUT);
   const qnpu_prec_info_t *pi = qnpu_prec_info(o->prec);
-  const int32_t alo = -(1 << (pi->input_bits - 1)), ahi = -alo - 1, wlo = -(1 << (pi->weight_bits - 1)),
-                whi = -wlo - 1, olo = -(1 << (pi->output_bits - 1)), ohi = -olo - 1;
+  const int32_t alo = -(1 << (pi->input_bits - 1)), ahi = -alo - 1, wlo = -(1 << (pi->weight_bits - 1)), whi = -wlo - 1,
+                olo = -(1 << (pi->output_bits - 1)), ohi = -olo - 1;
   int8_t *a = malloc((size_t)m * k), *bt = malloc((size_t)n * k);
   int32_t *bias = malloc((size_t)n * 4), *m0 = malloc((size_t)n * 4), *sh = malloc((size_t)n * 4),
           *exp = malloc((size_t)m * n * 4);
@@ -477,8 +480,13 @@ static int cmd_gemm(const opts_t *o) {
   }
   qnpu_layer_t l = qnpu_layer_fully_connected(o->prec, m, k, n, a, bt, bias);
   l.p.input_zero_point = rng_range(&r, alo, ahi);
-  l.rq = (qnpu_requant_t){.mode = QNPU_REQUANT_TFLITE_Q31, .per_channel = 1, .multiplier = m0, .shift = sh,
-                          .output_zero_point = rng_range(&r, olo / 2, ohi / 2), .act_min = olo, .act_max = ohi};
+  l.rq = (qnpu_requant_t){.mode = QNPU_REQUANT_TFLITE_Q31,
+                          .per_channel = 1,
+                          .multiplier = m0,
+                          .shift = sh,
+                          .output_zero_point = rng_range(&r, olo / 2, ohi / 2),
+                          .act_min = olo,
+                          .act_max = ohi};
   if (qnpu_layer_golden(&l, exp)) {
     report_error(o->json, NULL, o->backend, "gemm: the golden model rejected the operands", EXIT_BADINPUT);
     goto done;
@@ -511,8 +519,8 @@ static int cmd_backends(const opts_t *o) {
 static const subcmd_t kCommands[] = {
     {"layer", "run one layer case and compare it with its expected output", kLayerHelp, 1, 1, "CASE_DIR", cmd_layer},
     {"gemm", "run a random GEMM and check it against the golden model", kGemmHelp, 3, 3, "M K N", cmd_gemm},
-    {"quantize", "quantize a float ONNX model (post-training, calibrated) into a .qnpu model",
-     kQuantizeHelp, 1, 1, "MODEL.onnx", cmd_quantize},
+    {"quantize", "quantize a float ONNX model (post-training, calibrated) into a .qnpu model", kQuantizeHelp, 1, 1,
+     "MODEL.onnx", cmd_quantize},
     {"net", "run a network on a dataset: accuracy, per-layer cycles, bit-exact check", kNetHelp, 1, 1, "MODEL",
      cmd_net},
     {"backends", "list the backends of this binary", kBackendsHelp, 0, 0, "", cmd_backends},
@@ -523,10 +531,11 @@ static void main_help(FILE *f) {
         f);
   for (size_t i = 0; i < sizeof kCommands / sizeof *kCommands; i++)
     fprintf(f, "  %-16s %s\n", kCommands[i].name, kCommands[i].summary);
-  fputs("\noptions:\n  -h, --help       show this help (also: qnpu COMMAND --help)\n"
-        "  --version        print the version\n\n"
-        "Exit status: 0 ok, 1 mismatch, 2 bad input or usage, 3 hardware error.\n",
-        f);
+  fputs(
+      "\noptions:\n  -h, --help       show this help (also: qnpu COMMAND --help)\n"
+      "  --version        print the version\n\n"
+      "Exit status: 0 ok, 1 mismatch, 2 bad input or usage, 3 hardware error.\n",
+      f);
 }
 
 int main(int argc, char **argv) {

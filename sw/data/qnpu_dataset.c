@@ -40,8 +40,8 @@ qnpu_status_t qnpu_dataset_load(const char *dir, const char *split, qnpu_dataset
   else if (lb.dtype != QNPU_DT_UINT8 || lb.ndim != 1)
     st = qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, lp, "labels must be uint8 [n]");
   else if (lb.shape[0] != im.shape[0])
-    st = qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, lp, "%lld labels for %lld images in %s",
-                         (long long)lb.shape[0], (long long)im.shape[0], ip);
+    st = qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, lp, "%lld labels for %lld images in %s", (long long)lb.shape[0],
+                         (long long)im.shape[0], ip);
   if (st) {
     qnpu_idx_free(&im), qnpu_idx_free(&lb);
     return st;

@@ -17,10 +17,10 @@ extern "C" {
 #define QNPU_DATASET_DEFAULT_DIR "/usr/share/datasets/fashion-mnist"
 
 typedef struct {
-  int32_t n, h, w, c;  /* c = 1: the images are [n][h][w][1], NHWC        */
+  int32_t n, h, w, c; /* c = 1: the images are [n][h][w][1], NHWC        */
   uint8_t *pixels;
-  uint8_t *labels;     /* [n]                                              */
-  int classes;         /* 1 + the largest label                            */
+  uint8_t *labels; /* [n]                                              */
+  int classes;     /* 1 + the largest label                            */
 } qnpu_dataset_t;
 
 /* Reads split "train" or "t10k" of dir (the .gz file, else the plain one).

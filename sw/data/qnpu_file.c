@@ -8,8 +8,7 @@
 
 #include "qnpu_errmsg.h"
 
-qnpu_status_t qnpu_file_read(const char *path, size_t max_bytes, uint8_t **buf, size_t *len, char *err,
-                             size_t errlen) {
+qnpu_status_t qnpu_file_read(const char *path, size_t max_bytes, uint8_t **buf, size_t *len, char *err, size_t errlen) {
   *buf = NULL, *len = 0;
   FILE *f = fopen(path, "rb");
   if (!f) return qnpu_path_error(QNPU_ERR_IO, err, errlen, path, "cannot open: %s", strerror(errno));
@@ -35,7 +34,8 @@ qnpu_status_t qnpu_file_read(const char *path, size_t max_bytes, uint8_t **buf, 
     if (!got) break;
   }
   if (!st && ferror(f)) st = qnpu_path_error(QNPU_ERR_IO, err, errlen, path, "read error");
-  if (!st && n > max_bytes) st = qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, path, "larger than %zu bytes", max_bytes);
+  if (!st && n > max_bytes)
+    st = qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, path, "larger than %zu bytes", max_bytes);
   fclose(f);
   if (st) {
     free(b);

@@ -74,8 +74,7 @@ static qnpu_status_t check_quant_node(const qnpu_net_t *net, const qnpu_net_node
     case QNPU_NODE_FC: {
       const qnpu_prec_info_t *pi = qnpu_prec_info(nd->prec);
       if (!pi) FAIL("node %s: unknown precision %d", nd->name, (int)nd->prec);
-      if (in->bits > pi->input_bits)
-        FAIL("node %s: a %d-bit input does not fit %s", nd->name, in->bits, pi->name);
+      if (in->bits > pi->input_bits) FAIL("node %s: a %d-bit input does not fit %s", nd->name, in->bits, pi->name);
       if (out->bits > pi->output_bits || !fits_bits(nd->act_max, pi->output_bits))
         FAIL("node %s: a %d-bit output does not fit %s", nd->name, out->bits, pi->name);
       if (!nd->wq || !nd->m0 || !nd->shift || !nd->wscale) FAIL("node %s: missing weights or requantization", nd->name);
@@ -140,8 +139,8 @@ qnpu_status_t qnpu_net_check(const qnpu_net_t *net, char *err, size_t errlen) {
     const qnpu_net_tensor_t *x = &net->tensors[t];
     if (x->h < 1 || x->w < 1 || x->c < 1 || (int64_t)x->h * x->w * x->c > (1 << 24))
       FAIL("tensor %s: shape %dx%dx%d", x->name, x->h, x->w, x->c);
-    if (net->quantized &&
-        ((x->bits != 8 && x->bits != 4) || !fits_bits(x->zero_point, x->bits) || !(x->scale > 0) || !isfinite(x->scale)))
+    if (net->quantized && ((x->bits != 8 && x->bits != 4) || !fits_bits(x->zero_point, x->bits) || !(x->scale > 0) ||
+                           !isfinite(x->scale)))
       FAIL("tensor %s: bad quantization (%d bits, scale %g, zero point %d)", x->name, x->bits, (double)x->scale,
            x->zero_point);
   }
@@ -226,18 +225,35 @@ qnpu_layer_t qnpu_net_layer(const qnpu_net_t *net, const qnpu_net_node_t *nd, in
     l = (qnpu_layer_t){
         .op = QNPU_OP_CONV2D,
         .prec = nd->prec,
-        .p = {.n = n, .h = in->h, .w = in->w, .c = in->c, .out_c = out->c, .kh = nd->kh, .kw = nd->kw,
-              .stride_h = nd->stride_h, .stride_w = nd->stride_w, .dil_h = nd->dil_h, .dil_w = nd->dil_w,
-              .pad_top = nd->pad_top, .pad_left = nd->pad_left, .pad_bottom = nd->pad_bottom,
-              .pad_right = nd->pad_right, .groups = nd->groups, .depth_multiplier = 1},
+        .p = {.n = n,
+              .h = in->h,
+              .w = in->w,
+              .c = in->c,
+              .out_c = out->c,
+              .kh = nd->kh,
+              .kw = nd->kw,
+              .stride_h = nd->stride_h,
+              .stride_w = nd->stride_w,
+              .dil_h = nd->dil_h,
+              .dil_w = nd->dil_w,
+              .pad_top = nd->pad_top,
+              .pad_left = nd->pad_left,
+              .pad_bottom = nd->pad_bottom,
+              .pad_right = nd->pad_right,
+              .groups = nd->groups,
+              .depth_multiplier = 1},
         .input = input,
         .filter = nd->wq,
         .bias = nd->bq,
     };
   }
   l.p.input_zero_point = in->zero_point;
-  l.rq = (qnpu_requant_t){.mode = QNPU_REQUANT_TFLITE_Q31, .per_channel = 1, .multiplier = nd->m0,
-                          .shift = nd->shift, .output_zero_point = out->zero_point, .act_min = nd->act_min,
+  l.rq = (qnpu_requant_t){.mode = QNPU_REQUANT_TFLITE_Q31,
+                          .per_channel = 1,
+                          .multiplier = nd->m0,
+                          .shift = nd->shift,
+                          .output_zero_point = out->zero_point,
+                          .act_min = nd->act_min,
                           .act_max = nd->act_max};
   return l;
 }

@@ -49,9 +49,9 @@ typedef enum { QNPU_ACT_NONE, QNPU_ACT_RELU, QNPU_ACT_RELU6 } qnpu_act_t;
 
 typedef struct {
   char name[QNPU_NET_NAME_MAX];
-  int32_t h, w, c;       /* one image, NHWC                                  */
+  int32_t h, w, c; /* one image, NHWC                                  */
   /* quantized networks: r = scale * (q - zero_point), q in `bits` signed   */
-  int bits;              /* 8 or 4                                           */
+  int bits; /* 8 or 4                                           */
   float scale;
   int32_t zero_point;
 } qnpu_net_tensor_t;
@@ -59,8 +59,8 @@ typedef struct {
 typedef struct {
   qnpu_node_kind_t kind;
   char name[QNPU_NET_NAME_MAX];
-  int n_in, in[2], out;  /* tensor indices                                   */
-  qnpu_act_t act;        /* fused activation (conv, fc, add)                 */
+  int n_in, in[2], out; /* tensor indices                                   */
+  qnpu_act_t act;       /* fused activation (conv, fc, add)                 */
   /* conv and pool geometry (fc: all 1, no padding)                          */
   int32_t kh, kw, stride_h, stride_w, dil_h, dil_w;
   int32_t pad_top, pad_left, pad_bottom, pad_right, groups;
@@ -83,15 +83,15 @@ typedef struct {
   int n_tensors, n_nodes;
   qnpu_net_tensor_t *tensors;
   qnpu_net_node_t *nodes;
-  int input, output;        /* tensor indices                                */
-  int classes;              /* output elements per image                     */
+  int input, output; /* tensor indices                                */
+  int classes;       /* output elements per image                     */
   /* The input is raw 8-bit pixels p: the float network sees
    * p * in_scale + in_offset, the quantized one in_lut[p].                  */
   float in_scale, in_offset;
   int8_t in_lut[256];
-  int32_t train_images;     /* float networks: the model was trained on the
-                               first train_images of its training set (0 =
-                               unknown); calibration takes images after them */
+  int32_t train_images;         /* float networks: the model was trained on the
+                                   first train_images of its training set (0 =
+                                   unknown); calibration takes images after them */
   char meta[QNPU_NET_META_MAX]; /* provenance, one line of text            */
 } qnpu_net_t;
 

@@ -18,8 +18,8 @@ static float activate(float v, qnpu_act_t a) {
 
 /* conv: the weights regrouped as [g][ky][kx][ci][o] so that the innermost
  * loop runs over a group's output channels, contiguous in both arrays. */
-static void conv(const qnpu_net_t *net, const qnpu_net_node_t *nd, const float *wt, int32_t n, const float *x,
-                 float *y, float *acc) {
+static void conv(const qnpu_net_t *net, const qnpu_net_node_t *nd, const float *wt, int32_t n, const float *x, float *y,
+                 float *acc) {
   const qnpu_net_tensor_t *in = &net->tensors[nd->in[0]], *out = &net->tensors[nd->out];
   const int32_t g = nd->groups, cpg = in->c / g, opg = out->c / g;
   for (int32_t b = 0; b < n; b++)

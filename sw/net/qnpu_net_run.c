@@ -44,7 +44,8 @@ qnpu_status_t qnpu_net_exec_create(const qnpu_net_t *net, int32_t max_batch, qnp
       acc = qnpu_net_tensor_size(net, net->nodes[i].out);
   e->acc = malloc((size_t)max_batch * acc * sizeof *e->acc);
   int ok = e->buf && e->stats && e->acc;
-  for (int t = 0; ok && t < net->n_tensors; t++) ok = (e->buf[t] = malloc((size_t)max_batch * qnpu_net_tensor_size(net, t))) != NULL;
+  for (int t = 0; ok && t < net->n_tensors; t++)
+    ok = (e->buf[t] = malloc((size_t)max_batch * qnpu_net_tensor_size(net, t))) != NULL;
   if (!ok) {
     qnpu_net_exec_destroy(e);
     return QNPU_ERR_NOMEM;
@@ -55,10 +56,20 @@ qnpu_status_t qnpu_net_exec_create(const qnpu_net_t *net, int32_t max_batch, qnp
 
 static qnpu_pool_params_t pool_params(const qnpu_net_t *net, const qnpu_net_node_t *nd, int32_t n) {
   const qnpu_net_tensor_t *in = &net->tensors[nd->in[0]];
-  return (qnpu_pool_params_t){.n = n, .h = in->h, .w = in->w, .c = in->c, .kh = nd->kh, .kw = nd->kw,
-                              .stride_h = nd->stride_h, .stride_w = nd->stride_w, .pad_top = nd->pad_top,
-                              .pad_left = nd->pad_left, .pad_bottom = nd->pad_bottom, .pad_right = nd->pad_right,
-                              .act_min = nd->act_min, .act_max = nd->act_max};
+  return (qnpu_pool_params_t){.n = n,
+                              .h = in->h,
+                              .w = in->w,
+                              .c = in->c,
+                              .kh = nd->kh,
+                              .kw = nd->kw,
+                              .stride_h = nd->stride_h,
+                              .stride_w = nd->stride_w,
+                              .pad_top = nd->pad_top,
+                              .pad_left = nd->pad_left,
+                              .pad_bottom = nd->pad_bottom,
+                              .pad_right = nd->pad_right,
+                              .act_min = nd->act_min,
+                              .act_max = nd->act_max};
 }
 
 static qnpu_status_t run_node(qnpu_net_exec_t *e, qnpu_session_t *s, const qnpu_net_node_t *nd, int32_t n, char *err,
@@ -87,15 +98,17 @@ static qnpu_status_t run_node(qnpu_net_exec_t *e, qnpu_session_t *s, const qnpu_
     case QNPU_NODE_AVGPOOL: {
       const qnpu_pool_params_t p = pool_params(net, nd, n);
       st = nd->kind == QNPU_NODE_MAXPOOL ? qnpu_golden_max_pool(&p, x, y) : qnpu_golden_avg_pool(&p, x, y);
-      if (st) return qnpu_error(st, err, errlen, "node %s (%s): the golden model rejected it", nd->name,
-                                qnpu_node_kind_name(nd->kind));
+      if (st)
+        return qnpu_error(st, err, errlen, "node %s (%s): the golden model rejected it", nd->name,
+                          qnpu_node_kind_name(nd->kind));
       break;
     }
     case QNPU_NODE_ADD:
       qnpu_golden_add(&nd->add, x, e->buf[nd->in[1]], ny, y);
       break;
     case QNPU_NODE_RELU:
-      for (size_t i = 0; i < ny; i++) y[i] = (int8_t)(x[i] < nd->act_min ? nd->act_min : x[i] > nd->act_max ? nd->act_max : x[i]);
+      for (size_t i = 0; i < ny; i++)
+        y[i] = (int8_t)(x[i] < nd->act_min ? nd->act_min : x[i] > nd->act_max ? nd->act_max : x[i]);
       break;
   }
   ns->images += (uint64_t)n;

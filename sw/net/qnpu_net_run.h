@@ -23,11 +23,11 @@ extern "C" {
 
 /* One node's totals over every run of an executor. */
 typedef struct {
-  uint64_t images;                 /* images it has run                       */
-  uint64_t macs, issued_macs;      /* conv/fc: the layer's true MACs, issued  */
-  uint64_t cycles;                 /* device cycles (0 on golden and model)   */
-  uint64_t rd_bytes, wr_bytes;     /* device DRAM traffic                     */
-  double seconds;                  /* host wall time of the node              */
+  uint64_t images;             /* images it has run                       */
+  uint64_t macs, issued_macs;  /* conv/fc: the layer's true MACs, issued  */
+  uint64_t cycles;             /* device cycles (0 on golden and model)   */
+  uint64_t rd_bytes, wr_bytes; /* device DRAM traffic                     */
+  double seconds;              /* host wall time of the node              */
 } qnpu_net_node_stats_t;
 
 typedef struct qnpu_net_exec qnpu_net_exec_t;
@@ -53,7 +53,7 @@ const qnpu_net_node_stats_t *qnpu_net_exec_stats(const qnpu_net_exec_t *e);
 /* Where two executors' last runs of n images first differ: the first node
  * (in execution order) whose output differs, the image and the element. */
 typedef struct {
-  int node;       /* -1: every tensor equal */
+  int node; /* -1: every tensor equal */
   int32_t image;
   size_t element; /* within the image's tensor */
   int a, b;       /* the two values */

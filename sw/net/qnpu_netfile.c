@@ -145,8 +145,10 @@ static void write_node(wbuf_t *w, const qnpu_net_t *net, const qnpu_net_node_t *
     put_u32(w, (uint32_t)nw);
     if (wbits == 4) {
       uint8_t *packed = malloc(qnpu_golden_int4_packed_size(nw) + 1);
-      if (!packed || qnpu_golden_pack_int4(nd->wq, nw, packed)) w->oom = 1;
-      else put(w, packed, qnpu_golden_int4_packed_size(nw));
+      if (!packed || qnpu_golden_pack_int4(nd->wq, nw, packed))
+        w->oom = 1;
+      else
+        put(w, packed, qnpu_golden_int4_packed_size(nw));
       free(packed);
     } else {
       put(w, nd->wq, nw);
@@ -158,8 +160,8 @@ static void write_node(wbuf_t *w, const qnpu_net_t *net, const qnpu_net_node_t *
     put_i32s(w, nd->shift, (size_t)o);
   } else if (nd->kind == QNPU_NODE_ADD) {
     const qnpu_add_params_t *a = &nd->add;
-    const int32_t v[] = {a->left_shift,        a->input1_multiplier, a->input1_shift,     a->input2_multiplier,
-                         a->input2_shift,      a->output_multiplier, a->output_shift};
+    const int32_t v[] = {a->left_shift,   a->input1_multiplier, a->input1_shift, a->input2_multiplier,
+                         a->input2_shift, a->output_multiplier, a->output_shift};
     put_i32s(w, v, sizeof v / sizeof *v);
   }
 }
@@ -173,7 +175,7 @@ qnpu_status_t qnpu_netfile_save(const char *path, const qnpu_net_t *net, char *e
   wbuf_t w = {0};
   put(&w, kMagic, 8);
   put_u32(&w, QNPU_NETFILE_VERSION);
-  put_u32(&w, 0);            /* flags */
+  put_u32(&w, 0);                 /* flags */
   put_u32(&w, 0), put_u32(&w, 0); /* body length, patched below */
   put_str(&w, net->meta);
   put_u32(&w, (uint32_t)net->n_tensors), put_u32(&w, (uint32_t)net->n_nodes);
@@ -244,8 +246,10 @@ static qnpu_status_t read_node(rbuf_t *r, qnpu_net_t *net, int i, const char *na
     nd->shift = malloc((size_t)o * sizeof *nd->shift);
     if (!nd->wq || !nd->wscale || !nd->m0 || !nd->shift)
       return qnpu_path_error(QNPU_ERR_NOMEM, err, errlen, name, "out of memory");
-    if (pi->weight_bits == 4) qnpu_golden_unpack_int4(r->b + r->at, want, nd->wq);
-    else memcpy(nd->wq, r->b + r->at, want);
+    if (pi->weight_bits == 4)
+      qnpu_golden_unpack_int4(r->b + r->at, want, nd->wq);
+    else
+      memcpy(nd->wq, r->b + r->at, want);
     r->at += bytes;
     if (get_u8(r)) {
       if (!(nd->bq = malloc((size_t)o * sizeof *nd->bq)))
@@ -325,15 +329,16 @@ qnpu_status_t qnpu_netfile_parse(const uint8_t *buf, size_t len, const char *nam
     return qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, name, "%zu trailing bytes after the model",
                            len - (size_t)(HEADER_BYTES + body + 4));
   const size_t end = HEADER_BYTES + (size_t)body;
-  const uint32_t want = (uint32_t)buf[end] | (uint32_t)buf[end + 1] << 8 | (uint32_t)buf[end + 2] << 16 |
-                        (uint32_t)buf[end + 3] << 24;
+  const uint32_t want =
+      (uint32_t)buf[end] | (uint32_t)buf[end + 1] << 8 | (uint32_t)buf[end + 2] << 16 | (uint32_t)buf[end + 3] << 24;
   if ((uint32_t)crc32(0L, buf, (uInt)end) != want)
     return qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, name, "checksum mismatch: the file is corrupt");
   rbuf_t r = {buf + HEADER_BYTES, (size_t)body, 0, NULL, 0};
   qnpu_status_t st = parse_body(&r, net, name, err, errlen);
   if (!st && r.short_read)
-    st = qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, name, "the body ends before its last record (or a string is "
-                                                             "longer than its field)");
+    st = qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, name,
+                         "the body ends before its last record (or a string is "
+                         "longer than its field)");
   if (!st && r.at != r.n)
     st = qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, name, "%zu unread bytes at the end of the body", r.n - r.at);
   char why[256];

@@ -180,9 +180,11 @@ static int tproto_scalar(const tproto_t *t, float *v) { return tproto_count(t) =
 /* The tensor input i of n (a value that is a network tensor). */
 static qnpu_status_t tensor_in(ctx_t *c, const node_t *n, size_t i, value_t **out) {
   value_t *v = i < n->n_input ? find(c, n->input[i]) : NULL;
-  if (!v) return fail(c, QNPU_ERR_FORMAT, n, "input %zu '%s' is not defined before it is read", i,
-                      i < n->n_input ? n->input[i] : "");
-  if (v->tensor < 0) return fail(c, QNPU_ERR_UNSUPPORTED, n, "input %zu '%s' must be a tensor, not a constant", i, v->name);
+  if (!v)
+    return fail(c, QNPU_ERR_FORMAT, n, "input %zu '%s' is not defined before it is read", i,
+                i < n->n_input ? n->input[i] : "");
+  if (v->tensor < 0)
+    return fail(c, QNPU_ERR_UNSUPPORTED, n, "input %zu '%s' must be a tensor, not a constant", i, v->name);
   const char *t = n->op_type ? n->op_type : "";
   if ((v->pad[0] || v->pad[1] || v->pad[2] || v->pad[3]) && strcmp(t, "Conv") && strcmp(t, "Pad") &&
       strcmp(t, "Identity") && strcmp(t, "Dropout"))
@@ -198,9 +200,7 @@ static const tproto_t *const_in(ctx_t *c, const node_t *n, size_t i) {
   return v ? v->konst : NULL;
 }
 
-static void set_name(char *dst, const char *src) {
-  snprintf(dst, QNPU_NET_NAME_MAX, "%s", src && *src ? src : "?");
-}
+static void set_name(char *dst, const char *src) { snprintf(dst, QNPU_NET_NAME_MAX, "%s", src && *src ? src : "?"); }
 
 /* A new network tensor h x w x ch, the output 0 of n; its value. */
 static qnpu_status_t new_tensor(ctx_t *c, const node_t *n, int32_t h, int32_t w, int32_t ch, int producer,
@@ -224,8 +224,10 @@ static qnpu_net_node_t *new_node(ctx_t *c, const node_t *n, qnpu_node_kind_t kin
   qnpu_net_node_t *nd = &c->net->nodes[c->net->n_nodes++];
   memset(nd, 0, sizeof *nd);
   nd->kind = kind;
-  if (n->name && *n->name) set_name(nd->name, n->name);
-  else snprintf(nd->name, sizeof nd->name, "%s_%d", n->op_type, c->net->n_nodes - 1);
+  if (n->name && *n->name)
+    set_name(nd->name, n->name);
+  else
+    snprintf(nd->name, sizeof nd->name, "%s_%d", n->op_type, c->net->n_nodes - 1);
   nd->kh = nd->kw = nd->stride_h = nd->stride_w = nd->dil_h = nd->dil_w = nd->groups = 1;
   nd->n_in = 1;
   return nd;
@@ -257,7 +259,8 @@ static qnpu_status_t geometry(ctx_t *c, const node_t *n, qnpu_net_node_t *nd, co
     return fail(c, QNPU_ERR_UNSUPPORTED, n, "only 2-D kernels are supported (kernel_shape, strides, pads, dilations)");
   if (!has_dil && (d[0] != 1 || d[1] != 1)) return fail(c, QNPU_ERR_UNSUPPORTED, n, "dilations other than 1");
   for (int i = 0; i < 4; i++)
-    if (p[i] < 0 || p[i] > 255 || (i < 2 && (k[i] < 0 || k[i] > 255 || s[i] < 1 || s[i] > 255 || d[i] < 1 || d[i] > 255)))
+    if (p[i] < 0 || p[i] > 255 ||
+        (i < 2 && (k[i] < 0 || k[i] > 255 || s[i] < 1 || s[i] > 255 || d[i] < 1 || d[i] > 255)))
       return fail(c, QNPU_ERR_UNSUPPORTED, n, "kernel, stride, dilation or padding out of range");
   nd->kh = (int32_t)k[0], nd->kw = (int32_t)k[1], nd->stride_h = (int32_t)s[0], nd->stride_w = (int32_t)s[1];
   nd->dil_h = (int32_t)d[0], nd->dil_w = (int32_t)d[1];
@@ -305,7 +308,8 @@ static qnpu_status_t op_conv(ctx_t *c, const node_t *n) {
   float *w = malloc(nw * sizeof *w);
   nd->wf = malloc(nw * sizeof *nd->wf);
   if (!w || !nd->wf) return free(w), fail(c, QNPU_ERR_NOMEM, n, "out of memory");
-  if (tproto_floats(wt, w, nw)) return free(w), fail(c, QNPU_ERR_FORMAT, n, "weights are not %zu finite float32 values", nw);
+  if (tproto_floats(wt, w, nw))
+    return free(w), fail(c, QNPU_ERR_FORMAT, n, "weights are not %zu finite float32 values", nw);
   for (int32_t oc = 0; oc < o; oc++) /* OIHW -> OHWI */
     for (int32_t ic = 0; ic < cpg; ic++)
       for (int32_t k = 0; k < kk; k++)
@@ -313,7 +317,8 @@ static qnpu_status_t op_conv(ctx_t *c, const node_t *n) {
   free(w);
   if (bt) {
     if (!(nd->bf = malloc((size_t)o * sizeof *nd->bf))) return fail(c, QNPU_ERR_NOMEM, n, "out of memory");
-    if (tproto_floats(bt, nd->bf, (size_t)o)) return fail(c, QNPU_ERR_FORMAT, n, "bias is not %d finite float32 values", o);
+    if (tproto_floats(bt, nd->bf, (size_t)o))
+      return fail(c, QNPU_ERR_FORMAT, n, "bias is not %d finite float32 values", o);
   }
   int32_t oh, ow;
   value_t *y;
@@ -324,10 +329,10 @@ static qnpu_status_t op_conv(ctx_t *c, const node_t *n) {
 }
 
 static qnpu_status_t op_pool(ctx_t *c, const node_t *n, int avg, int global) {
-  static const char *const ok_max[] = {"auto_pad", "ceil_mode", "dilations", "kernel_shape", "pads", "storage_order",
-                                       "strides", NULL};
-  static const char *const ok_avg[] = {"auto_pad", "ceil_mode", "count_include_pad", "kernel_shape", "pads", "strides",
-                                       NULL};
+  static const char *const ok_max[] = {"auto_pad", "ceil_mode",     "dilations", "kernel_shape",
+                                       "pads",     "storage_order", "strides",   NULL};
+  static const char *const ok_avg[] = {"auto_pad", "ceil_mode", "count_include_pad", "kernel_shape", "pads",
+                                       "strides",  NULL};
   static const char *const none[] = {NULL};
   value_t *x;
   qnpu_status_t st;
@@ -412,7 +417,8 @@ static qnpu_status_t emit_fc(ctx_t *c, const node_t *n, const value_t *x, float 
     for (int32_t j = 0; j < o; j++)
       for (int32_t ch = 0; ch < in.c; ch++)
         for (int32_t p = 0; p < in.h * in.w; p++)
-          nd->wf[(size_t)j * k + (size_t)p * in.c + (size_t)ch] = w[(size_t)j * k + (size_t)ch * in.h * in.w + (size_t)p];
+          nd->wf[(size_t)j * k + (size_t)p * in.c + (size_t)ch] =
+              w[(size_t)j * k + (size_t)ch * in.h * in.w + (size_t)p];
     free(w);
   }
   value_t *y;
@@ -465,8 +471,8 @@ static qnpu_status_t op_gemm(ctx_t *c, const node_t *n, int matmul) {
   if (ct) {
     const size_t nc = tproto_count(ct);
     if (nc != (size_t)o || !(b = malloc((size_t)o * sizeof *b)) || tproto_floats(ct, b, (size_t)o))
-      return free(w), free(b), fail(c, QNPU_ERR_UNSUPPORTED, n, "C must hold %lld finite float32 values (one per output)",
-                                    (long long)o);
+      return free(w), free(b),
+             fail(c, QNPU_ERR_UNSUPPORTED, n, "C must hold %lld finite float32 values (one per output)", (long long)o);
     for (int64_t i = 0; i < o; i++) b[i] *= beta;
   }
   return emit_fc(c, n, x, w, b, (int32_t)o);
@@ -490,7 +496,8 @@ static qnpu_status_t op_add(ctx_t *c, const node_t *n) {
         tensor_uses(c, x->tensor) != 1 || tproto_count(kt) != (size_t)o)
       return fail(c, QNPU_ERR_UNSUPPORTED, n, "adding a constant is supported only as the bias of a MatMul");
     if (!(p->bf = malloc((size_t)o * sizeof *p->bf))) return fail(c, QNPU_ERR_NOMEM, n, "out of memory");
-    if (tproto_floats(kt, p->bf, (size_t)o)) return fail(c, QNPU_ERR_FORMAT, n, "bias is not %d finite float32 values", o);
+    if (tproto_floats(kt, p->bf, (size_t)o))
+      return fail(c, QNPU_ERR_FORMAT, n, "bias is not %d finite float32 values", o);
     return alias(c, n, x);
   }
   value_t *a, *b;
@@ -565,7 +572,8 @@ static qnpu_status_t op_batchnorm(ctx_t *c, const node_t *n) {
     for (size_t k = 0; k < per && !bad; k++) bad = !isfinite(p->wf[(size_t)j * per + k]);
   }
   for (int k = 0; k < 4; k++) free(v[k]);
-  if (bad) return fail(c, QNPU_ERR_FORMAT, n, "folding it into the Conv gives a NaN or an infinity (var + epsilon <= 0?)");
+  if (bad)
+    return fail(c, QNPU_ERR_FORMAT, n, "folding it into the Conv gives a NaN or an infinity (var + epsilon <= 0?)");
   return alias(c, n, x);
 }
 
@@ -584,7 +592,8 @@ static qnpu_status_t op_pad(ctx_t *c, const node_t *n) {
   float value = attr_float(n, "value", 0.0f);
   if (pt ? tproto_int64s(pt, p, 8) : attr_ints(n, "pads", p, 8, 0))
     return fail(c, QNPU_ERR_UNSUPPORTED, n, "pads must be 8 int64 constants (NCHW begins and ends)");
-  if (vt && tproto_scalar(vt, &value)) return fail(c, QNPU_ERR_UNSUPPORTED, n, "the pad value must be a float32 scalar");
+  if (vt && tproto_scalar(vt, &value))
+    return fail(c, QNPU_ERR_UNSUPPORTED, n, "the pad value must be a float32 scalar");
   if (value != 0.0f || p[0] || p[1] || p[4] || p[5])
     return fail(c, QNPU_ERR_UNSUPPORTED, n, "only zero padding of H and W is supported");
   for (int i = 0; i < 8; i++)
@@ -655,13 +664,15 @@ static qnpu_status_t graph_input(ctx_t *c) {
   for (size_t i = 0; i < c->g->n_input; i++) {
     const value_t *v = find(c, c->g->input[i]->name);
     if (v && v->konst) continue; /* an initializer listed as an input (IR < 4) */
-    if (in) return fail(c, QNPU_ERR_UNSUPPORTED, NULL, "the model has more than one input ('%s', '%s')", in->name,
-                        c->g->input[i]->name);
+    if (in)
+      return fail(c, QNPU_ERR_UNSUPPORTED, NULL, "the model has more than one input ('%s', '%s')", in->name,
+                  c->g->input[i]->name);
     in = c->g->input[i];
   }
   if (!in) return fail(c, QNPU_ERR_FORMAT, NULL, "the graph has no input");
   const Onnx__TypeProto *tp = in->type;
-  const Onnx__TypeProto__Tensor *tt = tp && tp->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE ? tp->tensor_type : NULL;
+  const Onnx__TypeProto__Tensor *tt =
+      tp && tp->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE ? tp->tensor_type : NULL;
   if (!tt || !tt->has_elem_type || tt->elem_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT || !tt->shape ||
       tt->shape->n_dim != 4)
     return fail(c, QNPU_ERR_UNSUPPORTED, NULL, "input '%s' must be a float32 tensor [N, C, H, W]", in->name);
@@ -700,8 +711,8 @@ static qnpu_status_t convert(ctx_t *c, const Onnx__ModelProto *m) {
   if ((st = graph_input(c))) return st;
   for (size_t i = 0; i < c->g->n_node; i++)
     if ((st = op(c, c->g->node[i]))) return st;
-  if (c->g->n_output != 1) return fail(c, QNPU_ERR_UNSUPPORTED, NULL, "the model must have one output, not %zu",
-                                       c->g->n_output);
+  if (c->g->n_output != 1)
+    return fail(c, QNPU_ERR_UNSUPPORTED, NULL, "the model must have one output, not %zu", c->g->n_output);
   const value_t *y = find(c, c->g->output[0]->name);
   if (!y || y->tensor < 0) return fail(c, QNPU_ERR_FORMAT, NULL, "output '%s' is not computed", c->g->output[0]->name);
   c->net->output = y->tensor;

@@ -68,9 +68,7 @@ qnpu_status_t qnpu_wscale_parse(const char *s, qnpu_wscale_t *w) {
   return QNPU_ERR_ARG;
 }
 
-const char *qnpu_wscale_name(qnpu_wscale_t w) {
-  return w == QNPU_WSCALE_MSE ? "mse" : "max";
-}
+const char *qnpu_wscale_name(qnpu_wscale_t w) { return w == QNPU_WSCALE_MSE ? "mse" : "max"; }
 
 /* The scale of one output channel's weights w[n] for integers in [-qmax, qmax]. */
 static float weight_scale(const float *w, size_t n, int32_t qmax, qnpu_wscale_t rule) {
@@ -97,8 +95,8 @@ static float weight_scale(const float *w, size_t n, int32_t qmax, qnpu_wscale_t 
  * input tensor: [KH][KW][C] for a conv, [K] for an fc. */
 static double *expected_taps(const qnpu_net_t *f, const qnpu_net_node_t *nd, const double *mean) {
   const qnpu_net_tensor_t *in = &f->tensors[nd->in[0]], *out = &f->tensors[nd->out];
-  const size_t k = nd->kind == QNPU_NODE_FC ? qnpu_net_tensor_size(f, nd->in[0])
-                                            : (size_t)nd->kh * (size_t)nd->kw * (size_t)in->c;
+  const size_t k =
+      nd->kind == QNPU_NODE_FC ? qnpu_net_tensor_size(f, nd->in[0]) : (size_t)nd->kh * (size_t)nd->kw * (size_t)in->c;
   double *e = calloc(k, sizeof *e);
   if (!e || nd->kind == QNPU_NODE_FC) {
     if (e) memcpy(e, mean, k * sizeof *e);
@@ -271,8 +269,10 @@ qnpu_status_t qnpu_ptq(const qnpu_net_t *f, const uint8_t *pixels, int32_t n, co
   }
   free_taps(&tc);
   char cal[48];
-  if (opt->calib.kind == QNPU_CALIB_PERCENTILE) snprintf(cal, sizeof cal, "percentile:%g", opt->calib.percentile);
-  else snprintf(cal, sizeof cal, "%s", opt->calib.kind == QNPU_CALIB_MAX ? "max" : "entropy");
+  if (opt->calib.kind == QNPU_CALIB_PERCENTILE)
+    snprintf(cal, sizeof cal, "percentile:%g", opt->calib.percentile);
+  else
+    snprintf(cal, sizeof cal, "%s", opt->calib.kind == QNPU_CALIB_MAX ? "max" : "entropy");
   snprintf(q->meta, sizeof q->meta, "%.300s calib=%s weights=%s%s precision=%s%s calib_images=%d", f->meta, cal,
            qnpu_wscale_name(wrule), opt->no_bias_correction ? "" : "+bias-correction", pi->name,
            opt->int8_ends ? " int8-ends" : "", n);

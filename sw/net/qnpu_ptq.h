@@ -51,14 +51,14 @@ typedef enum {
 } qnpu_wscale_t;
 
 typedef struct {
-  qnpu_prec_t prec;     /* of every conv/fc layer                            */
-  qnpu_calib_t calib;   /* activation calibrator                             */
-  qnpu_wscale_t wscale; /* weight scale rule                                 */
+  qnpu_prec_t prec;       /* of every conv/fc layer                            */
+  qnpu_calib_t calib;     /* activation calibrator                             */
+  qnpu_wscale_t wscale;   /* weight scale rule                                 */
   int no_bias_correction; /* 1: biases as trained, without the correction    */
-  int int8_ends;        /* 1: the first and the last conv/fc stay W8A8, with
-                           an 8-bit input image and 8-bit logits (the usual
-                           practice of 4-bit work)                          */
-  int32_t batch;        /* calibration images per float run (0 = 100)        */
+  int int8_ends;          /* 1: the first and the last conv/fc stay W8A8, with
+                             an 8-bit input image and 8-bit logits (the usual
+                             practice of 4-bit work)                          */
+  int32_t batch;          /* calibration images per float run (0 = 100)        */
 } qnpu_ptq_options_t;
 
 /* "max" / "mse" -> *w; QNPU_ERR_ARG otherwise. */
@@ -67,9 +67,9 @@ const char *qnpu_wscale_name(qnpu_wscale_t w);
 
 /* What calibration saw of one tensor and the range it chose. */
 typedef struct {
-  double min, max;      /* of the float activations                          */
-  double lo, hi;        /* the quantized range                               */
-  int calibrated;       /* 0: inherited (pool, relu) or fixed (the input)    */
+  double min, max; /* of the float activations                          */
+  double lo, hi;   /* the quantized range                               */
+  int calibrated;  /* 0: inherited (pool, relu) or fixed (the input)    */
 } qnpu_ptq_range_t;
 
 /* Quantizes the float network fnet with n calibration images (raw pixels,

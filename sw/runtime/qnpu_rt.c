@@ -65,8 +65,8 @@ typedef struct {
   int resident;
   stile_t *st;
   int32_t nst;
-  piece_t *pcs;    /* [nct][K]: piece k of tile t (empty ones have c_lo == c_hi) */
-  uint64_t *wblk;  /* [nct][K]: its weight block's first row in the weight buffer */
+  piece_t *pcs;       /* [nct][K]: piece k of tile t (empty ones have c_lo == c_hi) */
+  uint64_t *wblk;     /* [nct][K]: its weight block's first row in the weight buffer */
   uint64_t wrows_all; /* rows of every block */
 } job_t;
 
@@ -104,11 +104,11 @@ static qnpu_status_t job_init(job_t *j, const qnpu_dev_info_t *in, const qnpu_la
   const qnpu_conv_params_t *p = &l->p;
   if (l->rq.mode == QNPU_REQUANT_FLOAT_RNE)
     return qnpu_error(QNPU_ERR_UNSUPPORTED, err, errlen,
-                "the hardware requantizes with TFLite's Q31 multiplier and shift; float_rne runs on the golden "
-                "backend only");
+                      "the hardware requantizes with TFLite's Q31 multiplier and shift; float_rne runs on the golden "
+                      "backend only");
   if (!qnpu_prec_built(l->prec, in->precisions))
     return qnpu_error(QNPU_ERR_UNSUPPORTED, err, errlen, "precision %s is not built into this device",
-                qnpu_prec_name(l->prec));
+                      qnpu_prec_name(l->prec));
   if (l->rq.mode != QNPU_REQUANT_NONE && (l->rq.output_zero_point < -32768 || l->rq.output_zero_point > 32767 ||
                                           l->rq.act_min < -32768 || l->rq.act_max > 32767))
     return qnpu_error(QNPU_ERR_UNSUPPORTED, err, errlen, "the output zero point and clamp must fit 16 bits");
@@ -347,9 +347,9 @@ static qnpu_status_t plan(job_t *j, const qnpu_rt_options_t *opt, uint64_t *est,
   }
   if (best == UINT64_MAX)
     return qnpu_error(QNPU_ERR_UNSUPPORTED, err, errlen,
-                "%s: the %dx%d kernel (dilation %dx%d) on %d channels does not fit the scratchpads even one "
-                "output pixel and one kernel tap at a time",
-                qnpu_op_name(j->l->op), j->kh, j->kw, j->dh, j->dw, j->c);
+                      "%s: the %dx%d kernel (dilation %dx%d) on %d channels does not fit the scratchpads even one "
+                      "output pixel and one kernel tap at a time",
+                      qnpu_op_name(j->l->op), j->kh, j->kw, j->dh, j->dw, j->c);
   j->K = j->pc * j->py * j->px * j->nv;
   *est = best;
   /* the pieces of every tile, and where their weight blocks go: one after
@@ -874,9 +874,10 @@ qnpu_status_t qnpu_rt_run(qnpu_dev_t *dev, const qnpu_layer_t *l, const qnpu_rt_
       uint64_t used = 0, gap = 0;
       qnpu_drv_mem_stats(dev, &used, &gap);
       qnpu_error(st, err, errlen,
-           "device memory: %zu bytes do not fit (%llu bytes in use, largest free gap %llu); the layer needs "
-           "%zu bytes in all",
-           sizes[nalloc], (unsigned long long)used, (unsigned long long)gap, in_bytes + w_bytes + p_bytes + o_bytes);
+                 "device memory: %zu bytes do not fit (%llu bytes in use, largest free gap %llu); the layer needs "
+                 "%zu bytes in all",
+                 sizes[nalloc], (unsigned long long)used, (unsigned long long)gap,
+                 in_bytes + w_bytes + p_bytes + o_bytes);
       goto done;
     }
   b.in = addr[0], b.wgt = addr[1], b.prm = addr[2], b.out = addr[3];

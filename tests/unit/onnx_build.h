@@ -47,8 +47,10 @@ static inline Onnx__ValueInfoProto *ob_value(ob_t *b, const char *name, int64_t 
   for (int i = 0; i < rank; i++) {
     Onnx__TensorShapeProto__Dimension *d = ob_alloc(b, sizeof *d);
     onnx__tensor_shape_proto__dimension__init(d);
-    if (dims[i] < 0) d->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM, d->dim_param = ob_str(b, "N");
-    else d->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE, d->dim_value = dims[i];
+    if (dims[i] < 0)
+      d->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM, d->dim_param = ob_str(b, "N");
+    else
+      d->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE, d->dim_value = dims[i];
     s->dim[i] = d;
   }
   tt->has_elem_type = 1, tt->elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, tt->shape = s;

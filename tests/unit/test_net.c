@@ -406,8 +406,8 @@ static void test_net_model_equals_golden(void **state) {
       const qnpu_net_diff_t d = qnpu_net_exec_compare(me, ge, n);
       if (d.node >= 0)
         fail_msg("%s%s at %ux%u: node %s image %d element %zu: model %d, golden %d | repro: QNPU_SEED=%llu",
-                 qnpu_prec_name(precs[k]), k == 3 ? " int8 ends" : "", sizes[s][0], sizes[s][1], q.nodes[d.node].name, d.image, d.element, d.a,
-                 d.b, (unsigned long long)test_master_seed());
+                 qnpu_prec_name(precs[k]), k == 3 ? " int8 ends" : "", sizes[s][0], sizes[s][1], q.nodes[d.node].name,
+                 d.image, d.element, d.a, d.b, (unsigned long long)test_master_seed());
       /* the device counted the MACs of every conv/fc node */
       const qnpu_net_node_stats_t *st = qnpu_net_exec_stats(me);
       for (int i = 0; i < q.n_nodes; i++) {
