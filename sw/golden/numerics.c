@@ -1,5 +1,6 @@
 /* numerics.c - fixed-point primitives, quantization and requantization.
  * The rules are in docs/numerics.md; this file is their executable form. */
+#include <float.h>
 #include <math.h>
 
 #include "qnpu_golden.h"
@@ -163,7 +164,23 @@ qnpu_status_t qnpu_golden_requant_check(const qnpu_requant_t *rq,
       if (!isfinite(rq->scale[c]) || rq->scale[c] < 0.0) return QNPU_ERR_ARG;
     return QNPU_OK;
   }
+  if (rq->mode == QNPU_REQUANT_ORT_F32) {
+    if (!rq->scale_f32) return QNPU_ERR_ARG;
+    for (size_t c = 0; c < n; c++)
+      if (!isfinite(rq->scale_f32[c]) || !(rq->scale_f32[c] >= 0.0f)) return QNPU_ERR_ARG;
+    return QNPU_OK;
+  }
   return QNPU_ERR_ARG;
+}
+
+/* float32 arithmetic must be float32: no wider evaluation (x87). */
+#if !defined(FLT_EVAL_METHOD) || FLT_EVAL_METHOD != 0
+#error "qnpu's ort_f32 needs FLT_EVAL_METHOD == 0 (SSE float arithmetic)"
+#endif
+
+float qnpu_golden_ort_scale(float x_scale, float w_scale, float y_scale) {
+  const float xw = x_scale * w_scale;
+  return xw / y_scale;
 }
 
 static int32_t clamp32(int64_t v, int32_t lo, int32_t hi) {
@@ -181,6 +198,14 @@ int32_t qnpu_golden_requantize(int32_t acc, size_t c, const qnpu_requant_t *rq) 
       /* nearbyint() rounds half to even in the default rounding mode. */
       double y = nearbyint((double)acc * rq->scale[i]) + (double)rq->output_zero_point;
       if (y < (double)rq->act_min) y = rq->act_min;
+      if (y > (double)rq->act_max) y = rq->act_max;
+      return (int32_t)y;
+    }
+    case QNPU_REQUANT_ORT_F32: {
+      const float f = (float)acc;             /* int32 -> float32, half to even */
+      const float v = f * rq->scale_f32[i];   /* float32 product, half to even  */
+      double y = nearbyint((double)v) + (double)rq->output_zero_point; /* v is exact in double */
+      if (!(y >= (double)rq->act_min)) y = rq->act_min;
       if (y > (double)rq->act_max) y = rq->act_max;
       return (int32_t)y;
     }

@@ -8,6 +8,8 @@
  *   accumulator        acc = bias + sum (w - Zw) * (x - Zx), int32, wraps mod 2^32
  *   requantization     y = RDBPOT(SRDHM(sat32(acc << left), M0), right)
  *                      out = clamp(y + Zy, act_min, act_max)
+ *                      (or ONNX's float scales: float_rne in double, ort_f32
+ *                      in float32 exactly as ONNX Runtime)
  *
  * Tensors hold one value per int8_t element; int4 values are stored
  * sign-extended in [-8, 7] (pack them with qnpu_golden_pack_int4() for the
@@ -106,7 +108,10 @@ void qnpu_golden_unpack_int4(const uint8_t *src, size_t n, int8_t *dst);
 typedef enum {
   QNPU_REQUANT_TFLITE_Q31, /* MBQM (double rounding), the default contract  */
   QNPU_REQUANT_FLOAT_RNE,  /* ONNX: round_half_even(acc * scale), in double */
-  QNPU_REQUANT_NONE        /* raw int32 accumulators, no requantization     */
+  QNPU_REQUANT_NONE,       /* raw int32 accumulators, no requantization     */
+  QNPU_REQUANT_ORT_F32     /* ONNX Runtime (MLAS MlasRequantizeOutput), all in
+                              float32: round_half_even(float32(acc) * s), s a
+                              float32, the product rounded to float32        */
 } qnpu_requant_mode_t;
 
 typedef struct {
@@ -117,15 +122,26 @@ typedef struct {
   const double *scale;       /* real scale per channel (float_rne)           */
   int32_t output_zero_point; /* Zy                                           */
   int32_t act_min, act_max;  /* clamp; ReLU/ReLU6 are expressed through them */
+  const float *scale_f32;    /* float32 scale per channel (ort_f32): ONNX
+                                Runtime's (x_scale * w_scale) / y_scale, each
+                                operation in float32                        */
 } qnpu_requant_t;
+
+/* ort_f32's scale as ONNX Runtime computes it: (x_scale * w_scale) /
+ * y_scale, the product and the quotient each rounded to float32. */
+float qnpu_golden_ort_scale(float x_scale, float w_scale, float y_scale);
 
 /* Checks a requant description for `channels` channels (shift range, finite
  * non-negative scales, act_min <= act_max, arrays present). */
 qnpu_status_t qnpu_golden_requant_check(const qnpu_requant_t *rq,
                                         size_t channels) QNPU_MUST_CHECK;
 
-/* One value of channel c: MBQM / float RNE, + Zy, clamp. For mode NONE the
- * accumulator is returned unchanged (no clamp). */
+/* One value of channel c: MBQM / float RNE / ort_f32, + Zy, clamp. For mode
+ * NONE the accumulator is returned unchanged (no clamp). ort_f32 rounds
+ * twice in float32 and once to an integer, all half to even:
+ *   f = float32(acc)   (24 significant bits)
+ *   v = float32(f * s) (the product of two float32s, to 24 bits)
+ *   y = round_half_even(v) + Zy, clamped (an infinite v clamps too) */
 int32_t qnpu_golden_requantize(int32_t acc, size_t c, const qnpu_requant_t *rq);
 
 /* Requantizes a [rows][channels] accumulator matrix into out (int32 so that

@@ -258,7 +258,8 @@ static conv_fig_t bench_conv(bench_t *b) {
   const int32_t n = H * W * O;
   int32_t *got = malloc(sizeof(int32_t) * (size_t)n), *want = malloc(sizeof(int32_t) * (size_t)n);
   const qnpu_conv_params_t p = {1, H, W, Cin, O, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 7, 0};
-  const qnpu_requant_t rq = {QNPU_REQUANT_TFLITE_Q31, 1, m0, sh, NULL, -3, -128, 127};
+  const qnpu_requant_t rq = {.mode = QNPU_REQUANT_TFLITE_Q31, .per_channel = 1, .multiplier = m0, .shift = sh,
+                             .scale = NULL, .output_zero_point = -3, .act_min = -128, .act_max = 127};
   if ((st = qnpu_conv_tile_result(b->dev, &t, &plan, got)) ||
       (st = qnpu_golden_conv2d(&p, &rq, x, w, bias, want)))
     die("checking the convolution tile", st);

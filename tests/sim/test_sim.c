@@ -111,8 +111,9 @@ static void gemm_case(fixture_t *f, uint32_t mode, int bypass, uint64_t seed) {
   t.act_max = mode == 2 ? 7 : 127;
   t.bypass = bypass;
   int32_t *want = malloc(sizeof(int32_t) * (size_t)t.m * t.n), *got = malloc(sizeof(int32_t) * (size_t)t.m * t.n);
-  const qnpu_requant_t rq = {bypass ? QNPU_REQUANT_NONE : QNPU_REQUANT_TFLITE_Q31, 1, m0, sh, NULL, t.zp,
-                             t.act_min, t.act_max};
+  const qnpu_requant_t rq = {.mode = bypass ? QNPU_REQUANT_NONE : QNPU_REQUANT_TFLITE_Q31, .per_channel = 1,
+                             .multiplier = m0, .shift = sh, .output_zero_point = t.zp, .act_min = t.act_min,
+                             .act_max = t.act_max};
   assert_int_equal(qnpu_golden_gemm(t.m, t.k, t.n, t.zx, 0, &rq, a, b, bias, want), QNPU_OK);
 
   qnpu_drv_free_all(f->dev);
@@ -215,7 +216,8 @@ static void test_sim_two_tiles_overlap_dma_and_compute(void **state) {
     t[i].acc_row0 = (uint32_t)(i * M);
     t[i].out_row0 = (uint32_t)(i * M);
     t[i].pbank = (uint32_t)i;
-    const qnpu_requant_t rq = {QNPU_REQUANT_TFLITE_Q31, 1, m0[i], sh[i], NULL, t[i].zp, -128, 127};
+    const qnpu_requant_t rq = {.mode = QNPU_REQUANT_TFLITE_Q31, .per_channel = 1, .multiplier = m0[i], .shift = sh[i],
+                               .scale = NULL, .output_zero_point = t[i].zp, .act_min = -128, .act_max = 127};
     assert_int_equal(qnpu_golden_gemm(M, K, N, t[i].zx, 0, &rq, a[i], b[i], bias[i], want[i]), QNPU_OK);
   }
   qnpu_dev_t *devs[2] = {f->dev, f->fdev};

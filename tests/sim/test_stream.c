@@ -110,8 +110,9 @@ static void rq_random(test_rng_t *r, uint32_t mode, int n, int bypass, rq_rand_t
 }
 
 static qnpu_requant_t rq_golden(const rq_rand_t *q) {
-  const qnpu_requant_t rq = {q->bypass ? QNPU_REQUANT_NONE : QNPU_REQUANT_TFLITE_Q31, 1, q->m0, q->shift, NULL,
-                             q->zp, q->act_min, q->act_max};
+  const qnpu_requant_t rq = {.mode = q->bypass ? QNPU_REQUANT_NONE : QNPU_REQUANT_TFLITE_Q31, .per_channel = 1,
+                             .multiplier = q->m0, .shift = q->shift, .output_zero_point = q->zp,
+                             .act_min = q->act_min, .act_max = q->act_max};
   return rq;
 }
 

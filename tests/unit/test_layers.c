@@ -9,7 +9,7 @@
 #include "qnpu_golden.h"
 #include "test_util.h"
 
-static const qnpu_requant_t kRaw = {QNPU_REQUANT_NONE, 0, NULL, NULL, NULL, 0, 0, 0};
+static const qnpu_requant_t kRaw = {.mode = QNPU_REQUANT_NONE};
 
 static void fill(test_rng_t *r, int8_t *v, size_t n, int bits) {
   const int32_t lo = -(1 << (bits - 1)), hi = (1 << (bits - 1)) - 1;
@@ -45,7 +45,8 @@ static void test_layers_w4a4_known_answer(void **state) {
   const int8_t f[4] = {7, -8, -1, 2}; /* OHWI [2,1,1,2] */
   const int32_t bias[2] = {3, -2};
   int32_t m0[2] = {1 << 30, 1 << 30}, sh[2] = {-3, -1}; /* 1/16, 1/4 */
-  const qnpu_requant_t rq = {QNPU_REQUANT_TFLITE_Q31, 1, m0, sh, NULL, 1, -8, 7};
+  const qnpu_requant_t rq = {.mode = QNPU_REQUANT_TFLITE_Q31, .per_channel = 1, .multiplier = m0, .shift = sh,
+                             .scale = NULL, .output_zero_point = 1, .act_min = -8, .act_max = 7};
   const qnpu_conv_params_t p = {1, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, -1, 0};
   int32_t out[8];
   assert_int_equal(qnpu_golden_conv2d(&p, &rq, in, f, bias, out), QNPU_OK);
@@ -197,7 +198,9 @@ static void test_layers_depthwise_is_grouped_conv(void **state) {
       m0[i] = rng_range(&r, 1 << 30, INT32_MAX);
       sh[i] = rng_range(&r, -12, 2);
     }
-    const qnpu_requant_t rq = {QNPU_REQUANT_TFLITE_Q31, 1, m0, sh, NULL, rng_range(&r, -128, 127), -128, 127};
+    const qnpu_requant_t rq = {.mode = QNPU_REQUANT_TFLITE_Q31, .per_channel = 1, .multiplier = m0, .shift = sh,
+                               .scale = NULL, .output_zero_point = rng_range(&r, -128, 127), .act_min = -128,
+                               .act_max = 127};
     const size_t n = out_count(&c);
     int32_t *o1 = malloc(n * 4), *o2 = malloc(n * 4);
     assert_int_equal(qnpu_golden_depthwise_conv2d(p, &rq, c.in, c.f, c.bias, o1), QNPU_OK);
@@ -236,7 +239,9 @@ static void test_layers_fc_is_1x1_conv_and_gemm(void **state) {
       sh[i] = rng_range(&r, -10, 1);
     }
     const int32_t zx = rng_range(&r, -128, 127), zw = rng_next(&r) & 1 ? rng_range(&r, -8, 7) : 0;
-    const qnpu_requant_t rq = {QNPU_REQUANT_TFLITE_Q31, 1, m0, sh, NULL, rng_range(&r, -128, 127), -128, 127};
+    const qnpu_requant_t rq = {.mode = QNPU_REQUANT_TFLITE_Q31, .per_channel = 1, .multiplier = m0, .shift = sh,
+                               .scale = NULL, .output_zero_point = rng_range(&r, -128, 127), .act_min = -128,
+                               .act_max = 127};
     int32_t *a = malloc((size_t)n * o * 4), *b = malloc((size_t)n * o * 4), *g = malloc((size_t)n * o * 4);
     assert_int_equal(qnpu_golden_fully_connected(n, k, o, zx, zw, &rq, x, w, bias, a), QNPU_OK);
     const qnpu_conv_params_t p = {n, 1, 1, k, o, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, zx, zw};
@@ -288,7 +293,8 @@ static void test_layers_bad_arguments(void **state) {
   p.stride_h = 0;
   assert_int_equal(qnpu_golden_conv2d(&p, &kRaw, in, f, NULL, out), QNPU_ERR_ARG);
   int32_t m0 = 1 << 30, sh = 31;
-  const qnpu_requant_t bad = {QNPU_REQUANT_TFLITE_Q31, 0, &m0, &sh, NULL, 0, -128, 127};
+  const qnpu_requant_t bad = {.mode = QNPU_REQUANT_TFLITE_Q31, .per_channel = 0, .multiplier = &m0, .shift = &sh,
+                              .scale = NULL, .output_zero_point = 0, .act_min = -128, .act_max = 127};
   assert_int_equal(qnpu_golden_fully_connected(1, 4, 1, 0, 0, &bad, in, f, NULL, out), QNPU_ERR_ARG);
   assert_int_equal(qnpu_golden_gemm(0, 4, 1, 0, 0, &kRaw, in, f, NULL, out), QNPU_ERR_ARG);
 }

@@ -278,7 +278,8 @@ static void test_numerics_int4_pack_cmsis_order(void **state) {
 static void test_numerics_requantize_clamp_and_zero_point(void **state) {
   (void)state;
   int32_t m0 = 1 << 30, sh = 0; /* scale 0.5 */
-  qnpu_requant_t rq = {QNPU_REQUANT_TFLITE_Q31, 0, &m0, &sh, NULL, -128, -128, 127};
+  qnpu_requant_t rq = {.mode = QNPU_REQUANT_TFLITE_Q31, .per_channel = 0, .multiplier = &m0, .shift = &sh,
+                       .scale = NULL, .output_zero_point = -128, .act_min = -128, .act_max = 127};
   assert_int_equal(qnpu_golden_requant_check(&rq, 4), QNPU_OK);
   assert_int_equal(qnpu_golden_requantize(10, 3, &rq), 5 - 128);
   assert_int_equal(qnpu_golden_requantize(1000, 0, &rq), 127);
@@ -302,14 +303,81 @@ static void test_numerics_requantize_clamp_and_zero_point(void **state) {
 static void test_numerics_requantize_float_rne_ties_to_even(void **state) {
   (void)state;
   double s = 0.5;
-  qnpu_requant_t rq = {QNPU_REQUANT_FLOAT_RNE, 0, NULL, NULL, &s, 0, -128, 127};
+  qnpu_requant_t rq = {.mode = QNPU_REQUANT_FLOAT_RNE, .per_channel = 0, .multiplier = NULL, .shift = NULL,
+                       .scale = &s, .output_zero_point = 0, .act_min = -128, .act_max = 127};
   assert_int_equal(qnpu_golden_requantize(5, 0, &rq), 2);   /*  2.5 -> 2 */
   assert_int_equal(qnpu_golden_requantize(7, 0, &rq), 4);   /*  3.5 -> 4 */
   assert_int_equal(qnpu_golden_requantize(-5, 0, &rq), -2); /* -2.5 -> -2 */
   assert_int_equal(qnpu_golden_requantize(-7, 0, &rq), -4);
   assert_int_equal(qnpu_golden_requantize(1000, 0, &rq), 127);
-  qnpu_requant_t none = {QNPU_REQUANT_NONE, 0, NULL, NULL, NULL, 0, 0, 0};
+  qnpu_requant_t none = {.mode = QNPU_REQUANT_NONE, .per_channel = 0, .multiplier = NULL, .shift = NULL, .scale = NULL,
+                         .output_zero_point = 0, .act_min = 0, .act_max = 0};
   assert_int_equal(qnpu_golden_requantize(INT32_MIN, 0, &none), INT32_MIN);
+}
+
+static float f32_of_bits(uint32_t b) {
+  float f;
+  memcpy(&f, &b, 4);
+  return f;
+}
+
+/* ort_f32, ONNX Runtime's float32 requantization: three roundings, each
+ * half to even. Every case below was worked out in exact rational
+ * arithmetic; the comment gives the exact product and what float64
+ * (float_rne) would give. */
+static void test_numerics_requantize_ort_f32_roundings(void **state) {
+  (void)state;
+  float s = 0.5f;
+  qnpu_requant_t rq = {.mode = QNPU_REQUANT_ORT_F32, .scale_f32 = &s, .act_min = -128, .act_max = 127};
+  assert_int_equal(qnpu_golden_requant_check(&rq, 1), QNPU_OK);
+  /* exact ties: half to even */
+  assert_int_equal(qnpu_golden_requantize(5, 0, &rq), 2);
+  assert_int_equal(qnpu_golden_requantize(7, 0, &rq), 4);
+  assert_int_equal(qnpu_golden_requantize(-5, 0, &rq), -2);
+  assert_int_equal(qnpu_golden_requantize(-7, 0, &rq), -4);
+  /* 1: int32 -> float32 keeps 24 bits: 2^24 + 1 -> 2^24 (tie to even),
+   * 2^24 + 3 -> 2^24 + 4 */
+  s = 1.0f;
+  rq.act_min = INT32_MIN, rq.act_max = INT32_MAX;
+  assert_int_equal(qnpu_golden_requantize((1 << 24) + 1, 0, &rq), 1 << 24);
+  assert_int_equal(qnpu_golden_requantize((1 << 24) + 3, 0, &rq), (1 << 24) + 4);
+  /* 2: the product rounded to float32, then to an integer:
+   * 689802 x s (0x3c114d21) = 6117.49981 -> float32 6117.5 -> 6118 (float64: 6117)
+   * 762980 x s (0x3bf086e1) = 5600.50024 -> float32 5600.5 -> 5600 (float64: 5601)
+   * 12342582 x s (0x3fd9c512) = 20998763.18 -> float32 20998764 (float64: 20998763)
+   * 20296791 -> float32 20296792, x s (0x3f79a8cb) -> 19794078 (exact 19794076.56) */
+  const struct {
+    int32_t acc;
+    uint32_t bits;
+    int32_t want;
+  } k[] = {{689802, 0x3c114d21u, 6118},
+           {762980, 0x3bf086e1u, 5600},
+           {12342582, 0x3fd9c512u, 20998764},
+           {20296791, 0x3f79a8cbu, 19794078},
+           {-689802, 0x3c114d21u, -6118}};
+  for (size_t i = 0; i < sizeof k / sizeof *k; i++) {
+    s = f32_of_bits(k[i].bits);
+    assert_int_equal(qnpu_golden_requantize(k[i].acc, 0, &rq), k[i].want);
+  }
+  /* zero point, clamp, an infinite product, bad scales */
+  s = 0.5f;
+  rq.output_zero_point = 10, rq.act_min = -128, rq.act_max = 127;
+  assert_int_equal(qnpu_golden_requantize(5, 0, &rq), 12);
+  assert_int_equal(qnpu_golden_requantize(1000, 0, &rq), 127);
+  assert_int_equal(qnpu_golden_requantize(-1000, 0, &rq), -128);
+  s = 3.0e38f;
+  assert_int_equal(qnpu_golden_requantize(INT32_MAX, 0, &rq), 127);  /* +inf */
+  assert_int_equal(qnpu_golden_requantize(INT32_MIN, 0, &rq), -128); /* -inf */
+  assert_int_equal(qnpu_golden_requantize(0, 0, &rq), 10);
+  s = -1.0f;
+  assert_int_equal(qnpu_golden_requant_check(&rq, 1), QNPU_ERR_ARG);
+  s = f32_of_bits(0x7fc00000u); /* NaN */
+  assert_int_equal(qnpu_golden_requant_check(&rq, 1), QNPU_ERR_ARG);
+  rq.scale_f32 = NULL;
+  assert_int_equal(qnpu_golden_requant_check(&rq, 1), QNPU_ERR_ARG);
+  /* the scale as ONNX Runtime forms it: (0.1f * 0.2f) / 0.3f in float32 */
+  const float xw = 0.1f * 0.2f;
+  assert_true(qnpu_golden_ort_scale(0.1f, 0.2f, 0.3f) == xw / 0.3f);
 }
 
 /* Per-channel vs per-tensor: index 0 serves all channels when !per_channel. */
@@ -317,7 +385,8 @@ static void test_numerics_requantize_per_channel(void **state) {
   (void)state;
   int32_t m0[3] = {1 << 30, 1 << 30, 1 << 30};
   int32_t sh[3] = {0, -1, 1};
-  qnpu_requant_t rq = {QNPU_REQUANT_TFLITE_Q31, 1, m0, sh, NULL, 0, -128, 127};
+  qnpu_requant_t rq = {.mode = QNPU_REQUANT_TFLITE_Q31, .per_channel = 1, .multiplier = m0, .shift = sh, .scale = NULL,
+                       .output_zero_point = 0, .act_min = -128, .act_max = 127};
   int32_t acc[6] = {40, 40, 40, -40, -40, -40}, out[6];
   qnpu_golden_requantize_rows(acc, 2, 3, &rq, out);
   const int32_t want[6] = {20, 10, 40, -20, -10, -40};
@@ -343,6 +412,7 @@ int main(void) {
       cmocka_unit_test(test_numerics_int4_pack_cmsis_order),
       cmocka_unit_test(test_numerics_requantize_clamp_and_zero_point),
       cmocka_unit_test(test_numerics_requantize_float_rne_ties_to_even),
+      cmocka_unit_test(test_numerics_requantize_ort_f32_roundings),
       cmocka_unit_test(test_numerics_requantize_per_channel),
   };
   return cmocka_run_group_tests_name("numerics", tests, NULL, NULL);
