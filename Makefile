@@ -357,4 +357,6 @@ train:
 clean:
 	rm -rf $(B)
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TESTS:$(B)/tests/%=$(B)/obj/tests/unit/%.d)
+# Header dependencies of every object (the sim tests' and benchmarks' too:
+# without them a changed driver header left stale objects behind).
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(wildcard $(B)/obj/tests/sim/*.d $(B)/obj/tests/bench/*.d $(B)/obj/sim/*.d) $(TESTS:$(B)/tests/%=$(B)/obj/tests/unit/%.d)

@@ -16,6 +16,7 @@ module qnpu_core #(
   parameter int AccDepth = 64,  // accumulator rows per column (>= 2)
   parameter int OutRows  = 64,  // output rows a tag can name (>= 2)
   parameter int Int4     = 1,   // 0: int8-only PEs (W4A4 unsupported)
+  parameter int ReqF32   = 1,   // 0: Q31 requantization only (no float32 path)
   localparam int RowW    = $clog2(AccDepth),
   localparam int OutW    = $clog2(OutRows),
   localparam int RowIdxW = $clog2(Rows)
@@ -136,7 +137,7 @@ module qnpu_core #(
       .out_acc_o    (acc)
     );
 
-    qnpu_requant #(.RowW(OutW)) u_requant (
+    qnpu_requant #(.RowW(OutW), .ReqF32(ReqF32)) u_requant (
       .clk_i,
       // A sized cast, not j[...]: Yosys 0.23 mis-reads a bit-select of a genvar.
       .prm_we_i    (prm_we_i && prm_col_i == ($clog2(Cols))'(j)),

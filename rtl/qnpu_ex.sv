@@ -21,6 +21,7 @@ module qnpu_ex #(
   parameter int AccDepth = 64,
   parameter int OutRows  = 64,
   parameter int Int4     = 1,     // 0: int8-only PEs
+  parameter int ReqF32   = 1,     // 0: Q31 requantization only
   localparam int RowW    = $clog2(AccDepth),
   localparam int OutW    = $clog2(OutRows),
   localparam int RowIdxW = $clog2(Rows)
@@ -422,7 +423,7 @@ module qnpu_ex #(
   logic [Cols-1:0]      o_valid, o_sat;
   logic [Cols*OutW-1:0] o_row;
 
-  qnpu_core #(.Rows(Rows), .Cols(Cols), .AccDepth(AccDepth), .OutRows(OutRows), .Int4(Int4)) u_core (
+  qnpu_core #(.Rows(Rows), .Cols(Cols), .AccDepth(AccDepth), .OutRows(OutRows), .Int4(Int4), .ReqF32(ReqF32)) u_core (
     .clk_i,
     .rst_ni,
     .mode_i      (mode_q),

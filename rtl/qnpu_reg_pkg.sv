@@ -3,7 +3,7 @@ package qnpu_reg_pkg;
 
   localparam logic [31:0] IdValue = 32'h51505531;
   localparam logic [15:0] VersionMajor = 16'd2;
-  localparam logic [15:0] VersionMinor = 16'd0;
+  localparam logic [15:0] VersionMinor = 16'd1;
   localparam int CmdBytes = 32;
   localparam int RegWindow = 4096;  // MMIO bytes
   localparam int BeatBytes = 16;  // memory-port beat
@@ -19,6 +19,7 @@ package qnpu_reg_pkg;
   localparam int DefaultFetchQ = 8;  // dispatch FIFO entries
   localparam int DefaultEngQ = 4;  // command queue entries per engine
   localparam int DefaultInt4 = 1;  // 1: int8/int4 PEs (W4A4 built); 0: int8-only PEs
+  localparam int DefaultReqF32 = 1;  // 1: requantization units with ONNX Runtime's float32 path beside the Q31 one; 0: Q31 only
 
   // Precision codes (COMPUTE.MODE, CONFIG0.PRECISIONS bit positions).
   localparam logic [1:0] ModeW8A8 = 2'd0;  // int8 weights x int8 activations, one MAC per PE per cycle
@@ -34,7 +35,7 @@ package qnpu_reg_pkg;
   localparam int PrmShiftLsb = 64;
   localparam int PrmShiftWidth = 6;
   localparam int PrmFlagsLsb = 72;
-  localparam int PrmFlagsWidth = 1;
+  localparam int PrmFlagsWidth = 2;
   localparam int PrmZpLsb = 80;
   localparam int PrmZpWidth = 16;
   localparam int PrmActMinLsb = 96;
@@ -58,6 +59,8 @@ package qnpu_reg_pkg;
   localparam int Config0ColsWidth = 8;
   localparam int Config0PrecisionsLsb = 16;
   localparam int Config0PrecisionsWidth = 3;
+  localparam int Config0RequantF32Lsb = 19;
+  localparam int Config0RequantF32Width = 1;
   localparam int Config0DataBytesLsb = 24;
   localparam int Config0DataBytesWidth = 8;
   localparam logic [7:0] Config1Offset = 8'h0c;

@@ -12,7 +12,8 @@ module qnpu_regs #(
   parameter int WgtRows  = 512,
   parameter int OutRows  = 128,
   parameter int DataW    = 128,
-  parameter int Int4     = 1      // 0: no W4A4 (CONFIG0.PRECISIONS)
+  parameter int Int4     = 1,     // 0: no W4A4 (CONFIG0.PRECISIONS)
+  parameter int ReqF32   = 1      // 0: no float32 requantization (CONFIG0.REQUANT_F32)
 ) (
   input  logic          clk_i,
   input  logic          rst_ni,
@@ -209,7 +210,7 @@ module qnpu_regs #(
       unique case (a)
         qnpu_reg_pkg::IdOffset:      rdata_d = qnpu_reg_pkg::IdValue;
         qnpu_reg_pkg::VersionOffset: rdata_d = {qnpu_reg_pkg::VersionMajor, qnpu_reg_pkg::VersionMinor};
-        qnpu_reg_pkg::Config0Offset: rdata_d = {8'(DataW / 8), 5'd0, (Int4 != 0) ? 3'b111 : 3'b011,
+        qnpu_reg_pkg::Config0Offset: rdata_d = {8'(DataW / 8), 4'd0, ReqF32 != 0, (Int4 != 0) ? 3'b111 : 3'b011,
                                                 8'(Cols), 8'(Rows)};
         qnpu_reg_pkg::Config1Offset: rdata_d = {16'(WgtRows), 16'(ActRows)};
         qnpu_reg_pkg::Config2Offset: rdata_d = {16'(AccDepth), 16'(OutRows)};

@@ -1,10 +1,25 @@
 // qnpu_requant.sv - one column's requantization unit, 4-stage pipeline,
-// one result per cycle. Bit-exact with qnpu_golden_requantize():
+// one result per cycle. Bit-exact with qnpu_golden_requantize(), in
+// TFLite's Q31 mode:
 //
 //   a   = saturate_int32(acc << max(shift, 0))     (acc already holds the bias)
 //   t   = SRDHM(a, M0)   = (a*M0 + 2^30) >>> 31, INT32_MIN*INT32_MIN -> INT32_MAX
 //   y   = RDBPOT(t, max(-shift, 0))            (round half away from zero)
 //   out = clamp(y + zp, act_min, act_max)      (or acc itself in bypass mode)
+//
+// and (ReqF32, record FLAGS bit 1) in ONNX Runtime's float32 mode, with the
+// float32 scale s in the M0 field, in integer logic and no floating-point
+// unit - every rounding half to even:
+//
+//   1: f = float32(acc): |acc| normalized and rounded to 24 significant bits
+//   2: the 24 x 24-bit product of f's and s's significands (the Q31 path's
+//      multiplier, its operands narrowed)
+//   3: the product rounded to 24 bits (float32), then to an integer;
+//      saturated to int32 (an overflowing float32 product too)
+//   4: + zp, clamp, as above
+//
+// A zero or subnormal s gives 0 (|acc x s| < 2^-95 rounds to 0 anyway);
+// NaN and infinite s are out of contract (the runtime refuses them).
 //
 // Two banks of parameters; every accumulator names its bank, so software
 // writes the idle bank for the next output tile while this one drains. A
@@ -14,7 +29,8 @@
 // arrives, vld_i[s] that stage s holds a row; out_* are valid one cycle
 // after vld_i[3].
 module qnpu_requant #(
-  parameter int RowW = 6  // width of the output row tag
+  parameter int RowW   = 6,  // width of the output row tag
+  parameter int ReqF32 = 1   // 1: the float32 (ONNX Runtime) path beside the Q31 one
 ) (
   input  logic              clk_i,
   // parameter record writes
@@ -38,17 +54,18 @@ module qnpu_requant #(
   // ---- parameter banks: two registers of the decoded record -----------------
   typedef struct packed {
     logic [31:0]        bias;
-    logic signed [31:0] m0;
+    logic signed [31:0] m0;     // or the float32 scale's bits (f32)
     logic signed [5:0]  shift;
     logic signed [15:0] zp, amin, amax;
     logic               byp;
+    logic               f32;    // float32 requantization (0 when not built)
   } prm_t;
   prm_t prm0_q, prm1_q, rec;
 
   if (qnpu_reg_pkg::PrmRecordBytes != 16 || qnpu_reg_pkg::PrmBiasWidth != 32 ||
       qnpu_reg_pkg::PrmM0Width != 32 || qnpu_reg_pkg::PrmShiftWidth != 6 ||
       qnpu_reg_pkg::PrmZpWidth != 16 || qnpu_reg_pkg::PrmActMinWidth != 16 ||
-      qnpu_reg_pkg::PrmActMaxWidth != 16 || qnpu_reg_pkg::PrmFlagsWidth != 1) begin : gen_bad_record
+      qnpu_reg_pkg::PrmActMaxWidth != 16 || qnpu_reg_pkg::PrmFlagsWidth != 2) begin : gen_bad_record
     $error("qnpu_requant: the parameter record of regs/qnpu.json changed; update the field widths here");
   end
 
@@ -60,6 +77,7 @@ module qnpu_requant #(
     rec.amin  = prm_rec_i[qnpu_reg_pkg::PrmActMinLsb +: 16];
     rec.amax  = prm_rec_i[qnpu_reg_pkg::PrmActMaxLsb +: 16];
     rec.byp   = prm_rec_i[qnpu_reg_pkg::PrmFlagsLsb];
+    rec.f32   = ReqF32 != 0 && prm_rec_i[qnpu_reg_pkg::PrmFlagsLsb + 1];
   end
 
   always_ff @(posedge clk_i) begin
@@ -102,6 +120,68 @@ module qnpu_requant #(
     srdhm_rdbpot = q + {31'd0, rem > thr};
   endfunction
 
+  // ---- the float32 path ----------------------------------------------------------
+  // Stage 1: acc as float32, packed into the 32-bit stage register:
+  // {zero, sign, e[5:0], m[23:0]}, value = m * 2^(e - 23), m in [2^23, 2^24).
+  function automatic logic [31:0] to_f32(logic signed [31:0] acc);
+    logic [31:0] mag, norm;
+    logic [24:0] m;
+    logic [5:0]  lz, e;
+    logic        carry;
+    mag  = acc[31] ? 32'(-acc) : 32'(acc);  // |INT32_MIN| = 2^31 fits unsigned
+    lz   = 6'd32;
+    for (int b = 0; b < 32; b++)
+      if (mag[b]) lz = 6'(31 - b);
+    norm  = mag << lz[4:0];
+    // 24 bits, half to even: guard norm[7], sticky norm[6:0], lsb norm[8]
+    m     = {1'b0, norm[31:8]} + 25'(norm[7] && (norm[6:0] != 7'd0 || norm[8]));
+    carry = m[24];
+    e     = 6'd31 - lz + {5'd0, carry};
+    to_f32 = {mag == 32'd0, acc[31], e, carry ? 24'h800000 : m[23:0]};
+  endfunction
+
+  // Stage 2's operands: the significands, as non-negative 32-bit values.
+  function automatic logic signed [31:0] sig_of_f32(logic [30:0] bits);
+    sig_of_f32 = {8'd0, bits[30:23] != 8'd0, bits[22:0]};
+  endfunction
+
+  // Stage 3: the 48-bit significand product p of f = {zero, sign, e} and s
+  // = {sign, exponent}, rounded to float32, then to an integer; saturated
+  // to int32.
+  function automatic logic signed [31:0] f32_round(logic [47:0] p, logic [7:0] f, logic [8:0] s);
+    logic [24:0]        mr;
+    logic [23:0]        mp;
+    logic               hi, g, st, c2;
+    logic signed [10:0] ex;      // the float32 product's exponent
+    logic [47:0]        q48;
+    logic [4:0]         k;
+    logic [31:0]        q;
+    hi = p[47];
+    g  = hi ? p[23] : p[22];
+    st = hi ? p[22:0] != 23'd0 : p[21:0] != 22'd0;
+    mr = {1'b0, hi ? p[47:24] : p[46:23]} + 25'(g && (st || (hi ? p[24] : p[23])));
+    c2 = mr[24];
+    mp = c2 ? 24'h800000 : mr[23:0];
+    ex = 11'(f[5:0]) + 11'(s[7:0]) - 11'sd127 + 11'(hi) + 11'(c2);
+    k  = 5'd0;
+    q  = 32'd0;
+    if (ex >= 11'sd31) begin                 // |value| >= 2^31 (or a float32 overflow)
+      q = 32'h8000_0000;
+    end else if (ex >= 11'sd23) begin        // an integer already
+      q = 32'(mp) << (ex - 11'sd23);
+    end else if (ex >= -11'sd1) begin        // value >= 0.5: half to even at bit k
+      k   = 5'(11'sd23 - ex);
+      q48 = {mp, 24'd0} >> k;
+      q   = 32'(q48[47:24]) + 32'(q48[23] && (q48[22:0] != 23'd0 || q48[24]));
+    end                                      // else |value| < 0.5: 0
+    if (f[7] || s[7:0] == 8'd0)              // acc = 0, or a zero or subnormal s
+      f32_round = 32'sd0;
+    else if (q[31])                          // saturate
+      f32_round = (f[6] ^ s[8]) ? 32'sh8000_0000 : 32'sh7FFF_FFFF;
+    else
+      f32_round = (f[6] ^ s[8]) ? -$signed(q) : $signed(q);
+  endfunction
+
   // Stage 4: + zero point, clamp to [lo, hi] (or the raw accumulator in
   // bypass); the top bit says the clamp changed the value.
   function automatic logic [32:0] zp_clamp(logic signed [31:0] y, logic signed [15:0] zp, logic signed [15:0] lo,
@@ -123,6 +203,20 @@ module qnpu_requant #(
   logic [RowW-1:0]    row1_q, row2_q, row3_q, row4_q;
   logic [31:0]        out_q;
 
+  // The bank's float32 flag and M0 as each stage sees them (f32_* constant 0
+  // when the float32 path is not built).
+  logic               f32_0, f32_1, f32_2;
+  logic [31:0]        m0_1;
+  logic [8:0]         se_2;          // stage 3: the float32 scale's sign and exponent
+  logic signed [31:0] opa_1, opb_1;  // stage 2's multiplier operands
+  assign f32_0 = in_bank_i ? prm1_q.f32 : prm0_q.f32;
+  assign f32_1 = bank1_q ? prm1_q.f32 : prm0_q.f32;
+  assign f32_2 = bank2_q ? prm1_q.f32 : prm0_q.f32;
+  assign m0_1  = bank1_q ? prm1_q.m0 : prm0_q.m0;
+  assign se_2  = bank2_q ? prm1_q.m0[31:23] : prm0_q.m0[31:23];
+  assign opa_1 = f32_1 ? $signed({8'd0, a1_q[23:0]}) : a1_q;
+  assign opb_1 = f32_1 ? sig_of_f32(m0_1[30:0]) : $signed(m0_1);
+
   // The stages in reverse order, so that each register is read before it is
   // written (Verilator then needs no shadow copies of them).
   always_ff @(posedge clk_i) begin
@@ -131,21 +225,25 @@ module qnpu_requant #(
                                 : zp_clamp(y3_q, prm0_q.zp, prm0_q.amin, prm0_q.amax, prm0_q.byp, acc3_q);
       row4_q <= row3_q;
     end
-    if (vld_i[2]) begin                         // 3: SRDHM, RDBPOT
-      y3_q    <= srdhm_rdbpot(prod2_q, both_min2_q, bank2_q ? $signed(prm1_q.shift) : $signed(prm0_q.shift));
+    if (vld_i[2]) begin                         // 3: SRDHM, RDBPOT, or the float32 roundings
+      y3_q    <= f32_2 ? f32_round(prod2_q[47:0], acc2_q[31:24], se_2)
+                       : srdhm_rdbpot(prod2_q, both_min2_q, bank2_q ? $signed(prm1_q.shift) : $signed(prm0_q.shift));
       acc3_q  <= acc2_q;
       bank3_q <= bank2_q;
       row3_q  <= row2_q;
     end
-    if (vld_i[1]) begin                         // 2: the 32x32 product
-      prod2_q     <= 64'(a1_q) * 64'($signed(bank1_q ? prm1_q.m0 : prm0_q.m0));
-      both_min2_q <= a1_q == 32'sh8000_0000 && (bank1_q ? prm1_q.m0 : prm0_q.m0) == 32'sh8000_0000;
-      acc2_q      <= acc1_q;
+    if (vld_i[1]) begin                         // 2: the 32x32 product (24x24 for float32)
+      prod2_q     <= 64'(opa_1) * 64'(opb_1);
+      both_min2_q <= a1_q == 32'sh8000_0000 && m0_1 == 32'h8000_0000;
+      // float32: the raw accumulator is not needed (no bypass); its slot
+      // carries stage 1's {zero, sign, exponent} to stage 3
+      acc2_q      <= f32_1 ? {a1_q[31:24], acc1_q[23:0]} : acc1_q;
       bank2_q     <= bank1_q;
       row2_q      <= row1_q;
     end
-    if (vld_i[0]) begin                         // 1: saturating left shift
-      a1_q    <= sat_lshift(in_acc_i, in_bank_i ? $signed(prm1_q.shift) : $signed(prm0_q.shift));
+    if (vld_i[0]) begin                         // 1: saturating left shift, or float32(acc)
+      a1_q    <= f32_0 ? to_f32(in_acc_i)
+                       : sat_lshift(in_acc_i, in_bank_i ? $signed(prm1_q.shift) : $signed(prm0_q.shift));
       acc1_q  <= in_acc_i;
       bank1_q <= in_bank_i;
       row1_q  <= in_row_i;
@@ -157,7 +255,7 @@ module qnpu_requant #(
   assign out_sat_o  = sat_q;
 
   // Record bits outside the fields: the top 2 bits of the shift byte and
-  // the 7 spare flag bits.
+  // the 6 spare flag bits (7 without the float32 path).
   logic unused_bits;
   assign unused_bits = ^{prm_rec_i[qnpu_reg_pkg::PrmShiftLsb + 6 +: 2],
                          prm_rec_i[qnpu_reg_pkg::PrmFlagsLsb + 1 +: 7]};

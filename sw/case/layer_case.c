@@ -12,10 +12,12 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const kRequantNames[] = {"tflite_q31", "float_rne", "none"};
+/* indexed by qnpu_requant_mode_t */
+static const char *const kRequantNames[] = {"tflite_q31", "float_rne", "none", "ort_f32"};
+#define N_REQUANT (sizeof kRequantNames / sizeof *kRequantNames)
 
 const char *qnpu_case_requant_name(qnpu_requant_mode_t m) {
-  return (unsigned)m < 3 ? kRequantNames[m] : "?";
+  return (unsigned)m < N_REQUANT ? kRequantNames[m] : "?";
 }
 
 /* Validation context: where to report and what we are reading. */
@@ -234,7 +236,7 @@ static qnpu_status_t parse_json(ctx_t *x, const cJSON *j, qnpu_case_t *c) {
       (st = get_int(x, j, "weight_bits", 0, 8, &bits[1])) ||
       (st = get_int(x, j, "output_bits", 0, 8, &bits[2])))
     return st;
-  if ((st = get_enum(x, j, "requant", kRequantNames, 3, QNPU_ERR_UNSUPPORTED, &rq))) return st;
+  if ((st = get_enum(x, j, "requant", kRequantNames, N_REQUANT, QNPU_ERR_UNSUPPORTED, &rq))) return st;
   static const char *const kOutNames[] = {"int8", "int32"};
   if ((st = get_enum(x, j, "output", kOutNames, 2, QNPU_ERR_UNSUPPORTED, &out))) return st;
   c->requant = (qnpu_requant_mode_t)rq;
@@ -360,8 +362,8 @@ qnpu_status_t qnpu_case_load(const char *dir, qnpu_case_t *c, char *err,
       (st = check_values(&x, &c->filter, c->weight_bits, "weight width")) ||
       (st = load_tensor(&x, dir, "bias.npy", 1, QNPU_DT_INT32, 1, &o, 0, &c->bias)))
     return st;
-  if (c->requant == QNPU_REQUANT_TFLITE_Q31 || c->requant == QNPU_REQUANT_FLOAT_RNE) {
-    /* float_rne cases carry M0/shift too; required only for tflite_q31. */
+  if (c->requant != QNPU_REQUANT_NONE) {
+    /* float_rne and ort_f32 cases may carry M0/shift too; required only for tflite_q31. */
     const int opt = c->requant != QNPU_REQUANT_TFLITE_Q31;
     if ((st = load_tensor(&x, dir, "multiplier.npy", opt, QNPU_DT_INT32, 1, &o, 1, &c->multiplier)) ||
         (st = load_tensor(&x, dir, "shift.npy", opt, QNPU_DT_INT32, 1, &o, 1, &c->shift)))
@@ -379,11 +381,14 @@ qnpu_status_t qnpu_case_load(const char *dir, qnpu_case_t *c, char *err,
       if (((const int32_t *)c->multiplier.data)[i] < 0)
         return bad(&x, QNPU_ERR_FORMAT, NULL, "element %zu is negative", i);
   }
-  if (c->requant == QNPU_REQUANT_FLOAT_RNE) {
-    if ((st = load_tensor(&x, dir, "requant_scale.npy", 0, QNPU_DT_FLOAT64, 1, &o, 1, &c->requant_scale)))
+  if (c->requant == QNPU_REQUANT_FLOAT_RNE || c->requant == QNPU_REQUANT_ORT_F32) {
+    /* float_rne: float64 scales; ort_f32: float32 ones, as ONNX Runtime computes them */
+    const int f32 = c->requant == QNPU_REQUANT_ORT_F32;
+    if ((st = load_tensor(&x, dir, "requant_scale.npy", 0, f32 ? QNPU_DT_FLOAT32 : QNPU_DT_FLOAT64, 1, &o, 1,
+                          &c->requant_scale)))
       return st;
     for (size_t i = 0; i < c->requant_scale.count; i++) {
-      const double s = ((const double *)c->requant_scale.data)[i];
+      const double s = f32 ? ((const float *)c->requant_scale.data)[i] : ((const double *)c->requant_scale.data)[i];
       if (!isfinite(s) || s < 0.0)
         return bad(&x, QNPU_ERR_FORMAT, NULL, "element %zu is %g (must be finite and >= 0)", i, s);
     }
@@ -406,7 +411,8 @@ qnpu_layer_t qnpu_case_layer(const qnpu_case_t *c) {
       .rq = {.mode = c->requant,
              .multiplier = c->multiplier.data,
              .shift = c->shift.data,
-             .scale = c->requant_scale.data,
+             .scale = c->requant == QNPU_REQUANT_FLOAT_RNE ? c->requant_scale.data : NULL,
+             .scale_f32 = c->requant == QNPU_REQUANT_ORT_F32 ? c->requant_scale.data : NULL,
              .output_zero_point = c->output_zero_point,
              .act_min = c->act_min,
              .act_max = c->act_max},
@@ -414,7 +420,8 @@ qnpu_layer_t qnpu_case_layer(const qnpu_case_t *c) {
       .filter = c->filter.data,
       .bias = c->bias.data,
   };
-  const qnpu_npy_t *per = c->requant == QNPU_REQUANT_FLOAT_RNE ? &c->requant_scale : &c->multiplier;
+  const int fscale = c->requant == QNPU_REQUANT_FLOAT_RNE || c->requant == QNPU_REQUANT_ORT_F32;
+  const qnpu_npy_t *per = fscale ? &c->requant_scale : &c->multiplier;
   l.rq.per_channel = per->count > 1; /* a [1] array is one per-tensor value */
   const int fc = c->op == QNPU_OP_FULLY_CONNECTED;
   const qnpu_conv_params_t p = {

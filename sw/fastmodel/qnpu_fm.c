@@ -66,6 +66,7 @@ void qnpu_fm_config_default(qnpu_fm_config_t *c) {
   c->fetch_q = QNPU_DEFAULT_FETCH_Q;
   c->eng_q = QNPU_DEFAULT_ENG_Q;
   c->int4 = QNPU_DEFAULT_INT4;
+  c->req_f32 = QNPU_DEFAULT_REQ_F32;
   c->dram_bytes = 16u << 20;
 }
 
@@ -322,10 +323,21 @@ static void exec_load(qnpu_fm_t *f, const uint32_t *w) {
 
 /* The RTL's requantization unit: the golden MBQM on its 6-bit shift field
  * (-32..31). Every value behaves as in MBQM except -32, whose 5-bit right
- * shift amount wraps to 0 in the RTL. The bias is already in acc. */
+ * shift amount wraps to 0 in the RTL. With FLAGS bit 1 (and the float32
+ * path built), ort_f32 on the float32 scale in M0, whose int32 result
+ * saturates as the RTL's does. The bias is already in acc. */
 static int32_t requant(qnpu_fm_t *f, const qnpu_prm_t *p, int32_t acc) {
   if (p->flags & 1u) return acc;
-  const int32_t y = qnpu_golden_mbqm(acc, p->m0, p->shift == -32 ? 0 : p->shift);
+  int32_t y;
+  if ((p->flags & 2u) && f->cfg.req_f32) {
+    float s;
+    const uint32_t bits = (uint32_t)p->m0;
+    memcpy(&s, &bits, 4);
+    const double r = qnpu_golden_ort_round(acc, s);
+    y = r >= 2147483647.0 ? INT32_MAX : r <= -2147483648.0 ? INT32_MIN : (int32_t)r;
+  } else {
+    y = qnpu_golden_mbqm(acc, p->m0, p->shift == -32 ? 0 : p->shift);
+  }
   const int64_t z = (int64_t)y + p->zp;
   if (z < p->act_min) {
     f->sat++;
@@ -735,7 +747,8 @@ static qnpu_status_t reg_read(void *ctx, uint32_t off, uint32_t *v) {
     case QNPU_VERSION_REG_OFFSET: *v = QNPU_VERSION_MAJOR_VALUE << 16 | QNPU_VERSION_MINOR_VALUE; break;
     case QNPU_CONFIG0_REG_OFFSET:
       *v = c->rows << QNPU_CONFIG0_ROWS_SHIFT | c->cols << QNPU_CONFIG0_COLS_SHIFT |
-           prec << QNPU_CONFIG0_PRECISIONS_SHIFT | QNPU_BEAT_BYTES << QNPU_CONFIG0_DATA_BYTES_SHIFT;
+           prec << QNPU_CONFIG0_PRECISIONS_SHIFT | (c->req_f32 ? 1u : 0u) << QNPU_CONFIG0_REQUANT_F32_SHIFT |
+           QNPU_BEAT_BYTES << QNPU_CONFIG0_DATA_BYTES_SHIFT;
       break;
     case QNPU_CONFIG1_REG_OFFSET: *v = c->act_rows | c->wgt_rows << 16; break;
     case QNPU_CONFIG2_REG_OFFSET: *v = c->out_rows | c->acc_depth << 16; break;

@@ -31,6 +31,7 @@ typedef struct {
   uint32_t act_rows, wgt_rows, out_rows;/*   regs/qnpu.json (QNPU_DEFAULT_*) */
   uint32_t fetch_q, eng_q;              /* queue depths                     */
   int int4;                             /* W4A4 built                       */
+  int req_f32;                          /* float32 requantization built     */
   uint64_t dram_bytes;                  /* default 16 MiB                   */
 } qnpu_fm_config_t;
 

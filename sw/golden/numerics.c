@@ -178,6 +178,12 @@ qnpu_status_t qnpu_golden_requant_check(const qnpu_requant_t *rq,
 #error "qnpu's ort_f32 needs FLT_EVAL_METHOD == 0 (SSE float arithmetic)"
 #endif
 
+double qnpu_golden_ort_round(int32_t acc, float s) {
+  const float f = (float)acc; /* int32 -> float32, half to even */
+  const float v = f * s;      /* float32 product, half to even  */
+  return nearbyint((double)v); /* v is exact in double; half to even */
+}
+
 float qnpu_golden_ort_scale(float x_scale, float w_scale, float y_scale) {
   const float xw = x_scale * w_scale;
   return xw / y_scale;
@@ -202,9 +208,7 @@ int32_t qnpu_golden_requantize(int32_t acc, size_t c, const qnpu_requant_t *rq) 
       return (int32_t)y;
     }
     case QNPU_REQUANT_ORT_F32: {
-      const float f = (float)acc;             /* int32 -> float32, half to even */
-      const float v = f * rq->scale_f32[i];   /* float32 product, half to even  */
-      double y = nearbyint((double)v) + (double)rq->output_zero_point; /* v is exact in double */
+      double y = qnpu_golden_ort_round(acc, rq->scale_f32[i]) + (double)rq->output_zero_point;
       if (!(y >= (double)rq->act_min)) y = rq->act_min;
       if (y > (double)rq->act_max) y = rq->act_max;
       return (int32_t)y;

@@ -127,6 +127,12 @@ typedef struct {
                                 operation in float32                        */
 } qnpu_requant_t;
 
+/* ort_f32 before the zero point and the clamp: round_half_even(float32(acc)
+ * * s) with both float32 roundings, as a double (exact; +-infinity when the
+ * float32 product overflows). The golden model, the fast model and the RTL
+ * test bench share this one definition. */
+double qnpu_golden_ort_round(int32_t acc, float s);
+
 /* ort_f32's scale as ONNX Runtime computes it: (x_scale * w_scale) /
  * y_scale, the product and the quotient each rounded to float32. */
 float qnpu_golden_ort_scale(float x_scale, float w_scale, float y_scale);

@@ -6,7 +6,7 @@
 
 #define QNPU_ID_VALUE 0x51505531u
 #define QNPU_VERSION_MAJOR_VALUE 2u
-#define QNPU_VERSION_MINOR_VALUE 0u
+#define QNPU_VERSION_MINOR_VALUE 1u
 #define QNPU_CMD_BYTES 32u
 #define QNPU_CMD_WORDS 8u
 #define QNPU_REG_WINDOW 4096u /* MMIO bytes */
@@ -23,6 +23,7 @@
 #define QNPU_DEFAULT_FETCH_Q 8u /* dispatch FIFO entries */
 #define QNPU_DEFAULT_ENG_Q 4u /* command queue entries per engine */
 #define QNPU_DEFAULT_INT4 1u /* 1: int8/int4 PEs (W4A4 built); 0: int8-only PEs */
+#define QNPU_DEFAULT_REQ_F32 1u /* 1: requantization units with ONNX Runtime's float32 path beside the Q31 one; 0: Q31 only */
 
 /* Precision codes (COMPUTE.MODE, CONFIG0.PRECISIONS bit positions). */
 #define QNPU_MODE_W8A8 0u /* int8 weights x int8 activations, one MAC per PE per cycle */
@@ -46,6 +47,8 @@
 #define QNPU_CONFIG0_COLS_MASK 0xffu
 #define QNPU_CONFIG0_PRECISIONS_SHIFT 16u
 #define QNPU_CONFIG0_PRECISIONS_MASK 0x7u
+#define QNPU_CONFIG0_REQUANT_F32_SHIFT 19u
+#define QNPU_CONFIG0_REQUANT_F32_MASK 0x1u
 #define QNPU_CONFIG0_DATA_BYTES_SHIFT 24u
 #define QNPU_CONFIG0_DATA_BYTES_MASK 0xffu
 #define QNPU_CONFIG1_REG_OFFSET 0x00cu
@@ -327,7 +330,7 @@
 #define QNPU_PRM_SHIFT_BITS 6u
 #define QNPU_PRM_FLAGS_BYTE 9u
 #define QNPU_PRM_FLAGS_BYTES 1u
-#define QNPU_PRM_FLAGS_BITS 1u
+#define QNPU_PRM_FLAGS_BITS 2u
 #define QNPU_PRM_ZP_BYTE 10u
 #define QNPU_PRM_ZP_BYTES 2u
 #define QNPU_PRM_ZP_BITS 16u
@@ -342,7 +345,7 @@ typedef struct {
   int32_t bias; /* int32 bias with the input zero point folded in (bias - Zx * sum_k w); added to the accumulator of the last fold */
   int32_t m0; /* Q31 multiplier, 0 or [2^30, 2^31-1] */
   int32_t shift; /* TFLite shift, [-31, 30] (>0 left); the hardware keeps the low 6 bits */
-  uint32_t flags; /* bit 0: bypass, raw int32 output (bias added, no requantization) */
+  uint32_t flags; /* bit 0: bypass, raw int32 output (bias added, no requantization); bit 1: float32 requantization (ONNX Runtime's): M0 holds the bits of a float32 scale s, SHIFT is unused (needs CONFIG0.REQUANT_F32) */
   int32_t zp; /* output zero point */
   int32_t act_min; /* clamp low */
   int32_t act_max; /* clamp high */
@@ -381,7 +384,7 @@ static inline void qnpu_prm_decode(const uint8_t *rec, qnpu_prm_t *p) {
   v &= 0x3fu;
   p->shift = (int32_t)(v ^ 0x20u) - 0x20;
   v = (uint32_t)rec[9] << 0;
-  v &= 0x1u;
+  v &= 0x3u;
   p->flags = v;
   v = (uint32_t)rec[10] << 0 | (uint32_t)rec[11] << 8;
   v &= 0xffffu;

@@ -104,8 +104,11 @@ static qnpu_status_t job_init(job_t *j, const qnpu_dev_info_t *in, const qnpu_la
   const qnpu_conv_params_t *p = &l->p;
   if (l->rq.mode == QNPU_REQUANT_FLOAT_RNE)
     return qnpu_error(QNPU_ERR_UNSUPPORTED, err, errlen,
-                      "the hardware requantizes with TFLite's Q31 multiplier and shift; float_rne runs on the golden "
-                      "backend only");
+                      "float_rne (ONNX's float scale in float64) runs on the golden backend only; the hardware "
+                      "requantizes with TFLite's Q31 multiplier and shift, or in float32 as ONNX Runtime (ort_f32)");
+  if (l->rq.mode == QNPU_REQUANT_ORT_F32 && !in->requant_f32)
+    return qnpu_error(QNPU_ERR_UNSUPPORTED, err, errlen,
+                      "ort_f32: this device's requantization units have no float32 path (CONFIG0.REQUANT_F32 = 0)");
   if (!qnpu_prec_built(l->prec, in->precisions))
     return qnpu_error(QNPU_ERR_UNSUPPORTED, err, errlen, "precision %s is not built into this device",
                       qnpu_prec_name(l->prec));
@@ -463,13 +466,17 @@ static void pack_params(const job_t *j, const ctile_t *t, uint8_t *dst) {
       }
       const uint32_t b = l->bias ? (uint32_t)l->bias[o] : 0u;
       p.bias = (int32_t)(b - (uint32_t)((int64_t)l->p.input_zero_point * wsum));
-      if (!j->bypass) {
-        const size_t r = l->rq.per_channel ? (size_t)o : 0;
+      const size_t r = l->rq.per_channel ? (size_t)o : 0;
+      if (l->rq.mode == QNPU_REQUANT_ORT_F32) { /* M0 carries the float32 scale's bits */
+        uint32_t bits;
+        memcpy(&bits, &l->rq.scale_f32[r], 4);
+        p.m0 = (int32_t)bits;
+      } else if (!j->bypass) {
         p.m0 = l->rq.multiplier[r];
         p.shift = l->rq.shift[r];
       }
     }
-    p.flags = j->bypass ? 1u : 0u;
+    p.flags = j->bypass ? 1u : l->rq.mode == QNPU_REQUANT_ORT_F32 ? 2u : 0u;
     p.zp = j->bypass ? 0 : l->rq.output_zero_point;
     p.act_min = j->bypass ? 0 : l->rq.act_min;
     p.act_max = j->bypass ? 0 : l->rq.act_max;

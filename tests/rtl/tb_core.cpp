@@ -8,6 +8,7 @@
 //   tb_core [--seed N] [--macs N] [--mode all|w8a8|w4a8|w4a4] [--quiet]
 //           [+verilator+rand+reset+2 +verilator+seed+N]
 #include <cinttypes>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -88,6 +89,8 @@ struct Problem {
   std::vector<int32_t> bias, m0, shift;  // [N]
   int32_t zp = 0, act_min = -128, act_max = 127;
   bool bypass = false;  // raw int32 output
+  bool f32 = false;     // ONNX Runtime's float32 requantization, scale[n] per column
+  std::vector<float> scale;
   int gap_percent = 0;  // random idle cycles in the streams
   std::vector<int32_t> golden;
   uint64_t wraps = 0;   // outputs whose exact accumulator left the int32 range
@@ -251,7 +254,8 @@ uint64_t Bench::run(const Problem &p, Stats &st, std::string &why) {
       prm.bias = static_cast<int32_t>(real ? hw_bias[n] : 0u);
       prm.m0 = real ? p.m0[n] : 0;
       prm.shift = real ? p.shift[n] : 0;
-      prm.flags = p.bypass ? 1u : 0u;
+      if (p.f32 && real) memcpy(&prm.m0, &p.scale[n], 4);  // M0 carries the float32 scale
+      prm.flags = p.bypass ? 1u : p.f32 ? 2u : 0u;
       prm.zp = p.zp;
       prm.act_min = p.act_min;
       prm.act_max = p.act_max;
@@ -360,10 +364,11 @@ void value_ranges(Mode m, int &alo, int &ahi, int &wlo, int &whi) {
 
 void finish(Problem &p) {
   qnpu_requant_t rq{};
-  rq.mode = p.bypass ? QNPU_REQUANT_NONE : QNPU_REQUANT_TFLITE_Q31;
+  rq.mode = p.bypass ? QNPU_REQUANT_NONE : p.f32 ? QNPU_REQUANT_ORT_F32 : QNPU_REQUANT_TFLITE_Q31;
   rq.per_channel = 1;
   rq.multiplier = p.m0.data();
   rq.shift = p.shift.data();
+  rq.scale_f32 = p.scale.data();
   rq.output_zero_point = p.zp;
   rq.act_min = p.act_min;
   rq.act_max = p.act_max;
@@ -418,6 +423,78 @@ Problem random_problem(Rng &r, Mode mode, int idx) {
                           : r.range(-100000, 100000);
     p.m0[n] = r.chance(3) ? 0 : r.range(1 << 30, INT32_MAX);
     p.shift[n] = r.chance(20) ? r.range(-31, 30) : r.range(-16, 0);
+  }
+  // one in four: the same real scales as float32, some zero, subnormal,
+  // huge (the product overflows float32) or 0.5 (odd sums are ties)
+  p.f32 = !p.bypass && r.chance(25);
+  p.scale.resize(p.N);
+  for (int n = 0; n < p.N; n++) {
+    const int ssel = static_cast<int>(r.next() % 16);
+    p.scale[n] = ssel == 0 ? 0.0f : ssel == 1 ? 1e-40f : ssel == 2 ? 1e30f : ssel == 3 ? 0.5f
+               : static_cast<float>(ldexp(static_cast<double>(p.m0[n]), p.shift[n] - 31));
+  }
+  finish(p);
+  return p;
+}
+
+// The float32 requantization's edges: column n pairs an accumulator (the
+// bias; row 0 adds 0, the others a random offset) with a float32 scale - the
+// constructed cases of tests/unit/test_numerics.c where float32 and float64
+// disagree, exact ties, the int32 -> float32 rounding above 2^24, zero,
+// subnormal and overflowing scales, INT32_MIN and INT32_MAX - then random
+// accumulators and scales of random exponents.
+Problem f32_sweep(Rng &r, Mode mode, int variant) {
+  static const struct {
+    int32_t acc;
+    uint32_t bits;
+  } kEdges[] = {
+      {689802, 0x3c114d21u},  {762980, 0x3bf086e1u},  {-689802, 0x3c114d21u}, {-762980, 0x3bf086e1u},
+      {5, 0x3f000000u},       {7, 0x3f000000u},       {-5, 0x3f000000u},       {-7, 0x3f000000u},
+      {3, 0x3fc00000u},       {(1 << 24) + 1, 0x3a800000u}, {(1 << 24) + 3, 0x3a800000u},
+      {-(1 << 24) - 3, 0x3a800000u}, {INT32_MAX, 0x7f7fffffu}, {INT32_MIN, 0x7f7fffffu},
+      {INT32_MIN, 0x30000000u}, {INT32_MIN, 0x38000000u}, {INT32_MAX, 0x38000000u}, {12345, 0x00000001u},
+      {12345, 0x00000000u},   {0, 0x3f800000u},       {1, 0x3effffffu},        {1, 0x3f000001u},
+      {-1, 0x3f000000u},      {65535, 0x3f000000u},   {32767, 0x3f800000u},    {-32768, 0x3f800000u},
+      // int32 -> float32 decides: 16778751 -> 16778752 (half to even), x 2^-10
+      // = 16385.5 -> 16386; truncated it would be 16385.498 -> 16385
+      {16778751, 0x3a800000u}, {-16778751, 0x3a800000u}, {16778753, 0x3a800000u},
+  };
+  const int ne = static_cast<int>(sizeof kEdges / sizeof *kEdges);
+  Problem p;
+  p.name = std::string("f32-sweep#") + std::to_string(variant);
+  p.mode = mode;
+  p.f32 = true;
+  int alo, ahi, wlo, whi;
+  value_ranges(mode, alo, ahi, wlo, whi);
+  (void)wlo;
+  (void)whi;
+  p.N = 2 * kCols > ne ? 2 * kCols : ne;
+  p.M = alo < -8 ? 64 : 16;
+  p.K = 1 + static_cast<int>(r.next() % 3);
+  p.A.resize(static_cast<size_t>(p.M) * p.K);
+  p.B.assign(static_cast<size_t>(p.K) * p.N, 0);
+  for (int m = 0; m < p.M; m++)
+    for (int k = 0; k < p.K; k++)
+      p.A[static_cast<size_t>(m) * p.K + k] = static_cast<int8_t>(k == 0 && m == 0 ? 0 : r.range(alo, ahi));
+  for (int n = 0; n < p.N; n++) p.B[n] = 1;  // row k = 0 only
+  p.zx = 0;
+  p.zp = variant % 2 ? r.range(-100, 100) : 0;
+  p.act_min = -32768;
+  p.act_max = 32767;
+  p.bias.resize(p.N);
+  p.m0.assign(p.N, 0);
+  p.shift.assign(p.N, 0);
+  p.scale.resize(p.N);
+  for (int n = 0; n < p.N; n++) {
+    uint32_t bits;
+    if (n < ne) {
+      p.bias[n] = kEdges[n].acc;
+      bits = kEdges[n].bits;
+    } else {  // |result| mostly below 2^15: exponents around 2^-k for |acc| ~ 2^(k+e)
+      p.bias[n] = r.chance(50) ? r.range(-(1 << 20), 1 << 20) : static_cast<int32_t>(r.next());
+      bits = static_cast<uint32_t>(r.range(100, 134)) << 23 | static_cast<uint32_t>(r.next() & 0x7FFFFFu);
+    }
+    memcpy(&p.scale[n], &bits, 4);
   }
   finish(p);
   return p;
@@ -528,6 +605,7 @@ int main(int argc, char **argv) {
       return bad == 0;
     };
     for (int v = 0; v < 2 && failures == 0; v++) check(requant_sweep(r, static_cast<Mode>(mode), v, st));
+    for (int v = 0; v < 4 && failures == 0; v++) check(f32_sweep(r, static_cast<Mode>(mode), v));
     // A full-size back-to-back problem to measure how busy the array stays.
     {
       Problem p;

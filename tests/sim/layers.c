@@ -27,6 +27,7 @@ typedef struct {
   long n, only;
   int jobs;
   uint32_t prec_mask;
+  int req_f32;
   uint32_t rows, cols;         /* --size RxC: the array to open (0 = the build's) */
   char **cases;
   long ncases;
@@ -126,7 +127,7 @@ static long worker(const cfg_t *c, int w, long *passed) {
     } else {
       rand_layer_t x;
       const uint64_t seed = (c->seed << 32) + (uint64_t)idx;
-      if (rand_layer_make(&x, seed, c->prec_mask)) {
+      if (rand_layer_make(&x, seed, c->prec_mask, c->req_f32)) {
         snprintf(why, sizeof why, "out of memory");
         bad = 1;
       } else {
@@ -220,6 +221,7 @@ int main(int argc, char **argv) {
   qnpu_session_t *s = open_session(&c);
   if (!s) return 2;
   c.prec_mask = qnpu_drv_info(qnpu_session_dev(s))->precisions;
+  c.req_f32 = (int)qnpu_drv_info(qnpu_session_dev(s))->requant_f32;
   qnpu_session_close(s);
   if (c.only >= 0) c.jobs = 1;
 

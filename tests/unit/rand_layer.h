@@ -3,12 +3,14 @@
  * groups), depthwise (depth multiplier), fully-connected, batch, every
  * precision the device has, input and weight zero points across their
  * range, saturating and ReLU clamps, positive and negative shifts,
- * per-tensor and per-channel requantization, raw int32 output, no bias; and
+ * per-tensor and per-channel requantization (TFLite's Q31, or ONNX Runtime's
+ * float32 when the device has it), raw int32 output, no bias; and
  * runtime options that force small tiles, streamed weights and K splits.
  * One seed gives one layer, on every machine. */
 #ifndef QNPU_RAND_LAYER_H
 #define QNPU_RAND_LAYER_H
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,14 +24,16 @@ typedef struct {
   qnpu_rt_options_t opt;
   int8_t *input, *filter;
   int32_t *bias, *m0, *shift;
-  char desc[320];              /* one line: what the layer is */
+  float *scale;                /* ort_f32 scales                */
+  char desc[340];              /* one line: what the layer is */
 } rand_layer_t;
 
 static inline int32_t rl_pick(test_rng_t *r, const int32_t *v, int n) { return v[rng_range(r, 0, n - 1)]; }
 
 /* Fills *x with the layer of seed for a device with CONFIG0.PRECISIONS
- * mask prec_mask; returns 0, or -1 when out of memory. */
-static inline int rand_layer_make(rand_layer_t *x, uint64_t seed, uint32_t prec_mask) {
+ * mask prec_mask and (req_f32) the float32 requantization; returns 0, or -1
+ * when out of memory. */
+static inline int rand_layer_make(rand_layer_t *x, uint64_t seed, uint32_t prec_mask, int req_f32) {
   memset(x, 0, sizeof *x);
   test_rng_t r = {seed * 0x9E3779B97F4A7C15ull + 12345};
   qnpu_layer_t *l = &x->l;
@@ -96,7 +100,8 @@ static inline int rand_layer_make(rand_layer_t *x, uint64_t seed, uint32_t prec_
   x->bias = malloc(O * sizeof *x->bias);
   x->m0 = malloc(O * sizeof *x->m0);
   x->shift = malloc(O * sizeof *x->shift);
-  if (!x->input || !x->filter || !x->bias || !x->m0 || !x->shift) return -1;
+  x->scale = malloc(O * sizeof *x->scale);
+  if (!x->input || !x->filter || !x->bias || !x->m0 || !x->shift || !x->scale) return -1;
   for (size_t i = 0; i < ni; i++) x->input[i] = (int8_t)rng_range(&r, alo, ahi);
   for (size_t i = 0; i < nf; i++) x->filter[i] = (int8_t)rng_range(&r, wlo, whi);
   /* shifts around the accumulator's spread, some positive (left) */
@@ -121,15 +126,30 @@ static inline int rand_layer_make(rand_layer_t *x, uint64_t seed, uint32_t prec_
   if (!rng_range(&r, 0, 3)) x->opt.act_slot_rows = (uint32_t)rng_range(&r, 64, 400);
   if (!rng_range(&r, 0, 3)) x->opt.wgt_slot_rows = (uint32_t)rng_range(&r, 64, 600), x->opt.no_resident = 1;
   x->opt.no_packing = !rng_range(&r, 0, 3); /* taps packed into channels when it pays, or never */
+  /* one in three Q31 layers becomes ort_f32 at the same real scale, as a
+   * float32; per channel, one scale in twenty is 0, one 1e30 (the product
+   * overflows float32, or saturates) and one 0.5 (odd sums are exact ties) */
+  if (req_f32 && l->rq.mode == QNPU_REQUANT_TFLITE_Q31 && !rng_range(&r, 0, 2)) {
+    l->rq.mode = QNPU_REQUANT_ORT_F32;
+    for (size_t o = 0; o < O; o++) {
+      x->scale[o] = (float)ldexp((double)x->m0[o], x->shift[o] - 31);
+      const int odd = rng_range(&r, 0, 19);
+      if (!odd) x->scale[o] = 0.0f;
+      if (odd == 1) x->scale[o] = 1e30f;
+      if (odd == 2) x->scale[o] = 0.5f; /* exact ties */
+    }
+    l->rq.scale_f32 = x->scale;
+  }
   snprintf(x->desc, sizeof x->desc,
            "%s %s n%d %dx%dx%d -> %d, k%dx%d s%dx%d d%dx%d pad %d/%d/%d/%d g%d dm%d zx %d zw %d %s%s "
-           "clamp [%d, %d] opts px%u act%u wgt%u%s%s",
+           "clamp [%d, %d] opts px%u act%u wgt%u%s%s%s",
            qnpu_op_name(l->op), pi->name, p->n, p->h, p->w, p->c, p->out_c, p->kh, p->kw, p->stride_h, p->stride_w,
            p->dil_h, p->dil_w, p->pad_top, p->pad_left, p->pad_bottom, p->pad_right, p->groups,
            p->depth_multiplier, p->input_zero_point, p->filter_zero_point,
            l->rq.mode == QNPU_REQUANT_NONE ? "raw-int32" : l->rq.per_channel ? "per-channel" : "per-tensor",
            l->bias ? "" : " no-bias", l->rq.act_min, l->rq.act_max, x->opt.max_tile_pixels, x->opt.act_slot_rows,
-           x->opt.wgt_slot_rows, x->opt.no_resident ? " streamed" : "", x->opt.no_packing ? " no-packing" : "");
+           x->opt.wgt_slot_rows, x->opt.no_resident ? " streamed" : "", x->opt.no_packing ? " no-packing" : "",
+           l->rq.mode == QNPU_REQUANT_ORT_F32 ? " ort_f32" : "");
   return 0;
 }
 
@@ -139,6 +159,7 @@ static inline void rand_layer_free(rand_layer_t *x) {
   free(x->bias);
   free(x->m0);
   free(x->shift);
+  free(x->scale);
   memset(x, 0, sizeof *x);
 }
 

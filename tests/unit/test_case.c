@@ -43,6 +43,43 @@ static void test_case_valid_round_trip(void **state) {
   qnpu_case_free(&c);
 }
 
+/* An ort_f32 case: "requant": "ort_f32" and a float32 requant_scale.npy;
+ * the layer carries the float32 scales, and a float64 file is refused. */
+static void test_case_ort_f32(void **state) {
+  fixture_t *f = *state;
+  assert_int_equal(fixture_edit_json(f->dir, "requant", cJSON_CreateString("ort_f32")), 0);
+  char path[256];
+  const int64_t o = 3;
+  const double s64[3] = {0.001, 0.002, 0.003};
+  snprintf(path, sizeof path, "%s/requant_scale.npy", f->dir);
+  assert_int_equal(qnpu_npy_write(path, QNPU_DT_FLOAT64, 1, &o, s64, f->err, sizeof f->err), QNPU_OK);
+  qnpu_case_t c;
+  assert_int_equal(qnpu_case_load(f->dir, &c, f->err, sizeof f->err), QNPU_ERR_FORMAT);
+  assert_non_null(strstr(f->err, "requant_scale.npy: wrong dtype float64 (expected float32)"));
+  qnpu_case_free(&c);
+  const float s32[3] = {0.001f, 0.002f, 0.003f};
+  assert_int_equal(qnpu_npy_write(path, QNPU_DT_FLOAT32, 1, &o, s32, f->err, sizeof f->err), QNPU_OK);
+  assert_int_equal(qnpu_case_load(f->dir, &c, f->err, sizeof f->err), QNPU_OK);
+  const qnpu_layer_t l = qnpu_case_layer(&c);
+  assert_int_equal(l.rq.mode, QNPU_REQUANT_ORT_F32);
+  assert_true(l.rq.per_channel);
+  assert_true(l.rq.scale_f32 && l.rq.scale_f32[2] == 0.003f);
+  assert_null(l.rq.scale);
+  /* every output: the raw accumulator through ort_f32 by hand */
+  qnpu_layer_t raw = l;
+  raw.rq.mode = QNPU_REQUANT_NONE;
+  int32_t acc[48], out[48];
+  assert_int_equal(qnpu_layer_golden(&raw, acc), QNPU_OK);
+  assert_int_equal(qnpu_layer_golden(&l, out), QNPU_OK);
+  for (int i = 0; i < 48; i++) {
+    double y = qnpu_golden_ort_round(acc[i], s32[i % 3]) + c.output_zero_point;
+    y = y < c.act_min ? c.act_min : y > c.act_max ? c.act_max : y;
+    assert_int_equal(out[i], (int32_t)y);
+  }
+  assert_string_equal(qnpu_case_requant_name(QNPU_REQUANT_ORT_F32), "ort_f32");
+  qnpu_case_free(&c);
+}
+
 /* ---- malformed cases: one mutation per error class --------------------- */
 
 typedef void (*mutate_fn)(const char *dir);
@@ -212,11 +249,12 @@ static void test_case_malformed_rejected(void **state) {
 }
 
 int main(void) {
-  struct CMUnitTest tests[1 + N_MALFORMED];
+  struct CMUnitTest tests[2 + N_MALFORMED];
   tests[0] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(test_case_valid_round_trip, setup, test_fixture_teardown);
+  tests[1] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(test_case_ort_f32, setup, test_fixture_teardown);
   for (size_t i = 0; i < N_MALFORMED; i++) {
-    tests[1 + i] = (struct CMUnitTest){kMalformed[i].what, test_case_malformed_rejected, NULL, NULL,
+    tests[2 + i] = (struct CMUnitTest){kMalformed[i].what, test_case_malformed_rejected, NULL, NULL,
                                        (void *)(uintptr_t)&kMalformed[i]};
   }
-  return _cmocka_run_group_tests("case", tests, 1 + N_MALFORMED, NULL, NULL);
+  return _cmocka_run_group_tests("case", tests, 2 + N_MALFORMED, NULL, NULL);
 }

@@ -341,6 +341,11 @@ static void test_numerics_requantize_ort_f32_roundings(void **state) {
   rq.act_min = INT32_MIN, rq.act_max = INT32_MAX;
   assert_int_equal(qnpu_golden_requantize((1 << 24) + 1, 0, &rq), 1 << 24);
   assert_int_equal(qnpu_golden_requantize((1 << 24) + 3, 0, &rq), (1 << 24) + 4);
+  /* ... and decides: 16778751 -> 16778752, x 2^-10 = 16385.5 -> 16386 (from
+   * 16778751 itself: 16385.499 -> 16385) */
+  s = 1.0f / 1024.0f;
+  assert_int_equal(qnpu_golden_requantize(16778751, 0, &rq), 16386);
+  assert_int_equal(qnpu_golden_requantize(-16778751, 0, &rq), -16386);
   /* 2: the product rounded to float32, then to an integer:
    * 689802 x s (0x3c114d21) = 6117.49981 -> float32 6117.5 -> 6118 (float64: 6117)
    * 762980 x s (0x3bf086e1) = 5600.50024 -> float32 5600.5 -> 5600 (float64: 5601)

@@ -67,7 +67,8 @@ static void random_layers_at(uint32_t rows, uint32_t cols, long count) {
   long failed = 0, packed = 0;
   for (long i = 0; i < count; i++) {
     rand_layer_t x;
-    assert_int_equal(rand_layer_make(&x, (seed << 32) + (uint64_t)i, qnpu_drv_info(d.dev)->precisions), 0);
+    assert_int_equal(rand_layer_make(&x, (seed << 32) + (uint64_t)i, qnpu_drv_info(d.dev)->precisions,
+                                     (int)qnpu_drv_info(d.dev)->requant_f32), 0);
     char err[512] = "";
     qnpu_rt_stats_t st;
     const long bad = run_cmp(&d, &x.l, &x.opt, &st, err, sizeof err);
@@ -303,7 +304,7 @@ static void test_backend_table(void **s) {
   assert_non_null(g);
   assert_non_null(m);
   rand_layer_t x;
-  assert_int_equal(rand_layer_make(&x, test_master_seed(), 7), 0);
+  assert_int_equal(rand_layer_make(&x, test_master_seed(), 7, 1), 0);
   const size_t n = qnpu_layer_out_count(&x.l);
   int32_t *a = malloc(n * 4), *b = malloc(n * 4);
   char err[512];
