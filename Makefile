@@ -236,11 +236,17 @@ $(B)/syn/top_%.run.json: $(TOP_SRC) syn/generic.ys tools/syn.sh
 	@sz=$(word 1,$(subst _i4, ,$*)); i4=$(word 2,$(subst _i4, ,$*)); \
 	tools/syn.sh $${sz%x*} $${sz#*x} $$i4 $(B)/syn $(TOP_SRC)
 
+# One requantization unit without and with the float32 path.
+REQ_RUNS := $(B)/syn/requant_f320.run.json $(B)/syn/requant_f321.run.json
+$(B)/syn/requant_f32%.run.json: rtl/qnpu_reg_pkg.sv rtl/qnpu_requant.sv syn/generic.ys tools/syn_requant.sh
+	@tools/syn_requant.sh $* $(B)/syn rtl/qnpu_reg_pkg.sv rtl/qnpu_requant.sv
+
 $(B)/syn/ice40.json: $(CORE_SRC) syn/qnpu_ice40_wrap.sv tools/ice40.sh
 	@tools/ice40.sh $(B)/syn $(CORE_SRC)
 
-syn: deps $(SYN_RUNS) $(B)/syn/ice40.json
-	@$(PYTHON) tools/synreport.py --weights syn/ge_weights.json --out $(B)/syn --ice40 $(B)/syn/ice40.json $(SYN_RUNS)
+syn: deps $(SYN_RUNS) $(REQ_RUNS) $(B)/syn/ice40.json
+	@$(PYTHON) tools/synreport.py --weights syn/ge_weights.json --out $(B)/syn --ice40 $(B)/syn/ice40.json \
+	  --requant $(REQ_RUNS) -- $(SYN_RUNS)
 	@cat $(B)/syn/report.md
 	@echo; echo "syn: wrote $(B)/syn/report.md, report.json and ge_vs_size.png"
 

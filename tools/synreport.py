@@ -2,13 +2,15 @@
 """synreport.py - turn Yosys netlists into qnpu's area report.
 
   tools/synreport.py --weights syn/ge_weights.json --out build/syn \
-      [--ice40 build/syn/ice40.json] RUN.json...
+      [--ice40 build/syn/ice40.json] [--requant REQ.json...] RUN.json...
 
 Each RUN.json is written by tools/syn.sh: {"rows", "cols", "int4",
 "netlist": path to Yosys write_json output, "seconds": synthesis time}.
 Areas are NAND2 gate equivalents (docs/area.md): every gate-level cell
 weighted by syn/ge_weights.json, summed over the instance hierarchy;
 memories ($mem cells) are counted in bits with a separate SRAM estimate.
+--requant takes the runs of tools/syn_requant.sh ({"req_f32", "netlist",
+"seconds"}): one requantization unit with and without the float32 path.
 Writes report.md, report.json and ge_vs_size.png into --out.
 """
 import argparse
@@ -83,6 +85,7 @@ def main():
     ap.add_argument("--weights", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--ice40", help="results of tools/ice40.sh")
+    ap.add_argument("--requant", nargs="*", default=[], help="runs of tools/syn_requant.sh")
     ap.add_argument("runs", nargs="+")
     a = ap.parse_args()
     with open(a.weights) as f:
@@ -141,6 +144,18 @@ def main():
     target("16x16 synthesis <= 10 minutes", 600.0, [x for x in rows if x["rows"] == 16 and x["cols"] == 16],
            "seconds", "{:.0f} s", lambda w: "slower PE variant, seconds of wall clock for one Yosys run")
 
+    # one requantization unit, Q31 only against Q31 + float32 (ONNX Runtime)
+    req = []
+    for rpath in a.requant:
+        with open(rpath) as f:
+            run = json.load(f)
+        own, total, by_base = analyse(run["netlist"], weights)
+        t = total("qnpu_requant") if "qnpu_requant" in own else block(total, by_base, "qnpu_requant")
+        req.append({"req_f32": bool(run["req_f32"]), "ge": t["ge"], "ff": t["ff"], "seconds": run["seconds"]})
+    req.sort(key=lambda x: x["req_f32"])
+    if len(req) == 2:
+        req[1]["overhead_pct"] = 100.0 * (req[1]["ge"] / req[0]["ge"] - 1)
+
     ice = None
     if a.ice40 and os.path.exists(a.ice40):
         with open(a.ice40) as f:
@@ -149,7 +164,7 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     with open(os.path.join(a.out, "report.json"), "w") as f:
         json.dump({"ge_weights": a.weights, "sram_ge_per_bit": sram, "anchor_ge_per_int8_mac": ANCHOR_GE_PER_MAC,
-                   "generic": rows, "targets": targets, "ice40": ice}, f, indent=1)
+                   "generic": rows, "targets": targets, "requant_unit": req, "ice40": ice}, f, indent=1)
 
     L = ["# qnpu synthesis report", "",
          "Yosys 0.23, technology-independent gates weighted in NAND2 gate equivalents "
@@ -184,6 +199,17 @@ def main():
                      arr=x["array_ge"], rq=x["requant_ge"], ac=x["accum_ge"], ab=x["accum_mem_bits"],
                      co=x["core_ge"], dma=x["dma_ge"], ct=x["ctrl_ge"], rg=x["regfile_ge"], ar=x["arbiter_ge"],
                      tot=x["total_ge"]))
+    if req:
+        L += ["", "## One requantization unit: TFLite's Q31 path, and ONNX Runtime's float32 path beside it", "",
+              "`qnpu_requant` alone (tools/syn_requant.sh). The float32 path (requant `ort_f32`, "
+              "docs/numerics.md) adds a leading-zero count, two 24-bit roundings and an integer rounding; it "
+              "shares the Q31 path's 32x32 multiplier, stage registers, zero point and clamp. The accelerator "
+              "rows above are built with it (ReqF32 = 1, the default).", "",
+              "| requantization unit | GE | flip-flops | vs Q31 only |", "|---|---|---|---|"]
+        for x in req:
+            L.append("| {v} | {g:,.0f} | {f:.0f} | {o} |".format(
+                v="Q31 + float32 (ReqF32 = 1)" if x["req_f32"] else "Q31 only (ReqF32 = 0)", g=x["ge"], f=x["ff"],
+                o=f"{x['overhead_pct']:+.1f}%" if "overhead_pct" in x else "—"))
     if ice:
         L += ["", "## iCE40 (yosys synth_ice40 + nextpnr-ice40)", "",
               "The largest systolic array (`qnpu_array`, in the serial harness `syn/qnpu_ice40_wrap.sv`) that "
