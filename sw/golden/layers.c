@@ -6,6 +6,8 @@
  * associative, so every tiling and summation order gives the same int32. */
 #include "qnpu_golden.h"
 
+#include <math.h>
+
 /* acc + v modulo 2^32, without signed-overflow undefined behaviour. */
 static int32_t wrap_add(int32_t acc, int64_t v) {
   return (int32_t)(uint32_t)((uint32_t)acc + (uint32_t)(uint64_t)v);
@@ -240,4 +242,72 @@ void qnpu_golden_add(const qnpu_add_params_t *p, const int8_t *in1,
     if (r > p->act_max) r = p->act_max;
     out[i] = (int8_t)r;
   }
+}
+
+/* ---- ONNX Runtime's int8 kernels (MLAS, x86-64 AVX2) ------------------------------- */
+
+int32_t qnpu_golden_ort_quantize(float x, float scale, int32_t zp, int32_t lo, int32_t hi) {
+  float v = x / scale;
+  const float vlo = (float)(lo - zp), vhi = (float)(hi - zp);
+  if (!(v >= vlo)) v = vlo; /* MAXPS: a NaN quotient takes the bound */
+  if (v > vhi) v = vhi;
+  return (int32_t)nearbyintf(v) + zp;
+}
+
+void qnpu_golden_ort_add(const qnpu_ort_add_t *p, const int8_t *a, const int8_t *b, size_t n, int8_t *out) {
+  const float ra = p->sa / p->sc, rb = p->sb / p->sc;
+  const float fixed = (float)p->zc - fmaf(ra, (float)p->za, rb * (float)p->zb);
+  for (size_t i = 0; i < n; i++) {
+    const float t = fmaf((float)a[i], ra, fmaf((float)b[i], rb, fixed));
+    const float r = nearbyintf(t);
+    int32_t v = r >= 2147483647.0f ? INT32_MAX : r <= -2147483648.0f ? INT32_MIN : (int32_t)r;
+    v = v < -32768 ? -32768 : v > 32767 ? 32767 : v; /* packs_epi32 */
+    out[i] = (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v); /* packs_epi16 */
+  }
+}
+
+qnpu_status_t qnpu_golden_ort_avg_pool(const qnpu_pool_params_t *p, int count_include_pad, float sx, int32_t zx,
+                                       float sy, int32_t zy, const int8_t *input, int8_t *out) {
+  if (!pool_params_ok(p) || !input || !out) return QNPU_ERR_ARG;
+  const int32_t oh = qnpu_golden_conv_out_dim(p->h, p->kh, p->stride_h, 1, p->pad_top, p->pad_bottom);
+  const int32_t ow = qnpu_golden_conv_out_dim(p->w, p->kw, p->stride_w, 1, p->pad_left, p->pad_right);
+  if (oh < 1 || ow < 1) return QNPU_ERR_ARG;
+  for (int32_t b = 0; b < p->n; b++)
+    for (int32_t y = 0; y < oh; y++) {
+      const int32_t hs = y * p->stride_h - p->pad_top, he = hs + p->kh < p->h ? hs + p->kh : p->h;
+      for (int32_t x = 0; x < ow; x++) {
+        const int32_t ws = x * p->stride_w - p->pad_left, we = ws + p->kw < p->w ? ws + p->kw : p->w;
+        const int32_t h0 = hs > 0 ? hs : 0, w0 = ws > 0 ? ws : 0;
+        if (he <= h0 || we <= w0) return QNPU_ERR_ARG;
+        const int32_t count = count_include_pad ? p->kh * p->kw : (he - h0) * (we - w0);
+        for (int32_t c = 0; c < p->c; c++) {
+          float sum = 0.0f;
+          for (int32_t iy = h0; iy < he; iy++)
+            for (int32_t ix = w0; ix < we; ix++) {
+              const int32_t q = input[(((size_t)b * p->h + iy) * p->w + ix) * p->c + c];
+              sum += sx * (float)(q - zx);
+            }
+          sum /= (float)count;
+          float r = nearbyintf(sum / sy + (float)zy);
+          r = r < -128.0f ? -128.0f : r > 127.0f ? 127.0f : r; /* a NaN stays NaN */
+          out[(((size_t)b * oh + y) * ow + x) * p->c + c] = (int8_t)(r == r ? (int32_t)r : 0);
+        }
+      }
+    }
+  return QNPU_OK;
+}
+
+qnpu_status_t qnpu_golden_ort_global_avg_pool(int32_t n, int32_t hw, int32_t c, float sx, int32_t zx, float sy,
+                                              int32_t zy, const int8_t *input, int8_t *out) {
+  if (n < 1 || hw < 1 || hw >= (1 << 24) || c < 1 || !input || !out) return QNPU_ERR_ARG;
+  const float s = sx / (sy * (float)hw);
+  if (!(s >= 0x1.0p-32f && s < 256.0f)) return QNPU_ERR_ARG;
+  for (int32_t b = 0; b < n; b++)
+    for (int32_t ch = 0; ch < c; ch++) {
+      int32_t acc = wrap_add(0, -(int64_t)zx * hw); /* int32 wrap-around, as MLAS's adds */
+      for (int32_t i = 0; i < hw; i++) acc = wrap_add(acc, input[((size_t)b * hw + i) * c + ch]);
+      const double r = qnpu_golden_ort_round(acc, s) + zy;
+      out[(size_t)b * c + ch] = (int8_t)(r < -128 ? -128 : r > 127 ? 127 : r);
+    }
+  return QNPU_OK;
 }

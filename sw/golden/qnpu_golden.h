@@ -254,6 +254,42 @@ qnpu_status_t qnpu_golden_add_params(double s1, int32_t z1, double s2,
 void qnpu_golden_add(const qnpu_add_params_t *p, const int8_t *in1,
                      const int8_t *in2, size_t n, int8_t *out);
 
+/* ---------------------------------------------------------------------------
+ * ONNX Runtime's int8 CPU kernels (MLAS on x86-64 with AVX2), float32 step
+ * by step, for the host operations of a network imported from a quantized
+ * ONNX model; checked against ONNX Runtime 1.32 (docs/onnx.md). Every
+ * rounding is float32, half to even.
+ * ------------------------------------------------------------------------- */
+
+/* QuantizeLinear: q = clamp(round_half_even(x / scale) + zp, lo, hi), the
+ * quotient a float32 and the clamp applied before the rounding. */
+int32_t qnpu_golden_ort_quantize(float x, float scale, int32_t zp, int32_t lo, int32_t hi);
+
+/* QLinearAdd (com.microsoft), MLAS's AVX2 kernel: with rA = sa / sc and
+ * rB = sb / sc, fixed = zc - fma(rA, za, rB * zb) and, per element,
+ * y = sat8(sat16(round(fma(a, rA, fma(b, rB, fixed))))). */
+typedef struct {
+  float sa, sb, sc;
+  int32_t za, zb, zc;
+} qnpu_ort_add_t;
+void qnpu_golden_ort_add(const qnpu_ort_add_t *p, const int8_t *a, const int8_t *b, size_t n, int8_t *out);
+
+/* QLinearAveragePool (com.microsoft): x dequantized as sx * (x - zx), the
+ * window's in-input taps summed in row order, divided by their count (the
+ * whole kernel's if count_include_pad), then y = clamp(round(sum / sy +
+ * zy)) - the zero point added before the rounding. p's clamp is ignored
+ * (the int8 range). */
+qnpu_status_t qnpu_golden_ort_avg_pool(const qnpu_pool_params_t *p, int count_include_pad, float sx, int32_t zx,
+                                       float sy, int32_t zy, const int8_t *input, int8_t *out) QNPU_MUST_CHECK;
+
+/* QLinearGlobalAveragePool (com.microsoft): per image and channel the
+ * int32 sum of x - zx over the h*w positions, then ort_f32's rounding with
+ * s = sx / (sy * float32(h*w)) (qnpu_golden_ort_round), + zy, clamp to
+ * int8. Input and output NHWC ([n][hw][c] and [n][c]). Like MLAS, an s
+ * outside [2^-32, 256) or hw >= 2^24 is refused (QNPU_ERR_ARG). */
+qnpu_status_t qnpu_golden_ort_global_avg_pool(int32_t n, int32_t hw, int32_t c, float sx, int32_t zx, float sy,
+                                              int32_t zy, const int8_t *input, int8_t *out) QNPU_MUST_CHECK;
+
 #ifdef __cplusplus
 }
 #endif
