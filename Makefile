@@ -3,7 +3,8 @@
 #   make demo-layers  every conformance layer case on golden, model and sim, and a 512^3 GEMM on sim
 #   make train     retrain the float Fashion-MNIST model (installs python3-torch; not needed by demo)
 #   make test      lint, unit + conformance tests, RTL block tests (4x4, 16x16), runtime layers and
-#                  the network on sim, ASan/UBSan
+#                  the network on sim, bit-exactness with ONNX Runtime, ASan/UBSan
+#   make test-onnx qnpu vs ONNX Runtime: a quantize_static model on 10,000 images, 3,000 random nodes
 #   make regress   RTL block tests, 2,000 random command streams and N random layers (SEED=, N=) per array size
 #   make lint      verilator --lint-only -Wall and a Yosys read of every RTL file
 #   make gen       regenerate the register map files from regs/qnpu.json
@@ -51,7 +52,8 @@ CLI      := $(B)/bin/qnpu
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 TESTS    := $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all deps demo demo-layers train test test-unit test-asan test-rtl test-layers test-net test-gl lint gen \
+.PHONY: all deps demo demo-layers train test test-unit test-asan test-rtl test-layers test-net test-onnx \
+        test-onnx-quick test-gl lint gen \
         check-gen regress syn bench bench-hw clean help
 .SECONDARY:
 all: $(CLI) $(TESTS)
@@ -111,6 +113,7 @@ test: deps
 	@$(MAKE) --no-print-directory test-rtl
 	@$(MAKE) --no-print-directory test-layers
 	@$(MAKE) --no-print-directory test-net
+	@$(MAKE) --no-print-directory test-onnx-quick
 	@$(MAKE) --no-print-directory test-gl
 	@$(MAKE) --no-print-directory test-asan
 
@@ -342,6 +345,16 @@ JOBS        ?= 2                      # parallel jobs of make demo
 # The network through the CLI on sim and the fast model, checked against golden.
 test-net: $(CLI)
 	@tests/run_net.sh $(CLI) $(B)/test-net $(MODEL)
+
+# qnpu against ONNX Runtime (installed into build/venv-onnx from PyPI): the
+# model quantized by ONNX Runtime on 1,000 test images (20 on sim) and 600
+# random single-node models in make test; 10,000 images (200 on sim) and
+# 3,000 models here.
+test-onnx-quick: $(CLI)
+	@tests/run_onnx.sh $(CLI) $(B)/test-onnx QUICK
+
+test-onnx: deps $(CLI)
+	@tests/run_onnx.sh $(CLI) $(B)/test-onnx FULL
 
 demo: deps
 	@$(MAKE) --no-print-directory $(CLI)

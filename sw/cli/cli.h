@@ -1,6 +1,6 @@
 /* cli.h - what the qnpu command's subcommands share: the parsed options,
  * the subcommand table entry, exit codes and the error report. The layer
- * subcommands live in qnpu.c, the network ones (quantize, net) in
+ * subcommands live in qnpu.c, the network ones (quantize, import, net) in
  * cmd_net.c. */
 #ifndef QNPU_CLI_H
 #define QNPU_CLI_H
@@ -17,6 +17,7 @@ enum { EXIT_MATCH = 0, EXIT_MISMATCH = 1, EXIT_BADINPUT = 2, EXIT_HW = 3 };
 
 typedef struct {
   const char *backend, *trace, *out_path, *device, *calib, *data, *weights;
+  const char *input, *output, *dump_dir; /* net: inputs and outputs as .npy files */
   int json, check, progress, no_bias_correction, int8_ends;
   int backend_set; /* --backend was given                          */
   uint64_t seed;
@@ -49,7 +50,8 @@ int cli_exit_of(int status);
 
 /* The network subcommands (cmd_net.c). */
 int cmd_quantize(const opts_t *o);
+int cmd_import(const opts_t *o);
 int cmd_net(const opts_t *o);
-extern const char kQuantizeHelp[], kNetHelp[];
+extern const char kQuantizeHelp[], kImportHelp[], kNetHelp[];
 
 #endif /* QNPU_CLI_H */

@@ -6,10 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "npy.h"
 #include "qnpu_dataset.h"
 #include "qnpu_net_run.h"
 #include "qnpu_netfile.h"
@@ -217,17 +220,108 @@ int cmd_quantize(const opts_t *o) {
   return EXIT_MATCH;
 }
 
+/* ---- qnpu import ------------------------------------------------------------------------ */
+
+const char kImportHelp[] =
+    "usage: qnpu import MODEL.onnx -o OUT.qnpu [--json]\n"
+    "\n"
+    "Imports a quantized ONNX model - QDQ (QuantizeLinear / DequantizeLinear around\n"
+    "Conv, Gemm, MatMul, Add, pools), as ONNX Runtime's quantize_static writes it,\n"
+    "or QOperator (QLinearConv, QLinearMatMul, QGemm, QLinearAdd, QLinearAveragePool,\n"
+    "QLinearGlobalAveragePool) - into a .qnpu model that computes exactly what ONNX\n"
+    "Runtime computes: float32 requantization (ort_f32) and ONNX Runtime's host\n"
+    "kernels (docs/onnx.md). int8 and uint8 tensors; uint8 u is held as u - 128.\n"
+    "qnpu net MODEL.onnx imports on the fly; this writes the result once.\n"
+    "\n"
+    "options:\n"
+    "  -o, --out FILE   the .qnpu file to write\n"
+    "  --json           print one JSON object\n"
+    "  -h, --help       show this help\n"
+    "\n"
+    "Exit status: 0 written, 2 bad input (an op, attribute or file qnpu cannot\n"
+    "import: one line naming the node, its op type and what is missing).\n";
+
+int cmd_import(const opts_t *o) {
+  const char *path = o->positional[0];
+  char msg[1600];
+  if (!o->out_path) return cli_error(o->json, "model", path, NULL, "import: -o OUT.qnpu is required", EXIT_BADINPUT);
+  if (!ends_with(path, ".onnx"))
+    return cli_error(o->json, "model", path, NULL, "import: MODEL must be a quantized .onnx model", EXIT_BADINPUT);
+  qnpu_net_t net;
+  if (qnpu_onnx_load(path, &net, msg, sizeof msg)) return cli_error(o->json, "model", path, NULL, msg, EXIT_BADINPUT);
+  if (!net.quantized) {
+    qnpu_net_free(&net);
+    snprintf(msg, sizeof msg,
+             "%s: a float model (no QuantizeLinear, DequantizeLinear or QLinear op); quantize it with qnpu quantize "
+             "or ONNX Runtime's quantize_static",
+             path);
+    return cli_error(o->json, "model", path, NULL, msg, EXIT_BADINPUT);
+  }
+  if (qnpu_netfile_save(o->out_path, &net, msg, sizeof msg)) {
+    qnpu_net_free(&net);
+    return cli_error(o->json, "model", path, NULL, msg, EXIT_BADINPUT);
+  }
+  static const char *const kIn[] = {"float32", "int8", "uint8"}, *const kOut[] = {"float32", "int8", "uint8"};
+  if (o->json) {
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "model", path);
+    cJSON_AddStringToObject(j, "out", o->out_path);
+    cJSON_AddStringToObject(j, "semantics", "onnxruntime");
+    cJSON_AddStringToObject(j, "input_type", kIn[net.in_type]);
+    cJSON_AddStringToObject(j, "output_type", kOut[net.out_type]);
+    cJSON *ns = cJSON_AddArrayToObject(j, "nodes");
+    for (int i = 0; i < net.n_nodes; i++) {
+      const qnpu_net_node_t *nd = &net.nodes[i];
+      const qnpu_net_tensor_t *t = &net.tensors[nd->out];
+      cJSON *e = cJSON_CreateObject();
+      cJSON_AddStringToObject(e, "name", nd->name);
+      cJSON_AddStringToObject(e, "op", qnpu_node_kind_name(nd->kind));
+      cJSON_AddStringToObject(e, "precision", qnpu_node_on_array(nd) ? qnpu_prec_name(nd->prec) : "");
+      cJSON_AddStringToObject(e, "output", t->name);
+      cJSON *sh = cJSON_AddArrayToObject(e, "shape");
+      cJSON_AddItemToArray(sh, cJSON_CreateNumber(t->h));
+      cJSON_AddItemToArray(sh, cJSON_CreateNumber(t->w));
+      cJSON_AddItemToArray(sh, cJSON_CreateNumber(t->c));
+      cJSON_AddNumberToObject(e, "scale", t->scale);
+      cJSON_AddNumberToObject(e, "zero_point", t->zero_point);
+      cJSON_AddItemToArray(ns, e);
+    }
+    char *txt = cJSON_PrintUnformatted(j);
+    if (txt) puts(txt);
+    free(txt);
+    cJSON_Delete(j);
+  } else {
+    printf("import %s: %d nodes, %s input, %s output, ONNX Runtime numerics (ort_f32)\n", base_name(path), net.n_nodes,
+           kIn[net.in_type], kOut[net.out_type]);
+    printf("%-24s %-9s %-5s %-10s %-12s %5s\n", "node", "op", "prec", "output", "scale", "zero");
+    for (int i = 0; i < net.n_nodes; i++) {
+      const qnpu_net_node_t *nd = &net.nodes[i];
+      const qnpu_net_tensor_t *t = &net.tensors[nd->out];
+      char shape[32];
+      snprintf(shape, sizeof shape, "%dx%dx%d", t->h, t->w, t->c);
+      printf("%-24.24s %-9s %-5s %-10s %-12.6g %5d\n", nd->name, qnpu_node_kind_name(nd->kind),
+             qnpu_node_on_array(nd) ? qnpu_prec_name(nd->prec) : "-", shape, (double)t->scale, t->zero_point);
+    }
+    printf("wrote %s\n", o->out_path);
+  }
+  qnpu_net_free(&net);
+  return EXIT_MATCH;
+}
+
 /* ---- qnpu net -------------------------------------------------------------------------- */
 
 const char kNetHelp[] =
     "usage: qnpu net MODEL [--backend NAME] [--images N] [--offset K] [--batch B]\n"
-    "                [--check] [--data DIR] [--progress] [--json]\n"
+    "                [--check] [--data DIR] [--input X.npy] [--output Y.npy]\n"
+    "                [--dump-dir DIR] [--progress] [--json]\n"
     "\n"
-    "Runs a network over the test set (Fashion-MNIST's t10k by default) and prints\n"
-    "its accuracy and, per layer, where it ran (the array, or a host fallback),\n"
-    "its MACs, cycles, utilization and DRAM traffic per image. MODEL is a .qnpu\n"
-    "model (qnpu quantize), or a float .onnx model, which runs on qnpu's float\n"
-    "reference path in C.\n"
+    "Runs a network over the test set (Fashion-MNIST's t10k by default), or over\n"
+    "the inputs of --input, and prints its accuracy and, per layer, where it ran\n"
+    "(the array, or a host fallback), its MACs, cycles, utilization and DRAM\n"
+    "traffic per image. MODEL is a .qnpu model (qnpu quantize, qnpu import), a\n"
+    "quantized .onnx model (QDQ or QOperator, imported on the fly and run with\n"
+    "ONNX Runtime's numerics, docs/onnx.md), or a float .onnx model, which runs on\n"
+    "qnpu's float reference path in C.\n"
     "\n"
     "options:\n"
     "  --backend NAME   golden (default), model (the fast functional model), sim\n"
@@ -239,6 +333,14 @@ const char kNetHelp[] =
     "                   image bit for bit (exit 1 at the first difference)\n"
     "  --data DIR       the dataset (default " QNPU_DATASET_DEFAULT_DIR
     ")\n"
+    "  --input X.npy    run on these inputs instead, in the ONNX model's layout\n"
+    "                   ([N, C, H, W] or [N, K]): float32 (quantized as the model\n"
+    "                   says), int8 or uint8 (an int8 or uint8 model input; for a\n"
+    "                   float input, uint8 values are raw pixels)\n"
+    "  --output Y.npy   write the outputs as the ONNX model returns them (float32\n"
+    "                   dequantized, int8 or uint8; [N, C] or [N, C, H, W])\n"
+    "  --dump-dir DIR   write every tensor (int8, [N][H][W][C]) as DIR/tNNN.npy and\n"
+    "                   their names and quantization in DIR/tensors.json\n"
     "  --progress       a progress bar on stderr (default when stderr is a terminal)\n"
     "  --trace FILE.fst a waveform of the whole run (sim only)\n"
     "  --json           print one JSON object instead of text\n"
@@ -331,6 +433,8 @@ typedef struct {
   const qnpu_net_exec_t *e;
   const qnpu_dev_info_t *info; /* NULL without a device */
   int32_t first, count, correct;
+  int labeled;       /* the inputs have labels (a dataset, not --input) */
+  const char *input; /* --input, or NULL */
   int checked;
   const qnpu_net_diff_t *diff; /* NULL: none */
   double seconds;
@@ -360,8 +464,14 @@ static void report_net(const opts_t *o, const net_report_t *r) {
     cJSON_AddStringToObject(j, "precision", prec);
     cJSON_AddNumberToObject(j, "images", r->count);
     cJSON_AddNumberToObject(j, "offset", r->first);
-    cJSON_AddNumberToObject(j, "correct", r->correct);
-    cJSON_AddNumberToObject(j, "accuracy", (double)r->correct / imgs);
+    if (r->input) cJSON_AddStringToObject(j, "input", r->input);
+    if (r->labeled) {
+      cJSON_AddNumberToObject(j, "correct", r->correct);
+      cJSON_AddNumberToObject(j, "accuracy", (double)r->correct / imgs);
+    } else {
+      cJSON_AddNullToObject(j, "correct");
+      cJSON_AddNullToObject(j, "accuracy");
+    }
     cJSON_AddBoolToObject(j, "checked", r->checked);
     if (r->checked) cJSON_AddBoolToObject(j, "bit_exact", !r->diff);
     if (r->diff) {
@@ -426,9 +536,13 @@ static void report_net(const opts_t *o, const net_report_t *r) {
   }
   printf("net %s: %s (%s), backend %s", base_name(r->path), prec, net->meta, r->backend);
   if (r->info) printf(", array %ux%u", r->info->rows, r->info->cols);
-  printf("\naccuracy: %d/%d = %.2f%% (test images %d..%d), %.1f s (%.1f images/s)\n", r->correct, r->count,
-         100.0 * r->correct / imgs, r->first, r->first + r->count - 1, r->seconds,
-         r->seconds > 0 ? r->count / r->seconds : 0.0);
+  if (r->labeled)
+    printf("\naccuracy: %d/%d = %.2f%% (test images %d..%d), %.1f s (%.1f images/s)\n", r->correct, r->count,
+           100.0 * r->correct / imgs, r->first, r->first + r->count - 1, r->seconds,
+           r->seconds > 0 ? r->count / r->seconds : 0.0);
+  else
+    printf("\n%d inputs of %s (%d..%d), %.1f s (%.1f inputs/s)\n", r->count, r->input, r->first,
+           r->first + r->count - 1, r->seconds, r->seconds > 0 ? r->count / r->seconds : 0.0);
   if (r->checked && !r->diff)
     printf("bit-exact against the golden model: every tensor of all %d images (%d nodes)\n", r->count, net->n_nodes);
   if (r->diff) {
@@ -462,18 +576,182 @@ static void report_net(const opts_t *o, const net_report_t *r) {
   }
 }
 
+/* The int8 inputs of a quantized run: the --input array, or test images. */
+typedef struct {
+  int8_t *q;             /* count x the input tensor's elements, NHWC   */
+  const uint8_t *labels; /* count labels, NULL for --input              */
+  int32_t first, count;
+  qnpu_dataset_t d;
+} inputs_t;
+
+static void inputs_free(inputs_t *in) {
+  free(in->q);
+  qnpu_dataset_free(&in->d);
+  memset(in, 0, sizeof *in);
+}
+
+/* The array of --input: [N, C, H, W] or [N, K], float32 (quantized as the
+ * network's input quantization says), int8 or uint8. */
+static int load_npy_inputs(const opts_t *o, const qnpu_net_t *net, inputs_t *in, char *msg, size_t len) {
+  qnpu_npy_t a;
+  if (qnpu_npy_read(o->input, &a, msg, len)) return EXIT_BADINPUT;
+  const qnpu_net_tensor_t *t = &net->tensors[net->input];
+  const int flat = a.ndim == 2;
+  const int shape_ok = a.ndim >= 1 && a.shape[0] >= 1 &&
+                       (flat ? t->h * t->w == 1 && a.shape[1] == t->c
+                             : a.ndim == 4 && a.shape[1] == t->c && a.shape[2] == t->h && a.shape[3] == t->w);
+  const char *want = net->in_type == QNPU_IN_FLOAT  ? "float32 (or uint8 pixels)"
+                     : net->in_type == QNPU_IN_INT8 ? "int8"
+                                                    : "uint8";
+  const int type_ok = (a.dtype == QNPU_DT_FLOAT32 && net->in_type == QNPU_IN_FLOAT) ||
+                      (a.dtype == QNPU_DT_INT8 && net->in_type == QNPU_IN_INT8) ||
+                      (a.dtype == QNPU_DT_UINT8 && net->in_type != QNPU_IN_INT8);
+  if (!shape_ok || !type_ok) {
+    snprintf(msg, len, "%s: a %s array of %d dimensions; the model's input %s wants %s [N, %d, %d, %d]%s", o->input,
+             qnpu_dtype_name(a.dtype), a.ndim, t->name, want, t->c, t->h, t->w, t->h * t->w == 1 ? " or [N, C]" : "");
+    qnpu_npy_free(&a);
+    return EXIT_BADINPUT;
+  }
+  const int64_t n = a.shape[0];
+  const uint64_t f = o->offset, want_n = o->images ? o->images : (uint64_t)n - (f < (uint64_t)n ? f : 0);
+  if (f >= (uint64_t)n || want_n > (uint64_t)n - f || want_n > INT32_MAX) {
+    snprintf(msg, len, "%s: inputs %llu..%llu asked, the array has %lld", o->input, (unsigned long long)f,
+             (unsigned long long)(f + want_n - 1), (long long)n);
+    qnpu_npy_free(&a);
+    return EXIT_BADINPUT;
+  }
+  const size_t per = qnpu_net_tensor_size(net, net->input), hw = (size_t)t->h * t->w;
+  in->first = (int32_t)f, in->count = (int32_t)want_n;
+  if (!(in->q = malloc((size_t)in->count * per))) {
+    qnpu_npy_free(&a);
+    snprintf(msg, len, "out of memory for %d inputs", in->count);
+    return EXIT_BADINPUT;
+  }
+  for (int32_t i = 0; i < in->count; i++)
+    for (size_t ch = 0; ch < (size_t)t->c; ch++)
+      for (size_t p = 0; p < hw; p++) { /* NCHW -> NHWC */
+        const size_t src = ((size_t)(in->first + i) * t->c + ch) * hw + p, dst = (size_t)i * per + p * t->c + ch;
+        int8_t v;
+        if (a.dtype == QNPU_DT_FLOAT32)
+          v = qnpu_net_quantize_input(net, ((const float *)a.data)[src]);
+        else if (a.dtype == QNPU_DT_INT8)
+          v = ((const int8_t *)a.data)[src];
+        else
+          v = net->in_lut[((const uint8_t *)a.data)[src]];
+        in->q[dst] = v;
+      }
+  qnpu_npy_free(&a);
+  return -1;
+}
+
+static int load_inputs(const opts_t *o, const qnpu_net_t *net, inputs_t *in, char *msg, size_t len) {
+  memset(in, 0, sizeof *in);
+  if (o->input) return load_npy_inputs(o, net, in, msg, len);
+  if (net->in_type == QNPU_IN_INT8) {
+    snprintf(msg, len, "the model's input is int8, not 8-bit pixels: give it with --input X.npy");
+    return EXIT_BADINPUT;
+  }
+  int rc = load_images(o, net, "t10k", 0, 0, &in->d, &in->first, &in->count, msg, len);
+  if (rc >= 0) return rc;
+  const size_t per = qnpu_net_tensor_size(net, net->input), n = (size_t)in->count * per;
+  if (!(in->q = malloc(n))) {
+    snprintf(msg, len, "out of memory for %d images", in->count);
+    inputs_free(in);
+    return EXIT_BADINPUT;
+  }
+  const uint8_t *px = in->d.pixels + (size_t)in->first * per;
+  for (size_t i = 0; i < n; i++) in->q[i] = net->in_lut[px[i]];
+  in->labels = in->d.labels + in->first;
+  return -1;
+}
+
+/* --output: the output tensor as the ONNX model returns it. */
+static int write_output(const opts_t *o, const qnpu_net_t *net, const int8_t *y, int32_t count, char *msg, size_t len) {
+  const qnpu_net_tensor_t *t = &net->tensors[net->output];
+  const size_t per = qnpu_net_tensor_size(net, net->output), hw = (size_t)t->h * t->w, n = (size_t)count * per;
+  const int64_t shape[4] = {count, t->c, t->h, t->w};
+  const qnpu_dtype_t dt = net->out_type == QNPU_OUT_FLOAT   ? QNPU_DT_FLOAT32
+                          : net->out_type == QNPU_OUT_UINT8 ? QNPU_DT_UINT8
+                                                            : QNPU_DT_INT8;
+  void *buf = malloc(n * qnpu_dtype_size(dt));
+  if (!buf) return snprintf(msg, len, "out of memory for the output"), EXIT_BADINPUT;
+  for (size_t i = 0; i < (size_t)count; i++)
+    for (size_t ch = 0; ch < (size_t)t->c; ch++)
+      for (size_t p = 0; p < hw; p++) { /* NHWC -> NCHW */
+        const int8_t q = y[i * per + p * t->c + ch];
+        const size_t k = (i * t->c + ch) * hw + p;
+        if (dt == QNPU_DT_FLOAT32) /* DequantizeLinear: float32(q - zp) * scale */
+          ((float *)buf)[k] = (float)(q - t->zero_point) * t->scale;
+        else if (dt == QNPU_DT_UINT8)
+          ((uint8_t *)buf)[k] = (uint8_t)(q + 128);
+        else
+          ((int8_t *)buf)[k] = q;
+      }
+  const qnpu_status_t st = qnpu_npy_write(o->output, dt, net->out_rank == 4 ? 4 : 2, shape, buf, msg, len);
+  free(buf);
+  return st ? EXIT_BADINPUT : -1;
+}
+
+/* --dump-dir: every tensor, and an index of them. */
+static int write_dump(const opts_t *o, const qnpu_net_t *net, int8_t *const *bufs, int32_t count, char *msg,
+                      size_t len) {
+  char path[4096];
+  cJSON *j = cJSON_CreateObject(), *ts = cJSON_AddArrayToObject(j, "tensors");
+  cJSON_AddStringToObject(j, "layout", "NHWC, int8 (a uint8 tensor u is stored as u - 128)");
+  cJSON_AddNumberToObject(j, "count", count);
+  for (int t = 0; t < net->n_tensors; t++) {
+    const qnpu_net_tensor_t *x = &net->tensors[t];
+    const int64_t shape[4] = {count, x->h, x->w, x->c};
+    char file[32];
+    snprintf(file, sizeof file, "t%03d.npy", t);
+    snprintf(path, sizeof path, "%s/%s", o->dump_dir, file);
+    if (qnpu_npy_write(path, QNPU_DT_INT8, 4, shape, bufs[t], msg, len)) return cJSON_Delete(j), EXIT_BADINPUT;
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddNumberToObject(e, "index", t);
+    cJSON_AddStringToObject(e, "name", x->name);
+    cJSON_AddStringToObject(e, "file", file);
+    cJSON_AddNumberToObject(e, "scale", x->scale);
+    cJSON_AddNumberToObject(e, "zero_point", x->zero_point);
+    cJSON_AddBoolToObject(e, "input", t == net->input);
+    cJSON_AddBoolToObject(e, "output", t == net->output);
+    cJSON_AddItemToArray(ts, e);
+  }
+  snprintf(path, sizeof path, "%s/tensors.json", o->dump_dir);
+  char *txt = cJSON_Print(j);
+  FILE *f = fopen(path, "w");
+  int bad = !txt || !f || fputs(txt, f) < 0;
+  bad |= f && fclose(f);
+  free(txt), cJSON_Delete(j);
+  if (bad) return snprintf(msg, len, "%.1000s: cannot write", path), EXIT_BADINPUT;
+  return -1;
+}
+
 static int run_quantized(const opts_t *o, const char *path, const qnpu_net_t *net) {
   char msg[1600];
   if (o->batch > MAX_BATCH) {
     snprintf(msg, sizeof msg, "--batch %llu: at most %d images per run", (unsigned long long)o->batch, MAX_BATCH);
     return cli_error(o->json, "model", path, o->backend, msg, EXIT_BADINPUT);
   }
-  qnpu_dataset_t d;
-  int32_t first, count;
-  int rc = load_images(o, net, "t10k", 0, 0, &d, &first, &count, msg, sizeof msg);
+  if (o->dump_dir && mkdir(o->dump_dir, 0777) && errno != EEXIST) {
+    snprintf(msg, sizeof msg, "%s: cannot create the directory (%s)", o->dump_dir, strerror(errno));
+    return cli_error(o->json, "model", path, o->backend, msg, EXIT_BADINPUT);
+  }
+  inputs_t in;
+  int rc = load_inputs(o, net, &in, msg, sizeof msg);
   if (rc >= 0) return cli_error(o->json, "model", path, o->backend, msg, rc);
+  const int32_t count = in.count;
   qnpu_session_t *s = NULL, *gs = NULL;
   qnpu_net_exec_t *e = NULL, *ge = NULL;
+  int8_t **dump = o->dump_dir ? calloc((size_t)net->n_tensors, sizeof *dump) : NULL;
+  int8_t *outs = o->output ? malloc((size_t)count * qnpu_net_tensor_size(net, net->output)) : NULL;
+  int oom = (o->dump_dir && !dump) || (o->output && !outs);
+  for (int t = 0; dump && t < net->n_tensors; t++)
+    oom |= !(dump[t] = malloc((size_t)count * qnpu_net_tensor_size(net, t)));
+  if (oom) {
+    snprintf(msg, sizeof msg, "out of memory for the tensors of %d images (--dump-dir, --output)", count);
+    rc = EXIT_BADINPUT;
+    goto done;
+  }
   if ((rc = cli_open(o, &s, msg, sizeof msg)) >= 0) goto done;
   const qnpu_backend_t *be = qnpu_session_backend(s);
   const int device = qnpu_session_dev(s) != NULL, checked = o->check && strcmp(be->name, "golden");
@@ -487,15 +765,15 @@ static int run_quantized(const opts_t *o, const char *path, const qnpu_net_t *ne
     rc = EXIT_BADINPUT;
     goto done;
   }
-  const size_t img = (size_t)d.h * d.w * d.c;
+  const size_t per_in = qnpu_net_tensor_size(net, net->input);
   progress_t pg = {o->progress || isatty(2), isatty(2), now(), 0};
   int32_t correct = 0, done_n = 0;
   qnpu_net_diff_t diff = {.node = -1};
   for (int32_t b = 0; b < count && diff.node < 0; b += batch) {
     const int32_t n = count - b < batch ? count - b : batch;
-    const uint8_t *px = d.pixels + (size_t)(first + b) * img;
-    qnpu_status_t st = qnpu_net_exec_run(e, s, px, n, msg, sizeof msg);
-    if (!st && checked) st = qnpu_net_exec_run(ge, gs, px, n, msg, sizeof msg);
+    const int8_t *x = in.q + (size_t)b * per_in;
+    qnpu_status_t st = qnpu_net_exec_run_q(e, s, x, n, msg, sizeof msg);
+    if (!st && checked) st = qnpu_net_exec_run_q(ge, gs, x, n, msg, sizeof msg);
     if (st) {
       if (pg.on && pg.tty) fputc('\n', stderr);
       rc = cli_exit_of(st);
@@ -506,8 +784,13 @@ static int run_quantized(const opts_t *o, const char *path, const qnpu_net_t *ne
       if (diff.node >= 0) diff.image += b;
     }
     const int8_t *lg = qnpu_net_exec_logits(e);
-    for (int32_t i = 0; i < n; i++)
-      correct += qnpu_argmax_i8(lg + (size_t)i * net->classes, net->classes) == d.labels[first + b + i];
+    for (int32_t i = 0; in.labels && i < n; i++)
+      correct += qnpu_argmax_i8(lg + (size_t)i * net->classes, net->classes) == in.labels[b + i];
+    for (int t = 0; dump && t < net->n_tensors; t++) {
+      const size_t per = qnpu_net_tensor_size(net, t);
+      memcpy(dump[t] + (size_t)b * per, qnpu_net_exec_tensor(e, t), (size_t)n * per);
+    }
+    if (outs) memcpy(outs + (size_t)b * net->classes, lg, (size_t)n * net->classes);
     done_n = b + n;
     uint64_t cyc = 0;
     for (int i = 0; i < net->n_nodes; i++) cyc += qnpu_net_exec_stats(e)[i].cycles;
@@ -518,19 +801,25 @@ static int run_quantized(const opts_t *o, const char *path, const qnpu_net_t *ne
                           .net = net,
                           .e = e,
                           .info = device ? qnpu_drv_info(qnpu_session_dev(s)) : NULL,
-                          .first = first,
+                          .first = in.first,
                           .count = done_n,
                           .correct = correct,
+                          .labeled = in.labels != NULL,
+                          .input = o->input,
                           .checked = checked,
                           .diff = diff.node >= 0 ? &diff : NULL,
                           .seconds = now() - pg.start};
+  if (done_n == count && outs && (rc = write_output(o, net, outs, count, msg, sizeof msg)) >= 0) goto done;
+  if (done_n == count && dump && (rc = write_dump(o, net, dump, count, msg, sizeof msg)) >= 0) goto done;
   report_net(o, &r);
   rc = diff.node >= 0 ? EXIT_MISMATCH : EXIT_MATCH;
   msg[0] = '\0';
 done:
   qnpu_net_exec_destroy(e), qnpu_net_exec_destroy(ge);
   qnpu_session_close(s), qnpu_session_close(gs);
-  qnpu_dataset_free(&d);
+  for (int t = 0; dump && t < net->n_tensors; t++) free(dump[t]);
+  free(dump), free(outs);
+  inputs_free(&in);
   if (rc >= EXIT_BADINPUT) return cli_error(o->json, "model", path, o->backend, msg, rc);
   return rc;
 }

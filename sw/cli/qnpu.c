@@ -45,6 +45,9 @@ static const struct {
     {"--calib", NULL, OPT_STR, offsetof(opts_t, calib)},
     {"--data", NULL, OPT_STR, offsetof(opts_t, data)},
     {"--weights", NULL, OPT_STR, offsetof(opts_t, weights)},
+    {"--input", NULL, OPT_STR, offsetof(opts_t, input)},
+    {"--output", NULL, OPT_STR, offsetof(opts_t, output)},
+    {"--dump-dir", NULL, OPT_STR, offsetof(opts_t, dump_dir)},
     {"--seed", NULL, OPT_COUNT, offsetof(opts_t, seed)},
     {"--images", NULL, OPT_COUNT, offsetof(opts_t, images)},
     {"--offset", NULL, OPT_COUNT, offsetof(opts_t, offset)},
@@ -521,8 +524,10 @@ static const subcmd_t kCommands[] = {
     {"gemm", "run a random GEMM and check it against the golden model", kGemmHelp, 3, 3, "M K N", cmd_gemm},
     {"quantize", "quantize a float ONNX model (post-training, calibrated) into a .qnpu model", kQuantizeHelp, 1, 1,
      "MODEL.onnx", cmd_quantize},
-    {"net", "run a network on a dataset: accuracy, per-layer cycles, bit-exact check", kNetHelp, 1, 1, "MODEL",
-     cmd_net},
+    {"import", "import a quantized ONNX model (QDQ or QOperator) into a .qnpu model", kImportHelp, 1, 1, "MODEL.onnx",
+     cmd_import},
+    {"net", "run a network on a dataset or given inputs: accuracy, per-layer cycles, bit-exact check", kNetHelp, 1,
+     1, "MODEL", cmd_net},
     {"backends", "list the backends of this binary", kBackendsHelp, 0, 0, "", cmd_backends},
 };
 

@@ -8,7 +8,7 @@
 
 #include "qnpu_errmsg.h"
 
-static const char *const kKindNames[QNPU_NODE_KINDS] = {"conv", "fc", "maxpool", "avgpool", "add", "relu"};
+static const char *const kKindNames[QNPU_NODE_KINDS] = {"conv", "fc", "maxpool", "avgpool", "add", "relu", "gavgpool"};
 
 const char *qnpu_node_kind_name(qnpu_node_kind_t k) { return (unsigned)k < QNPU_NODE_KINDS ? kKindNames[k] : "?"; }
 
@@ -44,6 +44,7 @@ qnpu_status_t qnpu_net_alloc(qnpu_net_t *net, int n_tensors, int n_nodes) {
   }
   net->n_tensors = n_tensors;
   net->n_nodes = n_nodes;
+  net->out_rank = 2;
   return QNPU_OK;
 }
 
@@ -52,6 +53,7 @@ void qnpu_net_free(qnpu_net_t *net) {
   for (int i = 0; net->nodes && i < net->n_nodes; i++) {
     qnpu_net_node_t *nd = &net->nodes[i];
     free(nd->wf), free(nd->bf), free(nd->wq), free(nd->bq), free(nd->m0), free(nd->shift), free(nd->wscale);
+    free(nd->rscale);
   }
   free(net->tensors);
   free(net->nodes);
@@ -77,30 +79,48 @@ static qnpu_status_t check_quant_node(const qnpu_net_t *net, const qnpu_net_node
       if (in->bits > pi->input_bits) FAIL("node %s: a %d-bit input does not fit %s", nd->name, in->bits, pi->name);
       if (out->bits > pi->output_bits || !fits_bits(nd->act_max, pi->output_bits))
         FAIL("node %s: a %d-bit output does not fit %s", nd->name, out->bits, pi->name);
-      if (!nd->wq || !nd->m0 || !nd->shift || !nd->wscale) FAIL("node %s: missing weights or requantization", nd->name);
+      const int ort = net->semantics == QNPU_SEM_ORT;
+      if (!nd->wq || !nd->wscale || (ort ? !nd->rscale : !nd->m0 || !nd->shift))
+        FAIL("node %s: missing weights or requantization", nd->name);
       const size_t nw = qnpu_net_weight_count(net, nd);
       for (size_t i = 0; i < nw; i++)
         if (!fits_bits(nd->wq[i], pi->weight_bits))
           FAIL("node %s: weight %zu is %d, outside the %d-bit range", nd->name, i, nd->wq[i], pi->weight_bits);
-      for (int32_t c = 0; c < out->c; c++)
-        if (nd->m0[c] < 0 || nd->shift[c] < -31 || nd->shift[c] > 30 || !(nd->wscale[c] > 0) ||
-            !isfinite(nd->wscale[c]))
-          FAIL("node %s: channel %d has a bad multiplier %d, shift %d or weight scale %g", nd->name, c, nd->m0[c],
-               nd->shift[c], (double)nd->wscale[c]);
+      if (!fits_bits(nd->wzp, pi->weight_bits))
+        FAIL("node %s: weight zero point %d is outside the %d-bit range", nd->name, nd->wzp, pi->weight_bits);
+      for (int32_t c = 0; c < out->c; c++) {
+        if (!(nd->wscale[c] > 0) || !isfinite(nd->wscale[c]))
+          FAIL("node %s: channel %d has a bad weight scale %g", nd->name, c, (double)nd->wscale[c]);
+        if (ort ? !(nd->rscale[c] >= 0) || !isfinite(nd->rscale[c])
+                : nd->m0[c] < 0 || nd->shift[c] < -31 || nd->shift[c] > 30)
+          FAIL("node %s: channel %d has a bad requantization (%s)", nd->name, c,
+               ort ? "float32 scale" : "multiplier or shift");
+      }
       return QNPU_OK;
     }
-    case QNPU_NODE_ADD: {
-      const qnpu_add_params_t *a = &nd->add;
-      if (a->left_shift < 0 || a->left_shift > 24 || a->input1_multiplier < 0 || a->input2_multiplier < 0 ||
-          a->output_multiplier < 0 || a->input1_shift > 0 || a->input1_shift < -31 || a->input2_shift > 0 ||
-          a->input2_shift < -31 || a->output_shift > 0 || a->output_shift < -31)
-        FAIL("node %s: bad add parameters", nd->name);
-      if (a->input1_offset != -in->zero_point || a->input2_offset != -net->tensors[nd->in[1]].zero_point ||
-          a->output_offset != out->zero_point || a->act_min != nd->act_min || a->act_max != nd->act_max)
-        FAIL("node %s: add offsets or clamp disagree with its tensors", nd->name);
-      return QNPU_OK;
-    }
-    default: /* pools and relu keep the quantization of their input */
+    case QNPU_NODE_ADD:
+    case QNPU_NODE_GAVGPOOL:
+    case QNPU_NODE_AVGPOOL:
+      if (net->semantics == QNPU_SEM_ORT) { /* float32 kernels: any scales, int8 in and out */
+        if (in->bits != 8 || out->bits != 8 || nd->act_min != -128 || nd->act_max != 127)
+          FAIL("node %s: ONNX Runtime's %s is int8 in and out, without a clamp", nd->name,
+               qnpu_node_kind_name(nd->kind));
+        return QNPU_OK;
+      }
+      if (nd->kind != QNPU_NODE_ADD) goto keep;
+      {
+        const qnpu_add_params_t *a = &nd->add;
+        if (a->left_shift < 0 || a->left_shift > 24 || a->input1_multiplier < 0 || a->input2_multiplier < 0 ||
+            a->output_multiplier < 0 || a->input1_shift > 0 || a->input1_shift < -31 || a->input2_shift > 0 ||
+            a->input2_shift < -31 || a->output_shift > 0 || a->output_shift < -31)
+          FAIL("node %s: bad add parameters", nd->name);
+        if (a->input1_offset != -in->zero_point || a->input2_offset != -net->tensors[nd->in[1]].zero_point ||
+            a->output_offset != out->zero_point || a->act_min != nd->act_min || a->act_max != nd->act_max)
+          FAIL("node %s: add offsets or clamp disagree with its tensors", nd->name);
+        return QNPU_OK;
+      }
+    default: /* max pool, relu and TFLite's average pools keep the quantization of their input */
+    keep:
       if (in->bits != out->bits || in->scale != out->scale || in->zero_point != out->zero_point)
         FAIL("node %s: a %s must keep its input's quantization (bits, scale, zero point)", nd->name,
              qnpu_node_kind_name(nd->kind));
@@ -123,6 +143,9 @@ static int expected_out(const qnpu_net_t *net, const qnpu_net_node_t *nd, int32_
     }
     case QNPU_NODE_FC:
       *h = *w = 1, *c = out->c;
+      return 1;
+    case QNPU_NODE_GAVGPOOL:
+      *h = *w = 1, *c = in->c;
       return 1;
     default:
       *h = in->h, *w = in->w, *c = in->c;
@@ -248,14 +271,32 @@ qnpu_layer_t qnpu_net_layer(const qnpu_net_t *net, const qnpu_net_node_t *nd, in
     };
   }
   l.p.input_zero_point = in->zero_point;
-  l.rq = (qnpu_requant_t){.mode = QNPU_REQUANT_TFLITE_Q31,
+  l.p.filter_zero_point = nd->wzp;
+  l.rq = (qnpu_requant_t){.mode = net->semantics == QNPU_SEM_ORT ? QNPU_REQUANT_ORT_F32 : QNPU_REQUANT_TFLITE_Q31,
                           .per_channel = 1,
                           .multiplier = nd->m0,
                           .shift = nd->shift,
+                          .scale_f32 = nd->rscale,
                           .output_zero_point = out->zero_point,
                           .act_min = nd->act_min,
                           .act_max = nd->act_max};
   return l;
+}
+
+int8_t qnpu_net_quantize_input(const qnpu_net_t *net, float x) {
+  const qnpu_net_tensor_t *t = &net->tensors[net->input];
+  const int32_t lo = -(1 << (t->bits - 1)), hi = (1 << (t->bits - 1)) - 1;
+  if (net->semantics == QNPU_SEM_ORT) return (int8_t)qnpu_golden_ort_quantize(x, t->scale, t->zero_point, lo, hi);
+  const qnpu_qparams_t q = {t->scale, t->zero_point, t->bits};
+  return (int8_t)qnpu_golden_quantize((double)x, &q);
+}
+
+void qnpu_net_make_lut(qnpu_net_t *net) {
+  for (int p = 0; p < 256; p++)
+    net->in_lut[p] = net->in_type == QNPU_IN_UINT8 ? (int8_t)(p - 128)
+                     : net->in_type == QNPU_IN_INT8
+                         ? 0
+                         : qnpu_net_quantize_input(net, (float)p * net->in_scale + net->in_offset);
 }
 
 int qnpu_argmax_f32(const float *v, int n) {

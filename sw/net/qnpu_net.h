@@ -14,7 +14,13 @@
  * of n images is n of them back to back. Convolutions and fully-connected
  * layers run on the accelerator (through the runtime, qnpu_rt.h); max pool,
  * average pool, elementwise add and a ReLU that could not be fused run on
- * the host in the golden model's integer semantics (qnpu_golden.h). */
+ * the host in the golden model's semantics (qnpu_golden.h).
+ *
+ * A quantized network computes in one of two numeric contracts (its
+ * `semantics`): TFLite's (Q31 multipliers, integer host operations; what
+ * qnpu quantize writes) or ONNX Runtime's (float32 requantization ort_f32
+ * with per-channel float32 scales, and ONNX Runtime's float32 host
+ * kernels; what a quantized ONNX model imports as, docs/onnx.md). */
 #ifndef QNPU_NET_H
 #define QNPU_NET_H
 
@@ -41,9 +47,22 @@ typedef enum {
   QNPU_NODE_MAXPOOL, /* host                                                */
   QNPU_NODE_AVGPOOL, /* host (the count is the taps inside the input)      */
   QNPU_NODE_ADD,     /* host: elementwise, two inputs of the same shape    */
-  QNPU_NODE_RELU     /* host: a ReLU/ReLU6 not fused into its producer     */
+  QNPU_NODE_RELU,    /* host: a ReLU/ReLU6 not fused into its producer     */
+  QNPU_NODE_GAVGPOOL /* host: global average pool, output 1 x 1 x c        */
 } qnpu_node_kind_t;
-#define QNPU_NODE_KINDS 6
+#define QNPU_NODE_KINDS 7
+
+/* The numeric contract of a quantized network (see above). */
+typedef enum { QNPU_SEM_TFLITE, QNPU_SEM_ORT } qnpu_net_sem_t;
+
+/* What the network's input is (tensor `input`): float values that the
+ * network quantizes (ONNX: a QuantizeLinear of the graph input; qnpu
+ * quantize), or int8 / uint8 values fed as they are (a quantized ONNX
+ * graph input; uint8 u is held as the int8 u - 128, its zero point too). */
+typedef enum { QNPU_IN_FLOAT, QNPU_IN_INT8, QNPU_IN_UINT8 } qnpu_in_type_t;
+/* What the ONNX model returns: the output tensor dequantized to float32,
+ * or its int8 / uint8 values. */
+typedef enum { QNPU_OUT_FLOAT, QNPU_OUT_INT8, QNPU_OUT_UINT8 } qnpu_out_type_t;
 
 typedef enum { QNPU_ACT_NONE, QNPU_ACT_RELU, QNPU_ACT_RELU6 } qnpu_act_t;
 
@@ -72,21 +91,30 @@ typedef struct {
    * the per-channel weight scales and the requantization M0/shift.         */
   qnpu_prec_t prec;
   int8_t *wq;
-  int32_t *bq, *m0, *shift;
+  int32_t *bq, *m0, *shift; /* m0, shift: TFLite semantics                 */
   float *wscale;
+  float *rscale;            /* ONNX Runtime semantics: the per-channel ort_f32
+                               scale (x_scale * w_scale) / y_scale          */
+  int32_t wzp;              /* weight zero point (ONNX; 0 from qnpu quantize) */
   int32_t act_min, act_max; /* output clamp (conv, fc, pools, add, relu)     */
   qnpu_add_params_t add;    /* add: TFLite's integer parameters            */
+  int count_include_pad;    /* avgpool, ONNX Runtime semantics               */
 } qnpu_net_node_t;
 
 typedef struct {
   int quantized;
+  qnpu_net_sem_t semantics; /* quantized networks                           */
+  qnpu_in_type_t in_type;
+  qnpu_out_type_t out_type;
+  int out_rank; /* the ONNX output's rank: 2 ([N, C]) or 4 ([N, C, H, W]) */
   int n_tensors, n_nodes;
   qnpu_net_tensor_t *tensors;
   qnpu_net_node_t *nodes;
   int input, output; /* tensor indices                                */
   int classes;       /* output elements per image                     */
   /* The input is raw 8-bit pixels p: the float network sees
-   * p * in_scale + in_offset, the quantized one in_lut[p].                  */
+   * p * in_scale + in_offset (float32, rounded after each step), the
+   * quantized one in_lut[p] (for an int8 input: none, in_lut unused).      */
   float in_scale, in_offset;
   int8_t in_lut[256];
   int32_t train_images;         /* float networks: the model was trained on the
@@ -118,6 +146,12 @@ qnpu_status_t qnpu_net_check(const qnpu_net_t *net, char *err, size_t errlen) QN
 /* The runtime's layer for conv/fc node nd of a quantized network, over a
  * batch of n images of `input` (int8 values of the input tensor). */
 qnpu_layer_t qnpu_net_layer(const qnpu_net_t *net, const qnpu_net_node_t *nd, int32_t n, const int8_t *input);
+
+/* The quantized input value of float x (QNPU_IN_FLOAT): TFLite's or ONNX
+ * Runtime's quantization with the input tensor's scale and zero point. */
+int8_t qnpu_net_quantize_input(const qnpu_net_t *net, float x);
+/* Fills in_lut from in_scale, in_offset and the input quantization. */
+void qnpu_net_make_lut(qnpu_net_t *net);
 
 /* An empty network with room for the given tensors and nodes (zeroed). */
 qnpu_status_t qnpu_net_alloc(qnpu_net_t *net, int n_tensors, int n_nodes) QNPU_MUST_CHECK;

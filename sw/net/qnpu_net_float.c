@@ -131,6 +131,7 @@ qnpu_status_t qnpu_net_float_run(const qnpu_net_t *net, const uint8_t *pixels, i
         break;
       case QNPU_NODE_MAXPOOL:
       case QNPU_NODE_AVGPOOL:
+      case QNPU_NODE_GAVGPOOL: /* its kernel is the whole input */
         pool(net, nd, n, x, y);
         break;
       case QNPU_NODE_ADD:

@@ -95,16 +95,35 @@ static qnpu_status_t run_node(qnpu_net_exec_t *e, qnpu_session_t *s, const qnpu_
       break;
     }
     case QNPU_NODE_MAXPOOL:
-    case QNPU_NODE_AVGPOOL: {
-      const qnpu_pool_params_t p = pool_params(net, nd, n);
-      st = nd->kind == QNPU_NODE_MAXPOOL ? qnpu_golden_max_pool(&p, x, y) : qnpu_golden_avg_pool(&p, x, y);
+    case QNPU_NODE_AVGPOOL:
+    case QNPU_NODE_GAVGPOOL: {
+      const qnpu_net_tensor_t *in = &net->tensors[nd->in[0]], *out = &net->tensors[nd->out];
+      qnpu_pool_params_t p = pool_params(net, nd, n);
+      if (nd->kind == QNPU_NODE_GAVGPOOL) p.kh = in->h, p.kw = in->w, p.stride_h = p.stride_w = 1;
+      if (nd->kind == QNPU_NODE_MAXPOOL)
+        st = qnpu_golden_max_pool(&p, x, y);
+      else if (net->semantics != QNPU_SEM_ORT)
+        st = qnpu_golden_avg_pool(&p, x, y);
+      else if (nd->kind == QNPU_NODE_AVGPOOL)
+        st = qnpu_golden_ort_avg_pool(&p, nd->count_include_pad, in->scale, in->zero_point, out->scale, out->zero_point,
+                                      x, y);
+      else
+        st = qnpu_golden_ort_global_avg_pool(n, in->h * in->w, in->c, in->scale, in->zero_point, out->scale,
+                                             out->zero_point, x, y);
       if (st)
         return qnpu_error(st, err, errlen, "node %s (%s): the golden model rejected it", nd->name,
                           qnpu_node_kind_name(nd->kind));
       break;
     }
     case QNPU_NODE_ADD:
-      qnpu_golden_add(&nd->add, x, e->buf[nd->in[1]], ny, y);
+      if (net->semantics == QNPU_SEM_ORT) {
+        const qnpu_net_tensor_t *a = &net->tensors[nd->in[0]], *b = &net->tensors[nd->in[1]],
+                                *c = &net->tensors[nd->out];
+        const qnpu_ort_add_t p = {a->scale, b->scale, c->scale, a->zero_point, b->zero_point, c->zero_point};
+        qnpu_golden_ort_add(&p, x, e->buf[nd->in[1]], ny, y);
+      } else {
+        qnpu_golden_add(&nd->add, x, e->buf[nd->in[1]], ny, y);
+      }
       break;
     case QNPU_NODE_RELU:
       for (size_t i = 0; i < ny; i++)
@@ -115,15 +134,8 @@ static qnpu_status_t run_node(qnpu_net_exec_t *e, qnpu_session_t *s, const qnpu_
   return QNPU_OK;
 }
 
-qnpu_status_t qnpu_net_exec_run(qnpu_net_exec_t *e, qnpu_session_t *s, const uint8_t *pixels, int32_t n, char *err,
-                                size_t errlen) {
-  if (!e || !s || !pixels || n < 1 || n > e->max_batch)
-    return qnpu_error(QNPU_ERR_ARG, err, errlen, "network run: needs a session, pixels and 1 to %d images",
-                      e ? e->max_batch : 0);
+static qnpu_status_t run_nodes(qnpu_net_exec_t *e, qnpu_session_t *s, int32_t n, char *err, size_t errlen) {
   const qnpu_net_t *net = e->net;
-  const size_t in_n = (size_t)n * qnpu_net_tensor_size(net, net->input);
-  int8_t *x = e->buf[net->input];
-  for (size_t i = 0; i < in_n; i++) x[i] = net->in_lut[pixels[i]];
   e->n = n;
   for (int i = 0; i < net->n_nodes; i++) {
     const double t0 = now();
@@ -132,6 +144,29 @@ qnpu_status_t qnpu_net_exec_run(qnpu_net_exec_t *e, qnpu_session_t *s, const uin
     if (st) return st;
   }
   return QNPU_OK;
+}
+
+qnpu_status_t qnpu_net_exec_run(qnpu_net_exec_t *e, qnpu_session_t *s, const uint8_t *pixels, int32_t n, char *err,
+                                size_t errlen) {
+  if (!e || !s || !pixels || n < 1 || n > e->max_batch)
+    return qnpu_error(QNPU_ERR_ARG, err, errlen, "network run: needs a session, pixels and 1 to %d images",
+                      e ? e->max_batch : 0);
+  const qnpu_net_t *net = e->net;
+  if (net->in_type == QNPU_IN_INT8)
+    return qnpu_error(QNPU_ERR_ARG, err, errlen, "network run: the model's input is int8, not 8-bit pixels");
+  const size_t in_n = (size_t)n * qnpu_net_tensor_size(net, net->input);
+  int8_t *x = e->buf[net->input];
+  for (size_t i = 0; i < in_n; i++) x[i] = net->in_lut[pixels[i]];
+  return run_nodes(e, s, n, err, errlen);
+}
+
+qnpu_status_t qnpu_net_exec_run_q(qnpu_net_exec_t *e, qnpu_session_t *s, const int8_t *input, int32_t n, char *err,
+                                  size_t errlen) {
+  if (!e || !s || !input || n < 1 || n > e->max_batch)
+    return qnpu_error(QNPU_ERR_ARG, err, errlen, "network run: needs a session, an input and 1 to %d images",
+                      e ? e->max_batch : 0);
+  memcpy(e->buf[e->net->input], input, (size_t)n * qnpu_net_tensor_size(e->net, e->net->input));
+  return run_nodes(e, s, n, err, errlen);
 }
 
 const int8_t *qnpu_net_exec_tensor(const qnpu_net_exec_t *e, int t) {

@@ -3,7 +3,8 @@
  * a time. Conv and fully-connected nodes go through the layer runtime
  * (qnpu_rt.h) on the session's device, or the golden model on `golden`;
  * max pool, average pool, add and unfused ReLU are host fallbacks in the
- * golden model's integer semantics on every backend.
+ * golden model's semantics (TFLite's integer ones, or ONNX Runtime's
+ * float32 kernels for a network imported from ONNX) on every backend.
  *
  * An executor owns one int8 buffer per tensor for up to max_batch images,
  * so that after a run every intermediate tensor can be read (and two runs,
@@ -42,6 +43,12 @@ void qnpu_net_exec_destroy(qnpu_net_exec_t *e);
  * (QNPU_ERR_HW, QNPU_ERR_TIMEOUT, QNPU_ERR_UNSUPPORTED, ...). */
 qnpu_status_t qnpu_net_exec_run(qnpu_net_exec_t *e, qnpu_session_t *s, const uint8_t *pixels, int32_t n, char *err,
                                 size_t errlen) QNPU_MUST_CHECK;
+
+/* Runs n <= max_batch inputs given as int8 values of the input tensor
+ * ([n][h][w][c], already quantized: qnpu_net_quantize_input, or a uint8
+ * value u as u - 128). */
+qnpu_status_t qnpu_net_exec_run_q(qnpu_net_exec_t *e, qnpu_session_t *s, const int8_t *input, int32_t n, char *err,
+                                  size_t errlen) QNPU_MUST_CHECK;
 
 /* Tensor t of the last run: n x qnpu_net_tensor_size(t) int8 values. */
 const int8_t *qnpu_net_exec_tensor(const qnpu_net_exec_t *e, int t);

@@ -156,9 +156,16 @@ static void write_node(wbuf_t *w, const qnpu_net_t *net, const qnpu_net_node_t *
     put_u8(w, nd->bq != NULL);
     if (nd->bq) put_i32s(w, nd->bq, (size_t)o);
     for (int32_t c = 0; c < o; c++) put_f32(w, nd->wscale[c]);
-    put_i32s(w, nd->m0, (size_t)o);
-    put_i32s(w, nd->shift, (size_t)o);
-  } else if (nd->kind == QNPU_NODE_ADD) {
+    put_i32(w, nd->wzp);
+    if (net->semantics == QNPU_SEM_ORT) {
+      for (int32_t c = 0; c < o; c++) put_f32(w, nd->rscale[c]);
+    } else {
+      put_i32s(w, nd->m0, (size_t)o);
+      put_i32s(w, nd->shift, (size_t)o);
+    }
+  } else if (nd->kind == QNPU_NODE_AVGPOOL) {
+    put_u8(w, (uint8_t)nd->count_include_pad);
+  } else if (nd->kind == QNPU_NODE_ADD && net->semantics == QNPU_SEM_TFLITE) {
     const qnpu_add_params_t *a = &nd->add;
     const int32_t v[] = {a->left_shift,   a->input1_multiplier, a->input1_shift, a->input2_multiplier,
                          a->input2_shift, a->output_multiplier, a->output_shift};
@@ -182,6 +189,8 @@ qnpu_status_t qnpu_netfile_save(const char *path, const qnpu_net_t *net, char *e
   put_i32(&w, net->input), put_i32(&w, net->output), put_i32(&w, net->classes);
   put_f32(&w, net->in_scale), put_f32(&w, net->in_offset);
   put(&w, net->in_lut, 256);
+  put_u8(&w, (uint8_t)net->semantics), put_u8(&w, (uint8_t)net->in_type);
+  put_u8(&w, (uint8_t)net->out_type), put_u8(&w, (uint8_t)net->out_rank);
   for (int t = 0; t < net->n_tensors; t++) {
     const qnpu_net_tensor_t *x = &net->tensors[t];
     put_str(&w, x->name);
@@ -240,11 +249,14 @@ static qnpu_status_t read_node(rbuf_t *r, qnpu_net_t *net, int i, const char *na
       r->short_read = 1;
       return QNPU_OK;
     }
+    const int ort = net->semantics == QNPU_SEM_ORT;
     nd->wq = malloc(want ? want : 1);
     nd->wscale = malloc((size_t)o * sizeof *nd->wscale);
-    nd->m0 = malloc((size_t)o * sizeof *nd->m0);
-    nd->shift = malloc((size_t)o * sizeof *nd->shift);
-    if (!nd->wq || !nd->wscale || !nd->m0 || !nd->shift)
+    if (ort)
+      nd->rscale = malloc((size_t)o * sizeof *nd->rscale);
+    else
+      nd->m0 = malloc((size_t)o * sizeof *nd->m0), nd->shift = malloc((size_t)o * sizeof *nd->shift);
+    if (!nd->wq || !nd->wscale || (ort ? !nd->rscale : !nd->m0 || !nd->shift))
       return qnpu_path_error(QNPU_ERR_NOMEM, err, errlen, name, "out of memory");
     if (pi->weight_bits == 4)
       qnpu_golden_unpack_int4(r->b + r->at, want, nd->wq);
@@ -257,9 +269,19 @@ static qnpu_status_t read_node(rbuf_t *r, qnpu_net_t *net, int i, const char *na
       get_i32s(r, nd->bq, (size_t)o);
     }
     for (int32_t c = 0; c < o; c++) nd->wscale[c] = get_f32(r);
-    get_i32s(r, nd->m0, (size_t)o);
-    get_i32s(r, nd->shift, (size_t)o);
-  } else if (nd->kind == QNPU_NODE_ADD) {
+    nd->wzp = get_i32(r);
+    if (ort) {
+      for (int32_t c = 0; c < o; c++) nd->rscale[c] = get_f32(r);
+    } else {
+      get_i32s(r, nd->m0, (size_t)o);
+      get_i32s(r, nd->shift, (size_t)o);
+    }
+  } else if (nd->kind == QNPU_NODE_AVGPOOL) {
+    nd->count_include_pad = get_u8(r);
+    if (nd->count_include_pad > 1)
+      return qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, name, "node %s: count_include_pad %d", nd->name,
+                             nd->count_include_pad);
+  } else if (nd->kind == QNPU_NODE_ADD && net->semantics == QNPU_SEM_TFLITE) {
     qnpu_add_params_t *a = &nd->add;
     a->left_shift = get_i32(r);
     a->input1_multiplier = get_i32(r), a->input1_shift = get_i32(r);
@@ -287,6 +309,13 @@ static qnpu_status_t parse_body(rbuf_t *r, qnpu_net_t *net, const char *name, ch
   net->input = get_i32(r), net->output = get_i32(r), net->classes = get_i32(r);
   net->in_scale = get_f32(r), net->in_offset = get_f32(r);
   take(r, net->in_lut, 256);
+  net->semantics = (qnpu_net_sem_t)get_u8(r), net->in_type = (qnpu_in_type_t)get_u8(r);
+  net->out_type = (qnpu_out_type_t)get_u8(r), net->out_rank = get_u8(r);
+  if (!r->short_read && (net->semantics > QNPU_SEM_ORT || net->in_type > QNPU_IN_UINT8 ||
+                         net->out_type > QNPU_OUT_UINT8 || (net->out_rank != 2 && net->out_rank != 4)))
+    return qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, name,
+                           "semantics %d, input type %d, output type %d or output rank %d out of range",
+                           (int)net->semantics, (int)net->in_type, (int)net->out_type, net->out_rank);
   for (uint32_t t = 0; t < nt && !r->short_read; t++) {
     qnpu_net_tensor_t *x = &net->tensors[t];
     get_str(r, x->name, sizeof x->name);

@@ -1,4 +1,4 @@
-/* qnpu_netfile.h - the quantized model file (.qnpu), version 1: a
+/* qnpu_netfile.h - the quantized model file (.qnpu), version 2: a
  * quantized network (qnpu_net.h) on disk, every integer the runtime needs
  * and nothing to recompute. The byte layout is in docs/model-format.md:
  * a 24-byte header (magic "QNPUNET\0", version, body length), the body
@@ -14,7 +14,7 @@
 extern "C" {
 #endif
 
-#define QNPU_NETFILE_VERSION 1
+#define QNPU_NETFILE_VERSION 2
 
 /* Writes a quantized network. QNPU_ERR_ARG for a float network or one that
  * fails qnpu_net_check (nothing is written), QNPU_ERR_IO. */

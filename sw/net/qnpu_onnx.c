@@ -24,6 +24,16 @@ typedef struct {
   int producer;          /* network node that wrote it, or -1              */
   const tproto_t *konst; /* an initializer or Constant                     */
   int32_t pad[4];        /* a pending zero Pad: top, left, bottom, right    */
+  /* quantized models */
+  int fin;                       /* the float graph input, not yet quantized      */
+  int u8;                        /* the tensor is uint8 in ONNX                   */
+  int dq;                        /* a DequantizeLinear (float view) of `tensor`   */
+  const tproto_t *qk, *qs, *qz;  /* a DequantizeLinear of constant qk: scale, zp  */
+  const node_t *pend, *pend_act; /* a float op over dequantized inputs (and a
+                                    Relu/Clip after it) waiting for the
+                                    QuantizeLinear that fuses it               */
+  size_t fused;                  /* pend: 1 + the index of the value the first
+                                    QuantizeLinear made of it (0: none yet)    */
 } value_t;
 
 typedef struct {
@@ -35,6 +45,7 @@ typedef struct {
   value_t *vals;
   size_t n_vals, cap_vals;
   int cap_tensors, cap_nodes;
+  int quant; /* a quantized model (QDQ or QOperator) */
 } ctx_t;
 
 /* ---- errors ----------------------------------------------------------------------- */
@@ -187,7 +198,8 @@ static qnpu_status_t tensor_in(ctx_t *c, const node_t *n, size_t i, value_t **ou
     return fail(c, QNPU_ERR_UNSUPPORTED, n, "input %zu '%s' must be a tensor, not a constant", i, v->name);
   const char *t = n->op_type ? n->op_type : "";
   if ((v->pad[0] || v->pad[1] || v->pad[2] || v->pad[3]) && strcmp(t, "Conv") && strcmp(t, "Pad") &&
-      strcmp(t, "Identity") && strcmp(t, "Dropout"))
+      strcmp(t, "Identity") && strcmp(t, "Dropout") && strcmp(t, "QLinearConv") && strcmp(t, "QuantizeLinear") &&
+      strcmp(t, "DequantizeLinear"))
     return fail(c, QNPU_ERR_UNSUPPORTED, n, "reads a Pad with nonzero pads (only a Conv can take them over)");
   *out = v;
   return QNPU_OK;
@@ -202,21 +214,27 @@ static const tproto_t *const_in(ctx_t *c, const node_t *n, size_t i) {
 
 static void set_name(char *dst, const char *src) { snprintf(dst, QNPU_NET_NAME_MAX, "%s", src && *src ? src : "?"); }
 
-/* A new network tensor h x w x ch, the output 0 of n; its value. */
-static qnpu_status_t new_tensor(ctx_t *c, const node_t *n, int32_t h, int32_t w, int32_t ch, int producer,
-                                value_t **out) {
+/* A new network tensor h x w x ch called name, written by node n; its value. */
+static qnpu_status_t new_tensor_named(ctx_t *c, const node_t *n, const char *name, int32_t h, int32_t w, int32_t ch,
+                                      int producer, value_t **out) {
   if (c->net->n_tensors == c->cap_tensors) return fail(c, QNPU_ERR_FORMAT, n, "too many tensors");
   if (h < 1 || w < 1 || ch < 1 || (int64_t)h * w * ch > (1 << 24))
     return fail(c, QNPU_ERR_UNSUPPORTED, n, "output shape %dx%dx%d", h, w, ch);
-  value_t *v = n->n_output ? add_value(c, n->output[0]) : NULL;
+  value_t *v = name ? add_value(c, name) : NULL;
   if (!v) return fail(c, QNPU_ERR_NOMEM, n, "out of memory");
   qnpu_net_tensor_t *t = &c->net->tensors[c->net->n_tensors];
-  set_name(t->name, n->output[0]);
+  set_name(t->name, name);
   t->h = h, t->w = w, t->c = ch;
   v->tensor = c->net->n_tensors++;
   v->producer = producer;
   *out = v;
   return QNPU_OK;
+}
+
+/* A new network tensor h x w x ch, the output 0 of n; its value. */
+static qnpu_status_t new_tensor(ctx_t *c, const node_t *n, int32_t h, int32_t w, int32_t ch, int producer,
+                                value_t **out) {
+  return new_tensor_named(c, n, n->n_output ? n->output[0] : NULL, h, w, ch, producer, out);
 }
 
 static qnpu_net_node_t *new_node(ctx_t *c, const node_t *n, qnpu_node_kind_t kind) {
@@ -646,6 +664,691 @@ static qnpu_status_t op(ctx_t *c, const node_t *n) {
   return fail(c, QNPU_ERR_UNSUPPORTED, n, "op type '%s' is not supported (supported: %s)", t, kSupported);
 }
 
+/* ---- quantized models (ONNX Runtime semantics, docs/onnx.md) ------------------------ */
+
+/* ONNX's int4 types (IR 10; the onnx.proto qnpu builds against is older,
+ * data_type is a plain int32 there). */
+#define DT_UINT4 21
+#define DT_INT4 22
+
+/* The quantization of an activation: scale, zero point in qnpu's int8
+ * domain (a uint8 u is held as u - 128), and whether ONNX's type is uint8. */
+typedef struct {
+  float scale;
+  int32_t zp;
+  int u8;
+} qp_t;
+
+static int is_int_type(int32_t dt) {
+  return dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT8 || dt == ONNX__TENSOR_PROTO__DATA_TYPE__UINT8 ||
+         dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT32 || dt == DT_INT4 || dt == DT_UINT4;
+}
+
+/* An integer initializer's count values into out (int8, uint8, int32,
+ * int4, uint4; unsigned ones as they are, 0..255 / 0..15). */
+static int tproto_ints(const tproto_t *t, int32_t *out, size_t count) {
+  if (!t->has_data_type || !is_int_type(t->data_type) || tproto_count(t) != count) return -1;
+  const int32_t dt = t->data_type;
+  if (t->has_raw_data) {
+    const uint8_t *b = t->raw_data.data;
+    if (dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT32) {
+      if (t->raw_data.len != count * 4) return -1;
+      for (size_t i = 0; i < count; i++)
+        out[i] = (int32_t)((uint32_t)b[4 * i] | (uint32_t)b[4 * i + 1] << 8 | (uint32_t)b[4 * i + 2] << 16 |
+                           (uint32_t)b[4 * i + 3] << 24);
+    } else if (dt == DT_INT4 || dt == DT_UINT4) { /* two per byte, element 2k in the low nibble */
+      if (t->raw_data.len != (count + 1) / 2) return -1;
+      for (size_t i = 0; i < count; i++) {
+        const int v = (b[i / 2] >> (4 * (i % 2))) & 15;
+        out[i] = dt == DT_INT4 && v > 7 ? v - 16 : v;
+      }
+    } else {
+      if (t->raw_data.len != count) return -1;
+      for (size_t i = 0; i < count; i++)
+        out[i] = dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT8 ? (int32_t)(int8_t)b[i] : (int32_t)b[i];
+    }
+    return 0;
+  }
+  if (dt == DT_INT4 || dt == DT_UINT4) {
+    if (t->n_int32_data != (count + 1) / 2) return -1;
+    for (size_t i = 0; i < count; i++) {
+      const int v = (t->int32_data[i / 2] >> (4 * (i % 2))) & 15;
+      out[i] = dt == DT_INT4 && v > 7 ? v - 16 : v;
+    }
+    return 0;
+  }
+  if (t->n_int32_data != count) return -1;
+  for (size_t i = 0; i < count; i++) {
+    const int32_t v = t->int32_data[i];
+    if ((dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT8 && (v < -128 || v > 127)) ||
+        (dt == ONNX__TENSOR_PROTO__DATA_TYPE__UINT8 && (v < 0 || v > 255)))
+      return -1;
+    out[i] = v;
+  }
+  return 0;
+}
+
+/* The scale (input si) and zero point (input zi, may be absent: uint8 0)
+ * of a per-tensor quantization, both scalar constants. */
+static qnpu_status_t get_qp(ctx_t *c, const node_t *n, size_t si, size_t zi, qp_t *q) {
+  const tproto_t *st = const_in(c, n, si), *zt = const_in(c, n, zi);
+  if (!st || tproto_count(st) != 1 || tproto_floats(st, &q->scale, 1) || !(q->scale > 0))
+    return fail(c, QNPU_ERR_UNSUPPORTED, n, "input %zu (a scale) must be a positive float32 scalar constant", si);
+  if (zi < n->n_input && *n->input[zi] && !zt)
+    return fail(c, QNPU_ERR_UNSUPPORTED, n, "input %zu (a zero point) must be a constant", zi);
+  int32_t z = 0;
+  if (zt &&
+      (tproto_count(zt) != 1 || tproto_ints(zt, &z, 1) ||
+       (zt->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__INT8 && zt->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__UINT8)))
+    return fail(c, QNPU_ERR_UNSUPPORTED, n, "input %zu (a zero point) must be an int8 or uint8 scalar", zi);
+  q->u8 = !zt || zt->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__UINT8;
+  q->zp = q->u8 ? z - 128 : z;
+  return QNPU_OK;
+}
+
+/* A value that holds a quantized network tensor, or that is a
+ * DequantizeLinear view of one: the tensor, with its quantization in *q. */
+static int qtensor_of(const ctx_t *c, const value_t *v, qp_t *q) {
+  if (!v || v->tensor < 0 || v->fin || v->pend) return -1;
+  const qnpu_net_tensor_t *t = &c->net->tensors[v->tensor];
+  if (!(t->scale > 0)) return -1;
+  *q = (qp_t){t->scale, t->zero_point, v->u8};
+  return v->tensor;
+}
+
+/* Input i of n: a quantized tensor (QOperator) whose quantization n states
+ * in inputs si, zi; for a raw int8/uint8 graph input, n sets it. The
+ * stated zero point must be the tensor's own, its scale too. */
+static qnpu_status_t qinput(ctx_t *c, const node_t *n, size_t i, size_t si, size_t zi, value_t **out, qp_t *q) {
+  qnpu_status_t st = tensor_in(c, n, i, out);
+  if (st || (st = get_qp(c, n, si, zi, q))) return st;
+  value_t *v = *out;
+  if (v->fin || v->pend || v->dq)
+    return fail(c, QNPU_ERR_UNSUPPORTED, n, "input %zu '%s' must be a quantized tensor", i, v->name);
+  qnpu_net_tensor_t *t = &c->net->tensors[v->tensor];
+  if (!(t->scale > 0)) { /* a raw quantized graph input: its first reader says how */
+    t->scale = q->scale, t->zero_point = q->zp, t->bits = 8;
+    v->u8 = q->u8;
+    c->net->in_type = q->u8 ? QNPU_IN_UINT8 : QNPU_IN_INT8;
+  }
+  if (t->scale != q->scale || t->zero_point != q->zp || v->u8 != q->u8)
+    return fail(c, QNPU_ERR_UNSUPPORTED, n,
+                "input %zu '%s' is read with scale %g and zero point %d, but was written with %g and %d", i, v->name,
+                (double)q->scale, q->zp + (q->u8 ? 128 : 0), (double)t->scale, t->zero_point + (v->u8 ? 128 : 0));
+  return QNPU_OK;
+}
+
+/* A new quantized tensor named name, written by node n. */
+static qnpu_status_t new_qtensor(ctx_t *c, const node_t *n, const char *name, int32_t h, int32_t w, int32_t ch,
+                                 const qp_t *q, value_t **out) {
+  qnpu_status_t st = new_tensor_named(c, n, name, h, w, ch, c->net->n_nodes - 1, out);
+  if (st) return st;
+  qnpu_net_tensor_t *t = &c->net->tensors[(*out)->tensor];
+  t->bits = 8, t->scale = q->scale, t->zero_point = q->zp;
+  (*out)->u8 = q->u8;
+  return QNPU_OK;
+}
+
+/* The weights of a quantized conv/fc: a constant int8/uint8 (or int4)
+ * tensor w with per-tensor or per-channel (axis `axis`, o channels) scales
+ * ws and zero points wz, the zero points all equal. Fills nd->wscale and
+ * nd->wzp, vals (count values, int8 domain) and the precision. */
+static qnpu_status_t qweights(ctx_t *c, const node_t *n, qnpu_net_node_t *nd, const tproto_t *w, const tproto_t *ws,
+                              const tproto_t *wz, int32_t o, size_t count, int32_t *vals) {
+  if (!w || !w->has_data_type || !is_int_type(w->data_type) || w->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__INT32)
+    return fail(c, QNPU_ERR_UNSUPPORTED, n, "weights must be an int8, uint8 or int4 constant");
+  const int32_t dt = w->data_type;
+  const int four = dt == DT_INT4 || dt == DT_UINT4, uns = dt == ONNX__TENSOR_PROTO__DATA_TYPE__UINT8 || dt == DT_UINT4;
+  if (tproto_ints(w, vals, count)) return fail(c, QNPU_ERR_FORMAT, n, "weights are not %zu integers", count);
+  const size_t nws = ws ? tproto_count(ws) : 0, nwz = wz ? tproto_count(wz) : 1;
+  if (!ws || (nws != 1 && nws != (size_t)o) || (nwz != 1 && nwz != (size_t)o))
+    return fail(c, QNPU_ERR_UNSUPPORTED, n, "the weight scale and zero point must be constants of 1 or %d values", o);
+  nd->wscale = malloc((size_t)o * sizeof *nd->wscale);
+  int32_t *z = malloc(nwz * sizeof *z);
+  if (!nd->wscale || !z) return free(z), fail(c, QNPU_ERR_NOMEM, n, "out of memory");
+  float s0;
+  if (nws == 1 ? tproto_floats(ws, &s0, 1) : tproto_floats(ws, nd->wscale, (size_t)o))
+    return free(z), fail(c, QNPU_ERR_FORMAT, n, "the weight scale is not finite float32");
+  for (int32_t i = 0; nws == 1 && i < o; i++) nd->wscale[i] = s0;
+  for (int32_t i = 0; i < o; i++)
+    if (!(nd->wscale[i] > 0)) return free(z), fail(c, QNPU_ERR_FORMAT, n, "weight scale %d is not positive", i);
+  if (wz ? tproto_ints(wz, z, nwz) || wz->data_type != dt : (z[0] = 0, 0))
+    return free(z), fail(c, QNPU_ERR_UNSUPPORTED, n, "the weight zero point must be a constant of the weights' type");
+  for (size_t i = 1; i < nwz; i++)
+    if (z[i] != z[0])
+      return free(z), fail(c, QNPU_ERR_UNSUPPORTED, n,
+                           "per-channel weight zero points must all be equal (ONNX Runtime's rule too)");
+  const int32_t shift = uns ? (four ? 8 : 128) : 0; /* unsigned -> signed, exactly: w - zw is kept */
+  nd->wzp = z[0] - shift;
+  free(z);
+  for (size_t i = 0; i < count; i++) vals[i] -= shift;
+  nd->prec = four ? QNPU_PREC_W4A8 : QNPU_PREC_W8A8;
+  return QNPU_OK;
+}
+
+/* The int32 bias (o values) of a quantized conv/fc, or none. */
+static qnpu_status_t qbias(ctx_t *c, const node_t *n, qnpu_net_node_t *nd, const tproto_t *b, int32_t o) {
+  if (!b) return QNPU_OK;
+  if (!b->has_data_type || b->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__INT32 || tproto_count(b) != (size_t)o)
+    return fail(c, QNPU_ERR_UNSUPPORTED, n, "the bias must be an int32 constant of %d values", o);
+  if (!(nd->bq = malloc((size_t)o * sizeof *nd->bq))) return fail(c, QNPU_ERR_NOMEM, n, "out of memory");
+  if (tproto_ints(b, nd->bq, (size_t)o)) return fail(c, QNPU_ERR_FORMAT, n, "the bias is not %d int32 values", o);
+  return QNPU_OK;
+}
+
+/* ONNX Runtime's requantization scales, (x_scale * w_scale) / y_scale. */
+static qnpu_status_t qrequant(ctx_t *c, const node_t *n, qnpu_net_node_t *nd, float xs, float ys, int32_t o) {
+  if (!(nd->rscale = malloc((size_t)o * sizeof *nd->rscale))) return fail(c, QNPU_ERR_NOMEM, n, "out of memory");
+  for (int32_t i = 0; i < o; i++) {
+    nd->rscale[i] = qnpu_golden_ort_scale(xs, nd->wscale[i], ys);
+    if (!isfinite(nd->rscale[i]))
+      return fail(c, QNPU_ERR_UNSUPPORTED, n, "channel %d: the requantization scale overflows float32", i);
+  }
+  nd->act_min = -128, nd->act_max = 127;
+  return QNPU_OK;
+}
+
+/* A quantized conv: x (quantization xq), constant weights [O][C/g][KH][KW]
+ * with scales ws and zero points wz, int32 bias b or NULL, output y_name
+ * quantized as yq. a is the node whose attributes give the geometry. */
+typedef struct {
+  value_t *x;
+  qp_t xq, yq;
+  const tproto_t *w, *ws, *wz, *b;
+  const char *y_name;
+} qlin_t;
+
+static qnpu_status_t emit_qconv(ctx_t *c, const node_t *a, const qlin_t *q) {
+  static const char *const ok[] = {"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides", NULL};
+  qnpu_status_t st = only_attrs(c, a, ok);
+  if (st) return st;
+  if (q->x->flat) return fail(c, QNPU_ERR_UNSUPPORTED, a, "reads a flattened tensor");
+  const qnpu_net_tensor_t in = c->net->tensors[q->x->tensor];
+  const tproto_t *wt = q->w;
+  const int64_t groups = attr_int(a, "group", 1);
+  if (!wt || wt->n_dims != 4 || groups < 1 || in.c % groups || wt->dims[1] != in.c / groups || wt->dims[0] < 1 ||
+      wt->dims[0] % groups || wt->dims[0] > (1 << 16) || wt->dims[2] < 1 || wt->dims[3] < 1)
+    return fail(c, QNPU_ERR_FORMAT, a, "weights of shape [%lld, %lld, ...] do not fit %d input channels in %lld groups",
+                wt && wt->n_dims > 0 ? (long long)wt->dims[0] : 0, wt && wt->n_dims > 1 ? (long long)wt->dims[1] : 0,
+                in.c, (long long)groups);
+  qnpu_net_node_t *nd = new_node(c, a, QNPU_NODE_CONV);
+  if (!nd) return fail(c, QNPU_ERR_FORMAT, a, "too many nodes");
+  if ((st = geometry(c, a, nd, q->x, 1))) return st;
+  if (nd->kh == 0) nd->kh = (int32_t)wt->dims[2], nd->kw = (int32_t)wt->dims[3];
+  if (wt->dims[2] != nd->kh || wt->dims[3] != nd->kw)
+    return fail(c, QNPU_ERR_FORMAT, a, "kernel_shape %dx%d but weights %lldx%lld", nd->kh, nd->kw,
+                (long long)wt->dims[2], (long long)wt->dims[3]);
+  nd->groups = (int32_t)groups;
+  nd->in[0] = q->x->tensor;
+  const int32_t o = (int32_t)wt->dims[0], cpg = in.c / nd->groups, kk = nd->kh * nd->kw;
+  const size_t nw = (size_t)o * (size_t)kk * (size_t)cpg;
+  int32_t *w = malloc(nw * sizeof *w);
+  nd->wq = malloc(nw);
+  if (!w || !nd->wq) return free(w), fail(c, QNPU_ERR_NOMEM, a, "out of memory");
+  if ((st = qweights(c, a, nd, wt, q->ws, q->wz, o, nw, w))) return free(w), st;
+  for (int32_t oc = 0; oc < o; oc++) /* OIHW -> OHWI */
+    for (int32_t ic = 0; ic < cpg; ic++)
+      for (int32_t k = 0; k < kk; k++)
+        nd->wq[((size_t)oc * kk + (size_t)k) * cpg + (size_t)ic] =
+            (int8_t)w[((size_t)oc * cpg + (size_t)ic) * kk + (size_t)k];
+  free(w);
+  if ((st = qbias(c, a, nd, q->b, o)) || (st = qrequant(c, a, nd, q->xq.scale, q->yq.scale, o))) return st;
+  int32_t oh, ow;
+  value_t *y;
+  if ((st = out_dims(c, a, nd, &in, &oh, &ow)) || (st = new_qtensor(c, a, q->y_name, oh, ow, o, &q->yq, &y))) return st;
+  nd->out = y->tensor;
+  return QNPU_OK;
+}
+
+/* A quantized fully-connected layer: weights w as [K][O] (MatMul's B, or
+ * Gemm's without transB) or [O][K] (trans). */
+static qnpu_status_t emit_qfc(ctx_t *c, const node_t *a, const qlin_t *q, int trans) {
+  const qnpu_net_tensor_t in = c->net->tensors[q->x->tensor];
+  if (!q->x->flat && in.h * in.w != 1)
+    return fail(c, QNPU_ERR_UNSUPPORTED, a, "reads a %dx%dx%d tensor that is not flattened", in.h, in.w, in.c);
+  const tproto_t *wt = q->w;
+  const int64_t k = (int64_t)in.h * in.w * in.c;
+  if (!wt || wt->n_dims != 2 || wt->dims[trans ? 1 : 0] != k || wt->dims[trans ? 0 : 1] < 1 ||
+      wt->dims[trans ? 0 : 1] > (1 << 16))
+    return fail(c, QNPU_ERR_FORMAT, a, "the weights are not a matrix with %lld %s", (long long)k,
+                trans ? "columns" : "rows");
+  const int32_t o = (int32_t)wt->dims[trans ? 0 : 1];
+  qnpu_net_node_t *nd = new_node(c, a, QNPU_NODE_FC);
+  if (!nd) return fail(c, QNPU_ERR_FORMAT, a, "too many nodes");
+  nd->in[0] = q->x->tensor;
+  const size_t nw = (size_t)o * (size_t)k;
+  int32_t *w = malloc(nw * sizeof *w);
+  nd->wq = malloc(nw);
+  qnpu_status_t st;
+  if (!w || !nd->wq) return free(w), fail(c, QNPU_ERR_NOMEM, a, "out of memory");
+  if ((st = qweights(c, a, nd, wt, q->ws, q->wz, o, nw, w))) return free(w), st;
+  const int32_t hw = in.h * in.w;
+  for (int32_t j = 0; j < o; j++) /* -> [O][K], K in NHWC order (ONNX flattens NCHW) */
+    for (int32_t ch = 0; ch < in.c; ch++)
+      for (int32_t p = 0; p < hw; p++) {
+        const size_t kk = (size_t)ch * hw + (size_t)p; /* ONNX's index */
+        nd->wq[(size_t)j * k + (size_t)p * in.c + (size_t)ch] =
+            (int8_t)w[trans ? (size_t)j * k + kk : kk * (size_t)o + (size_t)j];
+      }
+  free(w);
+  if ((st = qbias(c, a, nd, q->b, o)) || (st = qrequant(c, a, nd, q->xq.scale, q->yq.scale, o))) return st;
+  value_t *y;
+  if ((st = new_qtensor(c, a, q->y_name, 1, 1, o, &q->yq, &y))) return st;
+  nd->out = y->tensor;
+  return QNPU_OK;
+}
+
+static qnpu_status_t emit_qadd(ctx_t *c, const node_t *a, value_t *x0, value_t *x1, const qp_t *yq,
+                               const char *y_name) {
+  const qnpu_net_tensor_t ta = c->net->tensors[x0->tensor], tb = c->net->tensors[x1->tensor];
+  if (ta.h != tb.h || ta.w != tb.w || ta.c != tb.c || x0->flat != x1->flat)
+    return fail(c, QNPU_ERR_UNSUPPORTED, a, "adds %dx%dx%d to %dx%dx%d (broadcasting is not supported)", ta.h, ta.w,
+                ta.c, tb.h, tb.w, tb.c);
+  qnpu_net_node_t *nd = new_node(c, a, QNPU_NODE_ADD);
+  if (!nd) return fail(c, QNPU_ERR_FORMAT, a, "too many nodes");
+  nd->n_in = 2, nd->in[0] = x0->tensor, nd->in[1] = x1->tensor;
+  nd->act_min = -128, nd->act_max = 127;
+  value_t *y;
+  const qnpu_status_t st = new_qtensor(c, a, y_name, ta.h, ta.w, ta.c, yq, &y);
+  if (st) return st;
+  y->flat = x0->flat;
+  nd->out = y->tensor;
+  return QNPU_OK;
+}
+
+/* Max pool (on int8 values: the output keeps the input's quantization),
+ * average pool and global average pool (requantizing to yq). */
+static qnpu_status_t emit_qpool(ctx_t *c, const node_t *a, value_t *x, qnpu_node_kind_t kind, const qp_t *yq,
+                                const char *y_name) {
+  static const char *const ok_max[] = {"auto_pad", "ceil_mode",     "dilations", "kernel_shape",
+                                       "pads",     "storage_order", "strides",   NULL};
+  static const char *const ok_avg[] = {"auto_pad",     "ceil_mode", "channels_last", "count_include_pad",
+                                       "kernel_shape", "pads",      "strides",       NULL};
+  static const char *const ok_g[] = {"channels_last", NULL};
+  qnpu_status_t st = only_attrs(c, a, kind == QNPU_NODE_MAXPOOL ? ok_max : kind == QNPU_NODE_AVGPOOL ? ok_avg : ok_g);
+  if (st) return st;
+  if (x->flat) return fail(c, QNPU_ERR_UNSUPPORTED, a, "reads a flattened tensor");
+  if (a->n_output > 1) return fail(c, QNPU_ERR_UNSUPPORTED, a, "the Indices output is not supported");
+  if (attr_int(a, "ceil_mode", 0)) return fail(c, QNPU_ERR_UNSUPPORTED, a, "ceil_mode=1 is not supported");
+  if (attr_int(a, "storage_order", 0)) return fail(c, QNPU_ERR_UNSUPPORTED, a, "storage_order=1 is not supported");
+  if (attr_int(a, "channels_last", 0)) return fail(c, QNPU_ERR_UNSUPPORTED, a, "channels_last=1 is not supported");
+  const qnpu_net_tensor_t in = c->net->tensors[x->tensor];
+  qnpu_net_node_t *nd = new_node(c, a, kind);
+  if (!nd) return fail(c, QNPU_ERR_FORMAT, a, "too many nodes");
+  if (kind == QNPU_NODE_GAVGPOOL) {
+    nd->kh = in.h, nd->kw = in.w;
+  } else {
+    if ((st = geometry(c, a, nd, x, 0))) return st;
+    if (nd->kh < 1 || nd->kw < 1) return fail(c, QNPU_ERR_FORMAT, a, "kernel_shape is missing");
+    nd->count_include_pad = kind == QNPU_NODE_AVGPOOL && attr_int(a, "count_include_pad", 0) != 0;
+  }
+  nd->in[0] = x->tensor;
+  nd->act_min = -128, nd->act_max = 127;
+  int32_t oh = 1, ow = 1;
+  value_t *y;
+  if ((kind != QNPU_NODE_GAVGPOOL && (st = out_dims(c, a, nd, &in, &oh, &ow))) ||
+      (st = new_qtensor(c, a, y_name, oh, ow, in.c, yq, &y)))
+    return st;
+  nd->out = y->tensor;
+  return QNPU_OK;
+}
+
+/* ---- QOperator ops ---- */
+
+/* QLinearConv(x, xs, xz, w, ws, wz, ys, yz, B) */
+static qnpu_status_t op_qlinearconv(ctx_t *c, const node_t *n) {
+  qlin_t q = {.w = const_in(c, n, 3),
+              .ws = const_in(c, n, 4),
+              .wz = const_in(c, n, 5),
+              .b = const_in(c, n, 8),
+              .y_name = n->output[0]};
+  qnpu_status_t st = qinput(c, n, 0, 1, 2, &q.x, &q.xq);
+  if (st || (st = get_qp(c, n, 6, 7, &q.yq))) return st;
+  if (n->n_input > 8 && *n->input[8] && !q.b) return fail(c, QNPU_ERR_UNSUPPORTED, n, "the bias must be a constant");
+  return emit_qconv(c, n, &q);
+}
+
+/* QLinearMatMul(a, as, az, b, bs, bz, ys, yz): b constant [K][N]. */
+static qnpu_status_t op_qlinearmatmul(ctx_t *c, const node_t *n) {
+  static const char *const none[] = {NULL};
+  qlin_t q = {.w = const_in(c, n, 3), .ws = const_in(c, n, 4), .wz = const_in(c, n, 5), .y_name = n->output[0]};
+  qnpu_status_t st = only_attrs(c, n, none);
+  if (st || (st = qinput(c, n, 0, 1, 2, &q.x, &q.xq)) || (st = get_qp(c, n, 6, 7, &q.yq))) return st;
+  if (!q.w) return fail(c, QNPU_ERR_UNSUPPORTED, n, "B must be a constant");
+  return emit_qfc(c, n, &q, 0);
+}
+
+/* QGemm (com.microsoft)(A, as, az, B, bs, bz, C, ys, yz): alpha 1, transA 0. */
+static qnpu_status_t op_qgemm(ctx_t *c, const node_t *n) {
+  static const char *const ok[] = {"alpha", "transA", "transB", NULL};
+  qlin_t q = {.w = const_in(c, n, 3),
+              .ws = const_in(c, n, 4),
+              .wz = const_in(c, n, 5),
+              .b = const_in(c, n, 6),
+              .y_name = n->output[0]};
+  qnpu_status_t st = only_attrs(c, n, ok);
+  if (st || (st = qinput(c, n, 0, 1, 2, &q.x, &q.xq))) return st;
+  if (n->n_input < 8 || !*n->input[7])
+    return fail(c, QNPU_ERR_UNSUPPORTED, n, "a float output (no y_scale) is not supported");
+  if ((st = get_qp(c, n, 7, 8, &q.yq))) return st;
+  if (attr_int(n, "transA", 0) || attr_float(n, "alpha", 1.0f) != 1.0f)
+    return fail(c, QNPU_ERR_UNSUPPORTED, n, "only transA=0 and alpha=1 are supported");
+  if (!q.w) return fail(c, QNPU_ERR_UNSUPPORTED, n, "B must be a constant");
+  if (n->n_input > 6 && *n->input[6] && !q.b) return fail(c, QNPU_ERR_UNSUPPORTED, n, "C must be a constant");
+  return emit_qfc(c, n, &q, attr_int(n, "transB", 0) != 0);
+}
+
+/* QLinearAdd (com.microsoft)(a, as, az, b, bs, bz, cs, cz) */
+static qnpu_status_t op_qlinearadd(ctx_t *c, const node_t *n) {
+  static const char *const none[] = {NULL};
+  value_t *a, *b;
+  qp_t qa, qb, qc;
+  qnpu_status_t st = only_attrs(c, n, none);
+  if (st || (st = qinput(c, n, 0, 1, 2, &a, &qa)) || (st = qinput(c, n, 3, 4, 5, &b, &qb)) ||
+      (st = get_qp(c, n, 6, 7, &qc)))
+    return st;
+  return emit_qadd(c, n, a, b, &qc, n->output[0]);
+}
+
+/* QLinearAveragePool / QLinearGlobalAveragePool (com.microsoft)(x, xs, xz, ys, yz) */
+static qnpu_status_t op_qlinearpool(ctx_t *c, const node_t *n, qnpu_node_kind_t kind) {
+  value_t *x;
+  qp_t qx, qy;
+  qnpu_status_t st = qinput(c, n, 0, 1, 2, &x, &qx);
+  if (st || (st = get_qp(c, n, 3, 4, &qy))) return st;
+  return emit_qpool(c, n, x, kind, &qy, n->output[0]);
+}
+
+/* MaxPool on a quantized tensor (QOperator models; ONNX Runtime's int8
+ * MaxPool): the output keeps the input's quantization. */
+static qnpu_status_t op_qmaxpool(ctx_t *c, const node_t *n, value_t *x) {
+  qp_t q;
+  if (qtensor_of(c, x, &q) < 0) return fail(c, QNPU_ERR_UNSUPPORTED, n, "reads a tensor without a quantization");
+  return emit_qpool(c, n, x, QNPU_NODE_MAXPOOL, &q, n->output[0]);
+}
+
+/* ---- QDQ ---- */
+
+/* DequantizeLinear(x, s, z, axis): of a quantized tensor, a float view of
+ * it; of a constant (weights, bias), remembered for the op that reads it. */
+static qnpu_status_t op_dequantize(ctx_t *c, const node_t *n) {
+  static const char *const ok[] = {"axis", NULL};
+  qnpu_status_t st = only_attrs(c, n, ok);
+  if (st) return st;
+  const tproto_t *k = const_in(c, n, 0);
+  if (k) {
+    if (!k->has_data_type || !is_int_type(k->data_type))
+      return fail(c, QNPU_ERR_UNSUPPORTED, n, "dequantizes a constant that is not int8, uint8, int4 or int32");
+    value_t *v = add_value(c, n->output[0]);
+    if (!v) return fail(c, QNPU_ERR_NOMEM, n, "out of memory");
+    v->qk = k, v->qs = const_in(c, n, 1), v->qz = const_in(c, n, 2);
+    if (!v->qs || (n->n_input > 2 && *n->input[2] && !v->qz))
+      return fail(c, QNPU_ERR_UNSUPPORTED, n, "the scale and zero point must be constants");
+    return QNPU_OK;
+  }
+  value_t *x;
+  qp_t q;
+  if ((st = qinput(c, n, 0, 1, 2, &x, &q))) return st;
+  if ((st = alias(c, n, x))) return st;
+  c->vals[c->n_vals - 1].dq = 1;
+  return QNPU_OK;
+}
+
+/* The tensor behind a dequantized input i of the float op n (its
+ * quantization in *q). */
+static qnpu_status_t dq_in(ctx_t *c, const node_t *n, size_t i, value_t **out, qp_t *q) {
+  qnpu_status_t st = tensor_in(c, n, i, out);
+  if (st) return st;
+  if (!(*out)->dq || qtensor_of(c, *out, q) < 0)
+    return fail(c, QNPU_ERR_UNSUPPORTED, n,
+                "input %zu '%s' is not a DequantizeLinear output (a float op needs quantized inputs around it, "
+                "QDQ)",
+                i, (*out)->name);
+  return QNPU_OK;
+}
+
+/* A dequantized constant input i of n (weights, bias), or NULL. */
+static const value_t *dq_const(ctx_t *c, const node_t *n, size_t i) {
+  if (i >= n->n_input || !*n->input[i]) return NULL;
+  const value_t *v = find(c, n->input[i]);
+  return v && v->qk ? v : NULL;
+}
+
+/* A float op whose inputs are dequantized (Conv, Gemm, MatMul, Add,
+ * pools): nothing yet; the QuantizeLinear that reads its output fuses it,
+ * as ONNX Runtime's QDQ transformer does. */
+static qnpu_status_t op_pending(ctx_t *c, const node_t *n) {
+  for (size_t i = 0; i < n->n_input; i++) {
+    const value_t *v = *n->input[i] ? find(c, n->input[i]) : NULL;
+    if (v && v->konst && !v->qk)
+      return fail(c, QNPU_ERR_UNSUPPORTED, n,
+                  "input %zu '%s' is a float constant; a quantized model needs it "
+                  "quantized (a DequantizeLinear of an integer constant)",
+                  i, v->name);
+  }
+  value_t *y = add_value(c, n->output[0]);
+  if (!y) return fail(c, QNPU_ERR_NOMEM, n, "out of memory");
+  y->pend = n;
+  return QNPU_OK;
+}
+
+/* Relu or Clip after a pending op: kept for the QuantizeLinear to check. */
+static qnpu_status_t op_pending_act(ctx_t *c, const node_t *n, value_t *x) {
+  if (x->pend_act || uses(c, x->name) != 1)
+    return fail(c, QNPU_ERR_UNSUPPORTED, n, "an activation must be the only reader of its input");
+  const qnpu_status_t st = alias(c, n, x);
+  if (!st) c->vals[c->n_vals - 1].pend_act = n;
+  return st;
+}
+
+/* Whether ONNX Runtime drops activation act in front of a QuantizeLinear
+ * with quantization q (ReluQuantFusion, ClipQuantFusion): Relu when the
+ * zero point is the type's minimum, Clip(lo, hi) when [lo, hi] covers the
+ * quantized range. Otherwise it would run the op in float. */
+static qnpu_status_t act_dropped(ctx_t *c, const node_t *act, const qp_t *q) {
+  const float lower = q->scale * (float)(-128 - q->zp), upper = q->scale * (float)(127 - q->zp);
+  if (!strcmp(act->op_type, "Relu")) {
+    if (q->zp == -128) return QNPU_OK;
+  } else {
+    float lo = attr_float(act, "min", -INFINITY), hi = attr_float(act, "max", INFINITY);
+    const tproto_t *tl = const_in(c, act, 1), *th = const_in(c, act, 2);
+    if ((act->n_input > 1 && *act->input[1] && (!tl || tproto_scalar(tl, &lo))) ||
+        (act->n_input > 2 && *act->input[2] && (!th || tproto_scalar(th, &hi))))
+      return fail(c, QNPU_ERR_UNSUPPORTED, act, "min and max must be float32 scalar constants");
+    if (lo <= lower && hi >= upper) return QNPU_OK;
+  }
+  return fail(c, QNPU_ERR_UNSUPPORTED, act,
+              "the following QuantizeLinear (scale %g, zero point %d) does not make it redundant; ONNX Runtime "
+              "would run the op before it in float",
+              (double)q->scale, q->zp);
+}
+
+static qnpu_status_t fuse_first(ctx_t *c, const node_t *qn, value_t *pv, const qp_t *yq, const node_t *n, const char *t,
+                                const char *y);
+
+/* Whether every reader of value name is a QuantizeLinear (as input 0). */
+static int only_quantize_reads(const ctx_t *c, const char *name) {
+  for (size_t i = 0; i < c->g->n_node; i++) {
+    const node_t *n = c->g->node[i];
+    for (size_t j = 0; j < n->n_input; j++)
+      if (!strcmp(n->input[j], name) && (j || strcmp(n->op_type ? n->op_type : "", "QuantizeLinear"))) return 0;
+  }
+  for (size_t i = 0; i < c->g->n_output; i++)
+    if (!strcmp(c->g->output[i]->name, name)) return 0;
+  return 1;
+}
+
+/* QuantizeLinear of a pending op's output: the op, quantized. A second
+ * QuantizeLinear of the same output with the same quantization (QDQ's
+ * "dedicated pairs") is the same tensor, as ONNX Runtime merges them. */
+static qnpu_status_t fuse(ctx_t *c, const node_t *qn, value_t *pv, const qp_t *yq) {
+  const node_t *n = pv->pend;
+  const char *t = n->op_type, *y = qn->output[0];
+  qnpu_status_t st;
+  if (!only_quantize_reads(c, pv->name))
+    return fail(c, QNPU_ERR_UNSUPPORTED, n, "its output must be read only by QuantizeLinear nodes (QDQ)");
+  if (pv->fused) {
+    const size_t k = pv->fused - 1;
+    qp_t have;
+    if (qtensor_of(c, &c->vals[k], &have) < 0 || have.scale != yq->scale || have.zp != yq->zp || have.u8 != yq->u8)
+      return fail(c, QNPU_ERR_UNSUPPORTED, qn, "quantizes '%s' a second time, differently", pv->name);
+    return alias(c, qn, &c->vals[k]);
+  }
+  const size_t pi = (size_t)(pv - c->vals);
+  st = fuse_first(c, qn, pv, yq, n, t, y);
+  if (!st) c->vals[pi].fused = c->n_vals; /* the value just made (vals may have moved) */
+  return st;
+}
+
+static qnpu_status_t fuse_first(ctx_t *c, const node_t *qn, value_t *pv, const qp_t *yq, const node_t *n, const char *t,
+                                const char *y) {
+  (void)qn;
+  qnpu_status_t st;
+  if (pv->pend_act && (st = act_dropped(c, pv->pend_act, yq))) return st;
+  qlin_t q = {.yq = *yq, .y_name = y};
+  if (!strcmp(t, "Conv") || !strcmp(t, "Gemm") || !strcmp(t, "MatMul")) {
+    const int conv = !strcmp(t, "Conv"), gemm = !strcmp(t, "Gemm");
+    static const char *const ok_g[] = {"alpha", "beta", "transA", "transB", NULL};
+    static const char *const none[] = {NULL};
+    if (!conv && (st = only_attrs(c, n, gemm ? ok_g : none))) return st;
+    if ((st = dq_in(c, n, 0, &q.x, &q.xq))) return st;
+    const value_t *w = dq_const(c, n, 1), *b = dq_const(c, n, 2);
+    if (!w) return fail(c, QNPU_ERR_UNSUPPORTED, n, "the weights must be a DequantizeLinear of a constant");
+    if (n->n_input > 2 && *n->input[2] && (!b || conv + gemm == 0))
+      return fail(c, QNPU_ERR_UNSUPPORTED, n, "the bias must be a DequantizeLinear of an int32 constant");
+    q.w = w->qk, q.ws = w->qs, q.wz = w->qz, q.b = b ? b->qk : NULL;
+    if (gemm &&
+        (attr_int(n, "transA", 0) || attr_float(n, "alpha", 1.0f) != 1.0f || attr_float(n, "beta", 1.0f) != 1.0f))
+      return fail(c, QNPU_ERR_UNSUPPORTED, n, "only transA=0, alpha=1 and beta=1 are supported");
+    return conv ? emit_qconv(c, n, &q) : emit_qfc(c, n, &q, gemm && attr_int(n, "transB", 0));
+  }
+  if (!strcmp(t, "Add")) {
+    static const char *const none[] = {NULL};
+    value_t *a, *b;
+    qp_t qa, qb;
+    if ((st = only_attrs(c, n, none)) || (st = dq_in(c, n, 0, &a, &qa)) || (st = dq_in(c, n, 1, &b, &qb))) return st;
+    return emit_qadd(c, n, a, b, yq, y);
+  }
+  value_t *x;
+  qp_t qx;
+  if ((st = dq_in(c, n, 0, &x, &qx))) return st;
+  if (!strcmp(t, "MaxPool") || !strcmp(t, "Relu") || !strcmp(t, "Clip")) {
+    if (qx.scale != yq->scale || qx.zp != yq->zp || qx.u8 != yq->u8)
+      return fail(c, QNPU_ERR_UNSUPPORTED, n,
+                  "its input and output quantizations differ; ONNX Runtime would run it in float and requantize");
+    if (!strcmp(t, "MaxPool")) return emit_qpool(c, n, x, QNPU_NODE_MAXPOOL, yq, y);
+    if ((st = act_dropped(c, n, yq))) return st;
+    const value_t copy = *x; /* an activation the quantization already applies: nothing */
+    value_t *a = add_value(c, y);
+    if (!a) return fail(c, QNPU_ERR_NOMEM, n, "out of memory");
+    *a = copy, a->name = y, a->dq = 0;
+    return QNPU_OK;
+  }
+  if (!strcmp(t, "AveragePool")) return emit_qpool(c, n, x, QNPU_NODE_AVGPOOL, yq, y);
+  if (!strcmp(t, "GlobalAveragePool")) return emit_qpool(c, n, x, QNPU_NODE_GAVGPOOL, yq, y);
+  return fail(c, QNPU_ERR_UNSUPPORTED, n, "op type '%s' between DequantizeLinear and QuantizeLinear is not supported",
+              t);
+}
+
+/* QuantizeLinear(x, s, z): of the float graph input, the network's input
+ * quantization; of a pending op, that op quantized; of a dequantized tensor
+ * with the same quantization, nothing. */
+static qnpu_status_t op_quantize(ctx_t *c, const node_t *n) {
+  static const char *const ok[] = {"axis", "saturate", NULL};
+  value_t *x;
+  qp_t q;
+  qnpu_status_t st = only_attrs(c, n, ok);
+  if (st || (st = get_qp(c, n, 1, 2, &q))) return st;
+  value_t *pv = n->n_input ? find(c, n->input[0]) : NULL;
+  if (pv && pv->pend) return fuse(c, n, pv, &q);
+  if ((st = tensor_in(c, n, 0, &x))) return st;
+  if (x->fin) {
+    qnpu_net_tensor_t *t = &c->net->tensors[x->tensor];
+    if (t->scale > 0) return fail(c, QNPU_ERR_UNSUPPORTED, n, "the graph input is quantized twice");
+    t->bits = 8, t->scale = q.scale, t->zero_point = q.zp;
+    if ((st = alias(c, n, x))) return st;
+    value_t *v = &c->vals[c->n_vals - 1];
+    v->fin = 0, v->u8 = q.u8;
+    return QNPU_OK;
+  }
+  qp_t have;
+  if (x->dq && qtensor_of(c, x, &have) >= 0 && have.scale == q.scale && have.zp == q.zp && have.u8 == q.u8) {
+    if ((st = alias(c, n, x))) return st;
+    c->vals[c->n_vals - 1].dq = 0;
+    return QNPU_OK;
+  }
+  return fail(c, QNPU_ERR_UNSUPPORTED, n,
+              "quantizes '%s', which is not the graph input, a supported op's output or the same quantization "
+              "again",
+              x->name);
+}
+
+static const char kSupportedQ[] =
+    "QuantizeLinear, DequantizeLinear, QLinearConv, QLinearMatMul, QGemm, QLinearAdd, QLinearAveragePool, "
+    "QLinearGlobalAveragePool, and between DequantizeLinear and QuantizeLinear: Conv, Gemm, MatMul, Add, MaxPool, "
+    "AveragePool, GlobalAveragePool, Relu, Clip; MaxPool, Flatten, Reshape, Pad (zeros, into a Conv), Identity, "
+    "Dropout, Constant";
+
+/* One node of a quantized model. */
+static qnpu_status_t op_q(ctx_t *c, const node_t *n) {
+  const char *t = n->op_type ? n->op_type : "";
+  const int ms = n->domain && !strcmp(n->domain, "com.microsoft");
+  if (n->domain && *n->domain && strcmp(n->domain, "ai.onnx") && !ms)
+    return fail(c, QNPU_ERR_UNSUPPORTED, n, "domain '%s' is not supported", n->domain);
+  if (n->n_output < 1) return fail(c, QNPU_ERR_FORMAT, n, "has no output");
+  if (ms) {
+    if (!strcmp(t, "QGemm")) return op_qgemm(c, n);
+    if (!strcmp(t, "QLinearAdd")) return op_qlinearadd(c, n);
+    if (!strcmp(t, "QLinearAveragePool")) return op_qlinearpool(c, n, QNPU_NODE_AVGPOOL);
+    if (!strcmp(t, "QLinearGlobalAveragePool")) return op_qlinearpool(c, n, QNPU_NODE_GAVGPOOL);
+    if (!strcmp(t, "QLinearConv")) return op_qlinearconv(c, n);
+    return fail(c, QNPU_ERR_UNSUPPORTED, n, "op type 'com.microsoft.%s' is not supported (supported: %s)", t,
+                kSupportedQ);
+  }
+  if (!strcmp(t, "QuantizeLinear")) return op_quantize(c, n);
+  if (!strcmp(t, "DequantizeLinear")) return op_dequantize(c, n);
+  if (!strcmp(t, "QLinearConv")) return op_qlinearconv(c, n);
+  if (!strcmp(t, "QLinearMatMul")) return op_qlinearmatmul(c, n);
+  if (!strcmp(t, "Constant")) return op_constant(c, n);
+  value_t *x = n->n_input ? find(c, n->input[0]) : NULL;
+  if (!strcmp(t, "Relu") || !strcmp(t, "Clip")) {
+    if (x && x->pend) return op_pending_act(c, n, x);
+    if (x && x->dq) return op_pending(c, n);
+    return fail(c, QNPU_ERR_UNSUPPORTED, n,
+                "%s of a quantized tensor: only between DequantizeLinear and "
+                "QuantizeLinear (ONNX Runtime has no int8 %s)",
+                t, t);
+  }
+  if (!strcmp(t, "Flatten") || !strcmp(t, "Reshape") || !strcmp(t, "Identity") || !strcmp(t, "Dropout") ||
+      !strcmp(t, "Pad")) {
+    if (!strcmp(t, "Pad") && x && !x->pend && !x->fin) return op_pad(c, n); /* zero padding: the zero point */
+    if (x && (x->pend || x->fin))
+      return fail(c, QNPU_ERR_UNSUPPORTED, n,
+                  "reads a float tensor; put it between DequantizeLinear and "
+                  "QuantizeLinear");
+    return !strcmp(t, "Flatten")   ? op_flatten(c, n, 0)
+           : !strcmp(t, "Reshape") ? op_flatten(c, n, 1)
+                                   : op_identity(c, n);
+  }
+  if (!strcmp(t, "MaxPool") && x && !x->dq && !x->pend && !x->fin && x->tensor >= 0) return op_qmaxpool(c, n, x);
+  if (!strcmp(t, "Conv") || !strcmp(t, "Gemm") || !strcmp(t, "MatMul") || !strcmp(t, "Add") || !strcmp(t, "MaxPool") ||
+      !strcmp(t, "AveragePool") || !strcmp(t, "GlobalAveragePool"))
+    return op_pending(c, n);
+  return fail(c, QNPU_ERR_UNSUPPORTED, n, "op type '%s' is not supported in a quantized model (supported: %s)", t,
+              kSupportedQ);
+}
+
+/* Whether the model is quantized: any Q/DQ or QLinear op. */
+static int is_quantized(const Onnx__GraphProto *g) {
+  for (size_t i = 0; i < g->n_node; i++) {
+    const char *t = g->node[i]->op_type ? g->node[i]->op_type : "";
+    if (!strcmp(t, "QuantizeLinear") || !strcmp(t, "DequantizeLinear") || !strncmp(t, "QLinear", 7) ||
+        !strcmp(t, "QGemm"))
+      return 1;
+  }
+  return 0;
+}
+
 /* ---- the model ---------------------------------------------------------------------- */
 
 static const char *meta(const Onnx__ModelProto *m, const char *key) {
@@ -673,10 +1376,15 @@ static qnpu_status_t graph_input(ctx_t *c) {
   const Onnx__TypeProto *tp = in->type;
   const Onnx__TypeProto__Tensor *tt =
       tp && tp->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE ? tp->tensor_type : NULL;
-  if (!tt || !tt->has_elem_type || tt->elem_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT || !tt->shape ||
-      tt->shape->n_dim != 4)
-    return fail(c, QNPU_ERR_UNSUPPORTED, NULL, "input '%s' must be a float32 tensor [N, C, H, W]", in->name);
-  const int64_t ch = dim(tt->shape, 1), h = dim(tt->shape, 2), w = dim(tt->shape, 3);
+  const int32_t et = tt && tt->has_elem_type ? tt->elem_type : -1;
+  const int fl = et == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+  const int ints =
+      c->quant && (et == ONNX__TENSOR_PROTO__DATA_TYPE__INT8 || et == ONNX__TENSOR_PROTO__DATA_TYPE__UINT8);
+  const size_t rank = tt && tt->shape ? tt->shape->n_dim : 0;
+  if (!(fl || ints) || (rank != 4 && !(c->quant && rank == 2)))
+    return fail(c, QNPU_ERR_UNSUPPORTED, NULL, "input '%s' must be a %s tensor [N, C, H, W]%s", in->name,
+                c->quant ? "float32, int8 or uint8" : "float32", c->quant ? " or [N, K]" : "");
+  const int64_t ch = dim(tt->shape, 1), h = rank == 4 ? dim(tt->shape, 2) : 1, w = rank == 4 ? dim(tt->shape, 3) : 1;
   if (ch < 1 || h < 1 || w < 1 || ch * h * w > (1 << 24))
     return fail(c, QNPU_ERR_UNSUPPORTED, NULL, "input '%s' needs fixed C, H, W (has %lld, %lld, %lld)", in->name,
                 (long long)ch, (long long)h, (long long)w);
@@ -686,8 +1394,25 @@ static qnpu_status_t graph_input(ctx_t *c) {
   set_name(t->name, in->name);
   t->h = (int32_t)h, t->w = (int32_t)w, t->c = (int32_t)ch;
   v->tensor = 0;
+  v->flat = rank == 2;
+  v->fin = c->quant && fl; /* the first reader, a QuantizeLinear, quantizes it */
+  c->net->in_type = fl ? QNPU_IN_FLOAT : et == ONNX__TENSOR_PROTO__DATA_TYPE__UINT8 ? QNPU_IN_UINT8 : QNPU_IN_INT8;
   c->net->n_tensors = 1;
   c->net->input = 0;
+  return QNPU_OK;
+}
+
+/* The output of a quantized model: a quantized tensor, or its dequantized
+ * float view. Every tensor must have been given a quantization. */
+static qnpu_status_t quant_output(ctx_t *c, const value_t *y) {
+  qp_t q;
+  if (qtensor_of(c, y, &q) < 0)
+    return fail(c, QNPU_ERR_UNSUPPORTED, NULL, "output '%s' is not a quantized tensor or its DequantizeLinear",
+                y->name);
+  c->net->out_type = y->dq ? QNPU_OUT_FLOAT : q.u8 ? QNPU_OUT_UINT8 : QNPU_OUT_INT8;
+  for (int t = 0; t < c->net->n_tensors; t++)
+    if (!(c->net->tensors[t].scale > 0))
+      return fail(c, QNPU_ERR_UNSUPPORTED, NULL, "tensor '%s' is never quantized", c->net->tensors[t].name);
   return QNPU_OK;
 }
 
@@ -708,14 +1433,20 @@ static qnpu_status_t convert(ctx_t *c, const Onnx__ModelProto *m) {
     if (!v) return fail(c, QNPU_ERR_NOMEM, NULL, "out of memory");
     v->konst = c->g->initializer[i];
   }
+  c->quant = is_quantized(c->g);
+  c->net->quantized = c->quant;
+  c->net->semantics = c->quant ? QNPU_SEM_ORT : QNPU_SEM_TFLITE;
   if ((st = graph_input(c))) return st;
   for (size_t i = 0; i < c->g->n_node; i++)
-    if ((st = op(c, c->g->node[i]))) return st;
+    if ((st = c->quant ? op_q(c, c->g->node[i]) : op(c, c->g->node[i]))) return st;
   if (c->g->n_output != 1)
     return fail(c, QNPU_ERR_UNSUPPORTED, NULL, "the model must have one output, not %zu", c->g->n_output);
   const value_t *y = find(c, c->g->output[0]->name);
-  if (!y || y->tensor < 0) return fail(c, QNPU_ERR_FORMAT, NULL, "output '%s' is not computed", c->g->output[0]->name);
+  if (!y || (y->tensor < 0 && !y->pend))
+    return fail(c, QNPU_ERR_FORMAT, NULL, "output '%s' is not computed", c->g->output[0]->name);
+  if (c->quant && (st = quant_output(c, y))) return st;
   c->net->output = y->tensor;
+  c->net->out_rank = y->flat || (y->producer >= 0 && c->net->nodes[y->producer].kind == QNPU_NODE_FC) ? 2 : 4;
   c->net->classes = (int)qnpu_net_tensor_size(c->net, y->tensor);
   const char *s = meta(m, "qnpu.input_scale"), *o = meta(m, "qnpu.input_offset"), *ti = meta(m, "qnpu.train_images");
   c->net->train_images = ti ? (int32_t)strtol(ti, NULL, 10) : 0;
@@ -724,9 +1455,11 @@ static qnpu_status_t convert(ctx_t *c, const Onnx__ModelProto *m) {
   c->net->in_offset = o ? strtof(o, NULL) : 0.0f;
   if (!isfinite(c->net->in_scale) || !isfinite(c->net->in_offset) || c->net->in_scale <= 0)
     return fail(c, QNPU_ERR_FORMAT, NULL, "bad qnpu.input_scale or qnpu.input_offset metadata");
+  if (c->quant) qnpu_net_make_lut(c->net);
   const char *base = strrchr(c->path, '/');
-  snprintf(c->net->meta, sizeof c->net->meta, "source=%s producer=%s %s", base ? base + 1 : c->path,
-           m->producer_name ? m->producer_name : "?", m->producer_version ? m->producer_version : "");
+  snprintf(c->net->meta, sizeof c->net->meta, "source=%s producer=%s %s%s", base ? base + 1 : c->path,
+           m->producer_name ? m->producer_name : "?", m->producer_version ? m->producer_version : "",
+           c->quant ? " semantics=onnxruntime" : "");
   char why[256];
   if ((st = qnpu_net_check(c->net, why, sizeof why))) return fail(c, st, NULL, "%s", why);
   return QNPU_OK;

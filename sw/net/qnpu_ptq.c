@@ -211,6 +211,7 @@ qnpu_status_t qnpu_ptq(const qnpu_net_t *f, const uint8_t *pixels, int32_t n, co
   q->quantized = 1;
   q->input = f->input, q->output = f->output, q->classes = f->classes;
   q->in_scale = f->in_scale, q->in_offset = f->in_offset;
+  q->out_rank = f->out_rank;
   if (ranges) memset(ranges, 0, (size_t)f->n_tensors * sizeof *ranges);
 
   /* the input: its exact range */
@@ -219,9 +220,7 @@ qnpu_status_t qnpu_ptq(const qnpu_net_t *f, const uint8_t *pixels, int32_t n, co
   const int in_bits = opt->int8_ends ? 8 : bits;
   st = set_qparams(tin, fmin(in_lo, in_hi), fmax(in_lo, in_hi), in_bits);
   if (ranges) ranges[q->input] = (qnpu_ptq_range_t){tc.hist[q->input].min, tc.hist[q->input].max, in_lo, in_hi, 0};
-  const qnpu_qparams_t iq = {tin->scale, tin->zero_point, in_bits};
-  for (int p = 0; p < 256; p++)
-    q->in_lut[p] = (int8_t)qnpu_golden_quantize((double)((float)p * f->in_scale + f->in_offset), &iq);
+  qnpu_net_make_lut(q);
 
   /* every node's output, in order, then its parameters */
   for (int i = 0; !st && i < q->n_nodes; i++) {

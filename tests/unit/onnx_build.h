@@ -121,12 +121,37 @@ static inline void ob_floats(ob_t *b, const char *name, const int64_t *dims, siz
   size_t n = 1;
   for (size_t i = 0; i < nd; i++) n *= (size_t)dims[i];
   t->name = ob_str(b, name), t->has_data_type = 1, t->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
-  t->n_dims = nd, t->dims = ob_alloc(b, nd * sizeof *t->dims);
-  memcpy(t->dims, dims, nd * sizeof *dims);
+  t->n_dims = nd, t->dims = ob_alloc(b, (nd ? nd : 1) * sizeof *t->dims);
+  if (nd) memcpy(t->dims, dims, nd * sizeof *dims);
   t->n_float_data = n, t->float_data = ob_alloc(b, n * sizeof(float));
   for (size_t i = 0; i < n; i++) t->float_data[i] = v ? v[i] : 0.01f * (float)((int)(i % 7) - 3);
   b->inits[b->g.n_initializer++] = t;
 }
+
+/* An integer initializer (INT8, UINT8, INT32; dtype an ONNX data type) of
+ * the given dims (nd 0: a scalar), values in int32_data. */
+static inline void ob_ints_init(ob_t *b, const char *name, int32_t dtype, const int64_t *dims, size_t nd,
+                                const int32_t *v) {
+  Onnx__TensorProto *t = ob_alloc(b, sizeof *t);
+  onnx__tensor_proto__init(t);
+  size_t n = 1;
+  for (size_t i = 0; i < nd; i++) n *= (size_t)dims[i];
+  t->name = ob_str(b, name), t->has_data_type = 1, t->data_type = dtype;
+  t->n_dims = nd, t->dims = ob_alloc(b, (nd ? nd : 1) * sizeof *t->dims);
+  if (nd) memcpy(t->dims, dims, nd * sizeof *dims);
+  t->n_int32_data = n, t->int32_data = ob_alloc(b, n * sizeof(int32_t));
+  memcpy(t->int32_data, v, n * sizeof(int32_t));
+  b->inits[b->g.n_initializer++] = t;
+}
+
+/* Scalar initializers: a float32, and an integer of an ONNX data type. */
+static inline void ob_scalar_f(ob_t *b, const char *name, float v) { ob_floats(b, name, NULL, 0, &v); }
+static inline void ob_scalar_i(ob_t *b, const char *name, int32_t dtype, int32_t v) {
+  ob_ints_init(b, name, dtype, NULL, 0, &v);
+}
+
+/* Changes the element type of graph input 0 (e.g. to INT8). */
+static inline void ob_input_type(ob_t *b, int32_t dtype) { b->ins[0]->type->tensor_type->elem_type = dtype; }
 
 /* Serializes the model to path; 0 on success. */
 static inline int ob_write(ob_t *b, const char *path) {

@@ -239,6 +239,10 @@ static void assert_nets_equal(const qnpu_net_t *a, const qnpu_net_t *b) {
   assert_int_equal(a->output, b->output);
   assert_int_equal(a->classes, b->classes);
   assert_memory_equal(a->in_lut, b->in_lut, 256);
+  assert_int_equal(a->semantics, b->semantics);
+  assert_int_equal(a->in_type, b->in_type);
+  assert_int_equal(a->out_type, b->out_type);
+  assert_int_equal(a->out_rank, b->out_rank);
   assert_true(a->in_scale == b->in_scale && a->in_offset == b->in_offset);
   assert_string_equal(a->meta, b->meta);
   assert_memory_equal(a->tensors, b->tensors, (size_t)a->n_tensors * sizeof *a->tensors);
@@ -254,15 +258,27 @@ static void assert_nets_equal(const qnpu_net_t *a, const qnpu_net_t *b) {
     assert_int_equal(x->act_min, y->act_min);
     assert_int_equal(x->act_max, y->act_max);
     assert_memory_equal(&x->kh, &y->kh, 11 * sizeof(int32_t)); /* kh .. groups */
-    if (x->kind == QNPU_NODE_ADD) assert_memory_equal(&x->add, &y->add, sizeof x->add);
+    if (x->kind == QNPU_NODE_ADD && a->semantics == QNPU_SEM_TFLITE)
+      assert_memory_equal(&x->add, &y->add, sizeof x->add);
+    if (x->kind == QNPU_NODE_AVGPOOL) assert_int_equal(x->count_include_pad, y->count_include_pad);
     if (!qnpu_node_on_array(x)) continue;
     const size_t o = (size_t)qnpu_net_out_c(a, x);
     assert_int_equal(x->prec, y->prec);
     assert_memory_equal(x->wq, y->wq, qnpu_net_weight_count(a, x));
-    assert_memory_equal(x->bq, y->bq, o * sizeof *x->bq);
+    if (x->bq)
+      assert_memory_equal(x->bq, y->bq, o * sizeof *x->bq);
+    else
+      assert_null(y->bq);
     assert_memory_equal(x->wscale, y->wscale, o * sizeof *x->wscale);
-    assert_memory_equal(x->m0, y->m0, o * sizeof *x->m0);
-    assert_memory_equal(x->shift, y->shift, o * sizeof *x->shift);
+    assert_int_equal(x->wzp, y->wzp);
+    if (a->semantics == QNPU_SEM_ORT) {
+      assert_memory_equal(x->rscale, y->rscale, o * sizeof *x->rscale);
+      assert_null(y->m0);
+    } else {
+      assert_memory_equal(x->m0, y->m0, o * sizeof *x->m0);
+      assert_memory_equal(x->shift, y->shift, o * sizeof *x->shift);
+      assert_null(y->rscale);
+    }
   }
 }
 
@@ -324,8 +340,8 @@ static void test_netfile_errors(void **state) {
   expect_parse(f, c, n, QNPU_ERR_FORMAT, "not a qnpu model file");
   expect_parse(f, c, 3, QNPU_ERR_FORMAT, "not a qnpu model file");
   /* another version */
-  memcpy(c, b, n), c[8] = 2;
-  expect_parse(f, c, n, QNPU_ERR_FORMAT, "model file version 2; this qnpu reads version 1");
+  memcpy(c, b, n), c[8] = 1;
+  expect_parse(f, c, n, QNPU_ERR_FORMAT, "model file version 1; this qnpu reads version 2");
   /* truncated anywhere: in the header, the body, the CRC */
   const size_t cuts[] = {12, 30, n / 2, n - 5, n - 1};
   for (size_t k = 0; k < sizeof cuts / sizeof *cuts; k++) expect_parse(f, b, cuts[k], QNPU_ERR_FORMAT, "truncated");
@@ -528,6 +544,227 @@ static void test_onnx_import_and_errors(void **state) {
   assert_non_null(strstr(f->err, "none.onnx: cannot open"));
 }
 
+/* ---- quantized ONNX models (ONNX Runtime semantics) ---------------------------------------- */
+
+enum {
+  DT_U8 = ONNX__TENSOR_PROTO__DATA_TYPE__UINT8,
+  DT_I8 = ONNX__TENSOR_PROTO__DATA_TYPE__INT8,
+  DT_I32 = ONNX__TENSOR_PROTO__DATA_TYPE__INT32
+};
+
+static const float kQWs[4] = {0.011f, 0.007f, 0.019f, 0.004f}, kQMs[3] = {0.02f, 0.03f, 0.025f};
+
+/* A QOperator model on int8 x [N, 2, 5, 5]: QLinearConv 3x3 pad 1 -> 4
+ * channels, MaxPool 2x2 stride 1 (int8), QLinearGlobalAveragePool, Flatten,
+ * QLinearMatMul -> 3. edit selects a defect. */
+static void write_qop(fixture_t *f, const char *name, int edit) {
+  ob_t *b = malloc(sizeof *b);
+  ob_init(b, 2, 5, 5);
+  ob_input_type(b, DT_I8);
+  test_rng_t r = {77};
+  int32_t w[72], bias[4], wm[12], wz[4] = {0, 0, 0, edit == 1};
+  for (int i = 0; i < 72; i++) w[i] = rng_range(&r, -128, 127);
+  for (int i = 0; i < 4; i++) bias[i] = rng_range(&r, -3000, 3000);
+  for (int i = 0; i < 12; i++) wm[i] = rng_range(&r, -128, 127);
+  const int64_t wd[4] = {4, 2, 3, 3}, d4[1] = {4}, md[2] = {4, 3}, d3[1] = {3}, k3[2] = {3, 3}, k2[2] = {2, 2},
+                p1[4] = {1, 1, 1, 1};
+  ob_scalar_f(b, "xs", 0.05f), ob_scalar_i(b, "xz", DT_I8, 3);
+  ob_ints_init(b, "w", DT_I8, wd, 4, w);
+  ob_floats(b, "ws", d4, 1, kQWs);
+  if (edit == 1)
+    ob_ints_init(b, "wz", DT_I8, d4, 1, wz);
+  else
+    ob_scalar_i(b, "wz", DT_I8, 0);
+  ob_scalar_f(b, "ys", edit == 4 ? 0.3f : 0.2f), ob_scalar_i(b, "yz", DT_I8, -5);
+  ob_scalar_f(b, "ys2", 0.2f);
+  ob_ints_init(b, "b", DT_I32, d4, 1, bias);
+  ob_scalar_f(b, "gs", 0.15f), ob_scalar_i(b, "gz", DT_I8, 2);
+  ob_ints_init(b, "wm", DT_I8, md, 2, wm);
+  ob_floats(b, "wms", d3, 1, kQMs);
+  ob_scalar_i(b, "wmz", DT_I8, 0);
+  ob_scalar_f(b, "ms", 0.3f), ob_scalar_i(b, "mz", DT_I8, 1);
+  Onnx__NodeProto *conv = ob_node(b, "QLinearConv", "qconv", "x,xs,xz,w,ws,wz,ys,yz,b", "c");
+  ob_ints(b, conv, "kernel_shape", k3, 2), ob_ints(b, conv, "pads", p1, 4);
+  const char *pool_in = "c";
+  if (edit == 2) ob_node(b, "Relu", "relu", "c", "cr"), pool_in = "cr";
+  Onnx__NodeProto *mp = ob_node(b, "MaxPool", "pool", pool_in, "m");
+  ob_ints(b, mp, "kernel_shape", k2, 2);
+  Onnx__NodeProto *g =
+      ob_node(b, "QLinearGlobalAveragePool", "gap", edit == 4 ? "m,ys2,yz,gs,gz" : "m,ys,yz,gs,gz", "g");
+  g->domain = ob_str(b, edit == 5 ? "com.example" : "com.microsoft");
+  if (edit == 6) ob_int(b, g, "channels_last", 1);
+  ob_int(b, ob_node(b, "Flatten", "flat", "g", "fl"), "axis", 1);
+  ob_node(b, edit == 3 ? "QAttention" : "QLinearMatMul", "qmm", "fl,gs,gz,wm,wms,wmz,ms,mz", "y");
+  if (edit == 3) b->nodes[b->g.n_node - 1]->domain = ob_str(b, "com.microsoft");
+  assert_int_equal(ob_write(b, tmp_path(f, name)), 0);
+  ob_free(b);
+  free(b);
+}
+
+/* The conv of write_qop by plain loops: ONNX Runtime's requantization
+ * (qnpu_golden_ort_round, the one definition) of the int32 sums. */
+static void qop_conv_by_hand(const int8_t *x, int32_t n, int8_t *y) {
+  test_rng_t r = {77};
+  int32_t w[72], bias[4];
+  for (int i = 0; i < 72; i++) w[i] = rng_range(&r, -128, 127);
+  for (int i = 0; i < 4; i++) bias[i] = rng_range(&r, -3000, 3000);
+  for (int32_t im = 0; im < n; im++)
+    for (int oy = 0; oy < 5; oy++)
+      for (int ox = 0; ox < 5; ox++)
+        for (int o = 0; o < 4; o++) {
+          int32_t acc = bias[o];
+          for (int ic = 0; ic < 2; ic++)
+            for (int ky = 0; ky < 3; ky++)
+              for (int kx = 0; kx < 3; kx++) {
+                const int iy = oy + ky - 1, ix = ox + kx - 1;
+                if (iy < 0 || iy >= 5 || ix < 0 || ix >= 5) continue; /* padding: x - xz = 0 */
+                acc += (x[((im * 5 + iy) * 5 + ix) * 2 + ic] - 3) * w[((o * 2 + ic) * 3 + ky) * 3 + kx];
+              }
+          const float s = qnpu_golden_ort_scale(0.05f, kQWs[o], 0.2f);
+          double v = qnpu_golden_ort_round(acc, s) - 5;
+          v = v < -128 ? -128 : v > 127 ? 127 : v;
+          y[((im * 5 + oy) * 5 + ox) * 4 + o] = (int8_t)v;
+        }
+}
+
+static void expect_q_error(fixture_t *f, const char *name, int edit, const char *msg) {
+  write_qop(f, name, edit);
+  qnpu_net_t n;
+  const qnpu_status_t got = qnpu_onnx_load(f->path, &n, f->err, sizeof f->err);
+  if (got != QNPU_ERR_UNSUPPORTED || !strstr(f->err, msg))
+    fail_msg("%s: expected '%s', got %d '%s'", name, msg, got, f->err);
+  assert_null(n.nodes);
+}
+
+static void test_onnx_qoperator(void **state) {
+  fixture_t *f = *state;
+  qnpu_net_t n, back;
+  write_qop(f, "qop.onnx", 0);
+  if (qnpu_onnx_load(f->path, &n, f->err, sizeof f->err)) fail_msg("%s", f->err);
+  assert_true(n.quantized);
+  assert_int_equal(n.semantics, QNPU_SEM_ORT);
+  assert_int_equal(n.in_type, QNPU_IN_INT8);
+  assert_int_equal(n.out_type, QNPU_OUT_INT8);
+  assert_int_equal(n.out_rank, 2);
+  assert_int_equal(n.n_nodes, 4);
+  const qnpu_node_kind_t kinds[4] = {QNPU_NODE_CONV, QNPU_NODE_MAXPOOL, QNPU_NODE_GAVGPOOL, QNPU_NODE_FC};
+  for (int i = 0; i < 4; i++) assert_int_equal(n.nodes[i].kind, kinds[i]);
+  const qnpu_net_node_t *cv = &n.nodes[0];
+  for (int o = 0; o < 4; o++) assert_true(cv->rscale[o] == qnpu_golden_ort_scale(0.05f, kQWs[o], 0.2f));
+  assert_int_equal(n.tensors[cv->in[0]].zero_point, 3);
+  assert_int_equal(n.tensors[cv->out].zero_point, -5);
+  assert_int_equal(n.tensors[n.nodes[1].out].zero_point, -5); /* max pool keeps it */
+  assert_int_equal(n.tensors[n.output].zero_point, 1);
+  assert_true(n.nodes[3].rscale[2] == qnpu_golden_ort_scale(0.15f, kQMs[2], 0.3f));
+
+  /* golden: the conv equals plain loops; model: every tensor equals golden */
+  enum { N = 3 };
+  int8_t x[N * 50], want[N * 100];
+  test_rng_t r = {5};
+  for (int i = 0; i < N * 50; i++) x[i] = (int8_t)rng_range(&r, -128, 127);
+  qop_conv_by_hand(x, N, want);
+  qnpu_session_t *g, *m;
+  qnpu_net_exec_t *eg, *em;
+  assert_int_equal(qnpu_session_open(qnpu_backend_find("golden", NULL), NULL, &g, f->err, sizeof f->err), QNPU_OK);
+  assert_int_equal(qnpu_session_open(qnpu_backend_find("model", NULL), NULL, &m, f->err, sizeof f->err), QNPU_OK);
+  assert_int_equal(qnpu_net_exec_create(&n, N, &eg), QNPU_OK);
+  assert_int_equal(qnpu_net_exec_create(&n, N, &em), QNPU_OK);
+  if (qnpu_net_exec_run_q(eg, g, x, N, f->err, sizeof f->err)) fail_msg("%s", f->err);
+  if (qnpu_net_exec_run_q(em, m, x, N, f->err, sizeof f->err)) fail_msg("%s", f->err);
+  assert_memory_equal(qnpu_net_exec_tensor(eg, cv->out), want, sizeof want);
+  assert_int_equal(qnpu_net_exec_compare(em, eg, N).node, -1);
+  uint8_t px[50] = {0};
+  assert_int_equal(qnpu_net_exec_run(eg, g, px, 1, f->err, sizeof f->err), QNPU_ERR_ARG); /* int8 input */
+  assert_non_null(strstr(f->err, "input is int8"));
+  qnpu_net_exec_destroy(eg), qnpu_net_exec_destroy(em);
+  qnpu_session_close(g), qnpu_session_close(m);
+
+  /* the .qnpu file keeps every field of ONNX Runtime semantics */
+  assert_int_equal(qnpu_netfile_save(tmp_path(f, "qop.qnpu"), &n, f->err, sizeof f->err), QNPU_OK);
+  if (qnpu_netfile_load(f->path, &back, f->err, sizeof f->err)) fail_msg("%s", f->err);
+  assert_nets_equal(&n, &back);
+  qnpu_net_free(&back);
+  qnpu_net_free(&n);
+
+  expect_q_error(f, "wz.onnx", 1, "node qconv (QLinearConv): per-channel weight zero points must all be equal");
+  expect_q_error(f, "relu.onnx", 2, "node relu (Relu): Relu of a quantized tensor");
+  expect_q_error(f, "qatt.onnx", 3, "node qmm (QAttention): op type 'com.microsoft.QAttention' is not supported");
+  expect_q_error(f, "scale.onnx", 4, "node gap (QLinearGlobalAveragePool): input 0 'm' is read with scale 0.2");
+  expect_q_error(f, "domain.onnx", 5, "node gap (QLinearGlobalAveragePool): domain 'com.example' is not supported");
+  expect_q_error(f, "chlast.onnx", 6, "node gap (QLinearGlobalAveragePool): channels_last=1 is not supported");
+}
+
+/* A QDQ model, uint8: float x [N, 1, 4, 4] -> QuantizeLinear -> DQ -> Conv
+ * (DQ uint8 weights, zero point 131; DQ int32 bias) -> Relu ->
+ * QuantizeLinear -> DequantizeLinear (a float output). edit: 1 the output
+ * zero point 10 (the Relu is not redundant), 2 a float bias, 3 the conv
+ * output also read by an Add. */
+static void write_qdq(fixture_t *f, const char *name, int edit) {
+  ob_t *b = malloc(sizeof *b);
+  ob_init(b, 1, 4, 4);
+  int32_t w[18], bias[2] = {40, -70};
+  for (int i = 0; i < 18; i++) w[i] = (i * 37) % 256;
+  const int64_t wd[4] = {2, 1, 3, 3}, d2[1] = {2}, k3[2] = {3, 3}, p1[4] = {1, 1, 1, 1};
+  const float ws[2] = {0.01f, 0.02f}, bs[2] = {0.01f / 64, 0.02f / 64};
+  ob_scalar_f(b, "xs", 1.0f / 64), ob_scalar_i(b, "xz", DT_U8, 100);
+  ob_ints_init(b, "wq", DT_U8, wd, 4, w);
+  ob_floats(b, "ws", d2, 1, ws);
+  ob_scalar_i(b, "wz", DT_U8, 131);
+  ob_ints_init(b, "bq", DT_I32, d2, 1, bias);
+  ob_floats(b, "bs", d2, 1, bs);
+  ob_floats(b, "bf", d2, 1, ws);
+  ob_scalar_f(b, "ys", 0.05f), ob_scalar_i(b, "yz", DT_U8, edit == 1 ? 10 : 0);
+  ob_node(b, "QuantizeLinear", "qx", "x,xs,xz", "xq");
+  ob_node(b, "DequantizeLinear", "dqx", "xq,xs,xz", "xd");
+  ob_node(b, "DequantizeLinear", "dqw", "wq,ws,wz", "wd");
+  ob_node(b, "DequantizeLinear", "dqb", "bq,bs", "bd");
+  Onnx__NodeProto *conv = ob_node(b, "Conv", "conv", edit == 2 ? "xd,wd,bf" : "xd,wd,bd", "c");
+  ob_ints(b, conv, "kernel_shape", k3, 2), ob_ints(b, conv, "pads", p1, 4);
+  ob_node(b, "Relu", "relu", "c", "r");
+  if (edit == 3) ob_node(b, "Add", "add", "r,r", "a2");
+  ob_node(b, "QuantizeLinear", "qy", "r,ys,yz", "yq");
+  ob_node(b, "DequantizeLinear", "dqy", "yq,ys,yz", "y");
+  assert_int_equal(ob_write(b, tmp_path(f, name)), 0);
+  ob_free(b);
+  free(b);
+}
+
+static void test_onnx_qdq_uint8(void **state) {
+  fixture_t *f = *state;
+  qnpu_net_t n;
+  write_qdq(f, "qdq.onnx", 0);
+  if (qnpu_onnx_load(f->path, &n, f->err, sizeof f->err)) fail_msg("%s", f->err);
+  assert_int_equal(n.in_type, QNPU_IN_FLOAT);
+  assert_int_equal(n.out_type, QNPU_OUT_FLOAT);
+  assert_int_equal(n.out_rank, 4);
+  assert_int_equal(n.n_nodes, 1); /* the Relu is the quantization's own clamp (zero point 0) */
+  const qnpu_net_node_t *cv = &n.nodes[0];
+  assert_int_equal(n.tensors[0].zero_point, 100 - 128);
+  assert_int_equal(n.tensors[cv->out].zero_point, -128);
+  assert_int_equal(cv->wzp, 131 - 128);
+  for (int o = 0; o < 2; o++) /* OHWI with one input channel: the ONNX order, shifted by 128 */
+    for (int k = 0; k < 9; k++) assert_int_equal(cv->wq[o * 9 + k], ((o * 9 + k) * 37) % 256 - 128);
+  assert_int_equal(cv->bq[1], -70);
+  for (int p = 0; p < 256; p++) /* raw pixels: float32(p) / 255-ish, then ONNX Runtime's QuantizeLinear */
+    assert_int_equal(n.in_lut[p],
+                     qnpu_golden_ort_quantize((float)p * n.in_scale + n.in_offset, 1.0f / 64, -28, -128, 127));
+  assert_int_equal(qnpu_net_quantize_input(&n, 1.5f), 96 - 28); /* 1.5 * 64 = 96 */
+  assert_int_equal(qnpu_net_quantize_input(&n, -1e9f), -128);
+  qnpu_net_free(&n);
+
+  write_qdq(f, "relu.onnx", 1);
+  assert_int_equal(qnpu_onnx_load(f->path, &n, f->err, sizeof f->err), QNPU_ERR_UNSUPPORTED);
+  assert_non_null(strstr(f->err,
+                         "node relu (Relu): the following QuantizeLinear (scale 0.05, zero point -118) "
+                         "does not make it redundant"));
+  write_qdq(f, "fbias.onnx", 2);
+  assert_int_equal(qnpu_onnx_load(f->path, &n, f->err, sizeof f->err), QNPU_ERR_UNSUPPORTED);
+  assert_non_null(strstr(f->err, "node conv (Conv): input 2 'bf' is a float constant"));
+  write_qdq(f, "add.onnx", 3);
+  assert_int_equal(qnpu_onnx_load(f->path, &n, f->err, sizeof f->err), QNPU_ERR_UNSUPPORTED);
+  assert_non_null(strstr(f->err, "node conv (Conv): its output must be read only by QuantizeLinear nodes"));
+}
+
 /* ---- the dataset reader --------------------------------------------------------------- */
 
 static void write_idx(const char *path, qnpu_dtype_t dt, int ndim, const int64_t *shape, size_t count) {
@@ -606,6 +843,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_net_model_equals_golden, setup, test_fixture_teardown),
       cmocka_unit_test_setup_teardown(test_net_run_errors, setup, test_fixture_teardown),
       cmocka_unit_test_setup_teardown(test_onnx_import_and_errors, setup, test_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_onnx_qoperator, setup, test_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_onnx_qdq_uint8, setup, test_fixture_teardown),
       cmocka_unit_test_setup_teardown(test_dataset_errors, setup, test_fixture_teardown),
       cmocka_unit_test_setup_teardown(test_net_float_matches_pytorch, setup, test_fixture_teardown),
   };

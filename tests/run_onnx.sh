@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# run_onnx.sh QNPU WORKDIR QUICK|FULL - qnpu against ONNX Runtime, bit for bit
+# (tools/onnx_check.py): the Fashion-MNIST model quantized by ONNX Runtime's
+# quantize_static, and random single-node models. Installs ONNX Runtime
+# into build/venv-onnx first (tools/onnx_venv.sh); when that is not possible
+# (no network) it says so and skips. Ends with "onnx: N passed, M failed".
+set -uo pipefail
+bin=$1; work=$2; size=$3
+venv=build/venv-onnx
+if ! tools/onnx_venv.sh "$venv"; then
+  echo "onnx: skipped: ONNX Runtime could not be installed into $venv (no PyPI?); make test-onnx needs it"
+  exit 0
+fi
+py=$venv/bin/python
+mkdir -p "$work"
+if [[ $size == QUICK ]]; then
+  fm=(--images 1000 --sim-images 20); sw=(-n 600 --sim-every 10)
+else
+  fm=(--images 10000 --sim-images 200); sw=(-n 3000 --sim-every 5 --progress)
+fi
+passed=0; failed=0
+run() { # NAME CMD...
+  local name=$1; shift
+  local log="$work/$name.log"
+  if "$@" > "$log" 2>&1; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1)); echo "  FAIL  $name (exit $?), log $log | repro: $*"
+  fi
+  grep -v '^WARNING' "$log" | grep -E 'qnpu |sweep|models|FAIL|error' | sed 's/^/  /'
+}
+if [[ -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ]]; then
+  run fmnist "$py" tools/onnx_check.py fmnist --qnpu "$bin" --work "$work/fmnist" "${fm[@]}"
+else
+  echo "  fmnist: skipped: Fashion-MNIST is not installed (make deps installs it)"
+fi
+run sweep "$py" tools/onnx_check.py sweep --qnpu "$bin" --work "$work/sweep" "${sw[@]}"
+echo "onnx: $passed passed, $failed failed"
+[[ $failed -eq 0 ]]
