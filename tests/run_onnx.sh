@@ -35,5 +35,25 @@ else
   echo "  fmnist: skipped: Fashion-MNIST is not installed (make deps installs it)"
 fi
 run sweep "$py" tools/onnx_check.py sweep --qnpu "$bin" --work "$work/sweep" "${sw[@]}"
+# the ONNX conformance cases with float32 scales, requantized as ONNX Runtime does, on every backend
+shared=${QNPU_SHARED:-../shared}
+if [[ -d $shared/conformance/onnx ]]; then
+  if "$py" tools/conformance_ort.py --shared "$shared" --out "$work/conformance-ort" > "$work/conformance.log" 2>&1; then
+    n=0; bad=0
+    for d in "$work"/conformance-ort/*/; do
+      for be in golden model sim; do
+        n=$((n + 1))
+        "$bin" layer "$d" --backend $be > "$work/layer.log" 2>&1 || {
+          bad=$((bad + 1)); echo "  FAIL  $(basename "$d") on $be | repro: $bin layer $d --backend $be"; }
+      done
+    done
+    echo "  conformance ort_f32: $(ls -d "$work"/conformance-ort/*/ | wc -l) cases x 3 backends: $((n - bad)) bit-exact with ONNX Runtime, $bad not"
+    [[ $bad -eq 0 ]] && passed=$((passed + 1)) || failed=$((failed + 1))
+  else
+    failed=$((failed + 1)); echo "  FAIL  conformance_ort.py: $(tail -3 "$work/conformance.log")"
+  fi
+else
+  echo "  conformance: skipped: $shared/conformance/onnx is absent"
+fi
 echo "onnx: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
