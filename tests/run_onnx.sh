@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run_onnx.sh QNPU WORKDIR QUICK|FULL - qnpu against ONNX Runtime, bit for bit
 # (tools/onnx_check.py): the Fashion-MNIST model quantized by ONNX Runtime's
-# quantize_static, and random single-node models. Installs ONNX Runtime
+# quantize_static (int8, and uint8 activations), random single-node models,
+# and the ONNX conformance cases in ort_f32. Installs ONNX Runtime
 # into build/venv-onnx first (tools/onnx_venv.sh); when that is not possible
 # (no network) it says so and skips. Ends with "onnx: N passed, M failed".
 set -uo pipefail
@@ -31,6 +32,7 @@ run() { # NAME CMD...
 }
 if [[ -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ]]; then
   run fmnist "$py" tools/onnx_check.py fmnist --qnpu "$bin" --work "$work/fmnist" "${fm[@]}"
+  run fmnist-uint8 "$py" tools/onnx_check.py fmnist --uint8 --qnpu "$bin" --work "$work/fmnist-uint8" "${fm[@]}"
 else
   echo "  fmnist: skipped: Fashion-MNIST is not installed (make deps installs it)"
 fi

@@ -30,6 +30,9 @@ import time
 import numpy as np
 import onnx
 import onnxruntime as ort
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ort_quantize  # noqa: E402
 from onnx import TensorProto as T
 from onnx import helper as h
 from onnx import numpy_helper as nh
@@ -100,15 +103,11 @@ def elem_types(m):
 
 
 def fmnist(a):
-    from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType
-    from onnxruntime.quantization import quantize_static
-
     os.makedirs(a.work, exist_ok=True)
     src = onnx.load(a.model)
     meta = {p.key: p.value for p in src.metadata_props}
     in_scale, in_offset = f32(float(meta.get('qnpu.input_scale', 1 / 255))), f32(float(meta.get('qnpu.input_offset', 0)))
     first = int(meta.get('qnpu.train_images', 55000))
-    train = idx(find(a.data, 'train-images-idx3-ubyte'))
     test, labels = idx(find(a.data, 't10k-images-idx3-ubyte')), idx(find(a.data, 't10k-labels-idx1-ubyte'))
 
     def floats(p):  # exactly as qnpu makes the float input of pixel p: float32(p) * s + o, each step rounded
@@ -116,24 +115,11 @@ def fmnist(a):
 
     qpath = os.path.join(a.work, 'fmnist_cnn.ort.onnx')
     t0 = time.time()
-    calib = floats(train[first:first + a.calib_images])
+    calib, _ = ort_quantize.fmnist_inputs(a.model, a.data, a.calib_images)
+    ort_quantize.quantize(a.model, qpath, calib, uint8=a.uint8)
     name = src.graph.input[0].name
-
-    class Reader(CalibrationDataReader):
-        def __init__(self):
-            self.i = 0
-
-        def get_next(self):
-            if self.i >= len(calib):
-                return None
-            self.i += 1
-            return {name: calib[self.i - 1:self.i]}
-
-    quantize_static(a.model, qpath, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                    activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
-                    calibrate_method=CalibrationMethod.MinMax)
-    print('quantize_static: %s (QDQ, per-channel int8, MinMax over training images %d..%d), %.1f s' %
-          (qpath, first, first + a.calib_images - 1, time.time() - t0))
+    print('quantize_static: %s (QDQ, per-channel int8 weights, %s activations, MinMax over training images %d..%d), '
+          '%.1f s' % (qpath, 'uint8' if a.uint8 else 'int8', first, first + a.calib_images - 1, time.time() - t0))
 
     # ONNX Runtime: the logits, and every intermediate tensor of the fused graph
     x = floats(test[a.offset:a.offset + a.images])
@@ -405,13 +391,15 @@ def make_hostop(rng, i):
     """QLinearAdd, QLinearAveragePool, QLinearGlobalAveragePool or QGemm (com.microsoft), int8."""
     kind = ['add', 'avgpool', 'gap', 'qgemm'][i % 4]
     C, H, W, N = int(rng.integers(1, 20)), int(rng.integers(1, 12)), int(rng.integers(1, 12)), int(rng.integers(1, 3))
+    u8 = kind != 'qgemm' and rng.random() < 0.4  # uint8: ORT's float32 kernels compute with the uint8 values
+    nt, tt, lo = (np.uint8, T.UINT8, 0) if u8 else (np.int8, T.INT8, -128)
     s = lambda: f32(rng.uniform(0.005, 0.5))
-    z = lambda: np.int8(rng.integers(-128, 128))
+    z = lambda: nt(rng.integers(lo, lo + 256))
     ms = [h.make_opsetid('', 13), h.make_opsetid('com.microsoft', 1)]
-    x = rng.integers(-128, 128, (N, C, H, W)).astype(np.int8)
+    x = rng.integers(lo, lo + 256, (N, C, H, W)).astype(nt)
     if kind == 'add':  # x + (x requantized by a 1x1 QLinearAveragePool): two different operands
-        inits = [q_scalar('sa', s(), f32), q_scalar('za', z(), np.int8), q_scalar('sb', s(), f32),
-                 q_scalar('zb', z(), np.int8), q_scalar('sc', s(), f32), q_scalar('zc', z(), np.int8)]
+        inits = [q_scalar('sa', s(), f32), q_scalar('za', z(), nt), q_scalar('sb', s(), f32),
+                 q_scalar('zb', z(), nt), q_scalar('sc', s(), f32), q_scalar('zc', z(), nt)]
         nodes = [h.make_node('QLinearAveragePool', ['x', 'sa', 'za', 'sb', 'zb'], ['x2'], name='requant',
                              domain='com.microsoft', kernel_shape=[1, 1]),
                  h.make_node('QLinearAdd', ['x', 'sa', 'za', 'x2', 'sb', 'zb', 'sc', 'zc'], ['y'], name='qadd',
@@ -422,8 +410,8 @@ def make_hostop(rng, i):
         st = int(rng.integers(1, 3))
         pad = int(rng.integers(0, k)) if k > 1 else 0
         cip = int(rng.integers(0, 2))
-        inits = [q_scalar('sx', s(), f32), q_scalar('zx', z(), np.int8), q_scalar('sy', s(), f32),
-                 q_scalar('zy', z(), np.int8)]
+        inits = [q_scalar('sx', s(), f32), q_scalar('zx', z(), nt), q_scalar('sy', s(), f32),
+                 q_scalar('zy', z(), nt)]
         nodes = [h.make_node('QLinearAveragePool', ['x', 'sx', 'zx', 'sy', 'zy'], ['y'], name='qavg',
                              domain='com.microsoft', kernel_shape=[k, k], strides=[st, st], pads=[pad] * 4,
                              count_include_pad=cip)]
@@ -431,8 +419,8 @@ def make_hostop(rng, i):
                                                                                                cip)
     elif kind == 'gap':
         sx = s()
-        inits = [q_scalar('sx', sx, f32), q_scalar('zx', z(), np.int8), q_scalar('sy', f32(sx * rng.uniform(0.1, 2)), f32),
-                 q_scalar('zy', z(), np.int8)]
+        inits = [q_scalar('sx', sx, f32), q_scalar('zx', z(), nt), q_scalar('sy', f32(sx * rng.uniform(0.1, 2)), f32),
+                 q_scalar('zy', z(), nt)]
         nodes = [h.make_node('QLinearGlobalAveragePool', ['x', 'sx', 'zx', 'sy', 'zy'], ['y'], name='qgap',
                              domain='com.microsoft', channels_last=0)]
         desc = 'QLinearGlobalAveragePool x[%d,%d,%d,%d]' % x.shape
@@ -449,9 +437,9 @@ def make_hostop(rng, i):
         nodes = [h.make_node('QGemm', ['x', 'sa', 'za', 'b', 'bs', 'bz', 'c', 'sy', 'zy'], ['y'], name='qgemm',
                              domain='com.microsoft', transB=1)]
         desc = 'QGemm x[%d,%d] B^T[%d,%d] per-channel' % (N * 2, K, O, K)
-    gr = h.make_graph(nodes, 'g', [h.make_tensor_value_info('x', T.INT8, list(x.shape))],
-                      [h.make_tensor_value_info('y', T.INT8, None)], inits)
-    return h.make_model(gr, opset_imports=ms), x, desc
+    gr = h.make_graph(nodes, 'g', [h.make_tensor_value_info('x', tt, list(x.shape))],
+                      [h.make_tensor_value_info('y', tt, None)], inits)
+    return h.make_model(gr, opset_imports=ms), x, desc + (' uint8' if u8 else '')
 
 
 def make_constructed(rng, i):
@@ -551,6 +539,7 @@ def main():
     ap.add_argument('--offset', type=int, default=0, help='fmnist: first test image')
     ap.add_argument('--calib-images', type=int, default=1000, help='fmnist: calibration images (default 1000)')
     ap.add_argument('--sim-images', type=int, default=50, help='fmnist: images on sim (default 50)')
+    ap.add_argument('--uint8', action='store_true', help='fmnist: uint8 activations (7-bit weights, reduce_range)')
     ap.add_argument('-n', type=int, default=600, help='sweep: models (default 600)')
     ap.add_argument('--seed', type=int, default=1, help='sweep: seed (default 1)')
     ap.add_argument('--only', type=int, help='sweep: just model ONLY of the seed (to reproduce a failure)')

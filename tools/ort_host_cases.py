@@ -10,8 +10,9 @@ which one ONNX Runtime computes. Run by `make ort-cases` (needs the
 virtual environment of `make test-onnx`); the output is committed.
 
 Line format (docs/onnx.md): an op name, then its fields; float32 values as
-8 hex digits of their bits, int8 tensors as one hex string (2 digits per
-value, NHWC)."""
+8 hex digits of their bits, 8-bit tensors as one hex string of their bytes
+(2 digits per value, NHWC); a flag 1 marks uint8 tensors (add: all three,
+avgpool: x and y), whose zero points and values are then uint8 too."""
 import argparse
 import sys
 
@@ -74,18 +75,41 @@ def add_outputs(a, b, sa, za, sb, zb, sc, zc, contract):
     fixed = add_fixed(sa, za, sb, zb, sc, zc, contract)
     t = (np.longdouble(b.astype(np.float32)) * np.longdouble(rb) + np.longdouble(fixed)).astype(np.float32)
     t = (np.longdouble(a.astype(np.float32)) * np.longdouble(ra) + np.longdouble(t)).astype(np.float32)
-    return np.clip(np.rint(t.astype(np.float64)), -128, 127)
+    return np.rint(t.astype(np.float64))
 
 
 def add_cases(rng, out):
     a = np.arange(-128, 128, dtype=np.int8)
     b = np.tile(np.arange(-128, 128, 16, dtype=np.int8), 16)
+    add_int8_cases(rng, out, a, b)
+    au, bu = (a.astype(np.int16) + 128).astype(np.uint8), (b.astype(np.int16) + 128).astype(np.uint8)
+    found = 0
+    while found < 8:  # uint8 operands: the kernel computes with the uint8 values, not with u - 128
+        sa, sb, sc = [f32(rng.uniform(0.001, 1)) for _ in range(3)]
+        za, zb, zc = [np.uint8(rng.integers(0, 256)) for _ in range(3)]
+        yu = add_outputs(au.astype(np.int64), bu.astype(np.int64), sa, int(za), sb, int(zb), sc, int(zc), 1)
+        ys = add_outputs(au.astype(np.int64) - 128, bu.astype(np.int64) - 128, sa, int(za) - 128, sb, int(zb) - 128,
+                         sc, int(zc) - 128, 1)
+        if found < 4 and not (np.clip(yu, 0, 255) - 128 != np.clip(ys, -128, 127)).any():
+            continue
+        found += 1
+        m = model([h.make_node('QLinearAdd', ['a', 'sa', 'za', 'b', 'sb', 'zb', 'sc', 'zc'], ['c'], domain='com.microsoft')],
+                  [h.make_tensor_value_info('a', T.UINT8, [256]), h.make_tensor_value_info('b', T.UINT8, [256])],
+                  [h.make_tensor_value_info('c', T.UINT8, [256])],
+                  scalars(sa=sa, za=za, sb=sb, zb=zb, sc=sc, zc=zc))
+        y = session(m).run(None, {'a': au, 'b': bu})[0]
+        out.append('add %s %s %s %d %d %d 1 256 %s %s %s' % (fbits(sa), fbits(sb), fbits(sc), za, zb, zc, au.tobytes().hex(),
+                                                           bu.tobytes().hex(), y.tobytes().hex()))
+
+
+def add_int8_cases(rng, out, a, b):
     sets = []
     while len(sets) < 8:                       # where the fixed part's two formulas give different outputs
         p = [f32(rng.uniform(0.001, 1)) for _ in range(3)] + [int(rng.integers(-128, 128)) for _ in range(3)]
         sa, sb, sc, za, zb, zc = p
         if add_fixed(sa, za, sb, zb, sc, zc, 0) != add_fixed(sa, za, sb, zb, sc, zc, 1) and \
-                (add_outputs(a, b, sa, za, sb, zb, sc, zc, 0) != add_outputs(a, b, sa, za, sb, zb, sc, zc, 1)).any():
+                (np.clip(add_outputs(a, b, sa, za, sb, zb, sc, zc, 0), -128, 127) !=
+                 np.clip(add_outputs(a, b, sa, za, sb, zb, sc, zc, 1), -128, 127)).any():
             sets.append(p)
     for _ in range(8):
         sets.append([f32(rng.uniform(0.001, 1)) for _ in range(3)] + [int(rng.integers(-128, 128)) for _ in range(3)])
@@ -95,8 +119,8 @@ def add_cases(rng, out):
                   [h.make_tensor_value_info('c', T.INT8, [256])],
                   scalars(sa=sa, za=np.int8(za), sb=sb, zb=np.int8(zb), sc=sc, zc=np.int8(zc)))
         y = session(m).run(None, {'a': a, 'b': b})[0]
-        out.append('add %s %s %s %d %d %d 256 %s %s %s' % (fbits(sa), fbits(sb), fbits(sc), za, zb, zc, hex8(a), hex8(b),
-                                                         hex8(y)))
+        out.append('add %s %s %s %d %d %d 0 256 %s %s %s' % (fbits(sa), fbits(sb), fbits(sc), za, zb, zc, hex8(a), hex8(b),
+                                                           hex8(y)))
 
 
 def pool_cases(rng, out):
@@ -104,21 +128,23 @@ def pool_cases(rng, out):
         C, H, W = int(rng.integers(1, 6)), int(rng.integers(2, 9)), int(rng.integers(2, 9))
         k, s = int(rng.integers(1, 4)), int(rng.integers(1, 3))
         pad = int(rng.integers(0, k)) if k > 1 else 0
-        cip = int(t % 3 == 2)
+        cip, u8 = int(t % 3 == 2), t % 2
         if min(H, W) + 2 * pad < k:
             continue
-        x = rng.integers(-128, 128, (1, C, H, W)).astype(np.int8)
+        ty, nt = (T.UINT8, np.uint8) if u8 else (T.INT8, np.int8)
+        lo = 0 if u8 else -128
+        x = rng.integers(lo, lo + 256, (1, C, H, W)).astype(nt)
         sx, sy = f32(rng.uniform(0.001, 1)), f32(rng.uniform(0.001, 1))
-        zx, zy = np.int8(rng.integers(-128, 128)), np.int8(rng.integers(-128, 128))
+        zx, zy = nt(rng.integers(lo, lo + 256)), nt(rng.integers(lo, lo + 256))
         oh, ow = (H + 2 * pad - k) // s + 1, (W + 2 * pad - k) // s + 1
         m = model([h.make_node('QLinearAveragePool', ['x', 'sx', 'zx', 'sy', 'zy'], ['y'], domain='com.microsoft',
                                kernel_shape=[k, k], strides=[s, s], pads=[pad] * 4, count_include_pad=cip)],
-                  [h.make_tensor_value_info('x', T.INT8, [1, C, H, W])], [h.make_tensor_value_info('y', T.INT8, [1, C, oh, ow])],
+                  [h.make_tensor_value_info('x', ty, [1, C, H, W])], [h.make_tensor_value_info('y', ty, [1, C, oh, ow])],
                   scalars(sx=sx, zx=zx, sy=sy, zy=zy))
         y = session(m).run(None, {'x': x})[0]
-        out.append('avgpool %d %d %d %d %d %d %d %s %d %s %d %s %s' %
-                   (C, H, W, k, s, pad, cip, fbits(sx), zx, fbits(sy), zy, hex8(x[0].transpose(1, 2, 0)),
-                    hex8(y[0].transpose(1, 2, 0))))
+        out.append('avgpool %d %d %d %d %d %d %d %d %s %d %s %d %s %s' %
+                   (C, H, W, k, s, pad, cip, u8, fbits(sx), zx, fbits(sy), zy, x[0].transpose(1, 2, 0).tobytes().hex(),
+                    y[0].transpose(1, 2, 0).tobytes().hex()))
 
 
 def gap_cases(rng, out):

@@ -254,24 +254,31 @@ int32_t qnpu_golden_ort_quantize(float x, float scale, int32_t zp, int32_t lo, i
   return (int32_t)nearbyintf(v) + zp;
 }
 
+/* The value ONNX holds for int8-domain v of a uint8 (u8) or int8 tensor. */
+static int32_t onnx_val(int32_t v, int u8) { return u8 ? v + 128 : v; }
+
 void qnpu_golden_ort_add(const qnpu_ort_add_t *p, const int8_t *a, const int8_t *b, size_t n, int8_t *out) {
-  const float ra = p->sa / p->sc, rb = p->sb / p->sc;
-  const float fixed = (float)p->zc - fmaf(ra, (float)p->za, rb * (float)p->zb);
+  const float ra = p->a.scale / p->c.scale, rb = p->b.scale / p->c.scale;
+  const float za = (float)onnx_val(p->a.zp, p->a.u8), zb = (float)onnx_val(p->b.zp, p->b.u8);
+  const float fixed = (float)onnx_val(p->c.zp, p->c.u8) - fmaf(ra, za, rb * zb);
+  const int32_t lo = p->c.u8 ? 0 : -128, hi = lo + 255;
   for (size_t i = 0; i < n; i++) {
-    const float t = fmaf((float)a[i], ra, fmaf((float)b[i], rb, fixed));
-    const float r = nearbyintf(t);
+    const float x = (float)onnx_val(a[i], p->a.u8), y = (float)onnx_val(b[i], p->b.u8);
+    const float r = nearbyintf(fmaf(x, ra, fmaf(y, rb, fixed)));
     int32_t v = r >= 2147483647.0f ? INT32_MAX : r <= -2147483648.0f ? INT32_MIN : (int32_t)r;
     v = v < -32768 ? -32768 : v > 32767 ? 32767 : v; /* packs_epi32 */
-    out[i] = (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v); /* packs_epi16 */
+    v = v < lo ? lo : v > hi ? hi : v;               /* packs/packus_epi16 */
+    out[i] = (int8_t)(p->c.u8 ? v - 128 : v);
   }
 }
 
-qnpu_status_t qnpu_golden_ort_avg_pool(const qnpu_pool_params_t *p, int count_include_pad, float sx, int32_t zx,
-                                       float sy, int32_t zy, const int8_t *input, int8_t *out) {
-  if (!pool_params_ok(p) || !input || !out) return QNPU_ERR_ARG;
+qnpu_status_t qnpu_golden_ort_avg_pool(const qnpu_pool_params_t *p, int count_include_pad, const qnpu_ort_q_t *xq,
+                                       const qnpu_ort_q_t *yq, const int8_t *input, int8_t *out) {
+  if (!pool_params_ok(p) || !xq || !yq || !input || !out) return QNPU_ERR_ARG;
   const int32_t oh = qnpu_golden_conv_out_dim(p->h, p->kh, p->stride_h, 1, p->pad_top, p->pad_bottom);
   const int32_t ow = qnpu_golden_conv_out_dim(p->w, p->kw, p->stride_w, 1, p->pad_left, p->pad_right);
   if (oh < 1 || ow < 1) return QNPU_ERR_ARG;
+  const float lo = yq->u8 ? 0.0f : -128.0f, hi = lo + 255.0f, zy = (float)onnx_val(yq->zp, yq->u8);
   for (int32_t b = 0; b < p->n; b++)
     for (int32_t y = 0; y < oh; y++) {
       const int32_t hs = y * p->stride_h - p->pad_top, he = hs + p->kh < p->h ? hs + p->kh : p->h;
@@ -285,12 +292,12 @@ qnpu_status_t qnpu_golden_ort_avg_pool(const qnpu_pool_params_t *p, int count_in
           for (int32_t iy = h0; iy < he; iy++)
             for (int32_t ix = w0; ix < we; ix++) {
               const int32_t q = input[(((size_t)b * p->h + iy) * p->w + ix) * p->c + c];
-              sum += sx * (float)(q - zx);
+              sum += xq->scale * (float)(q - xq->zp); /* the same difference in either type */
             }
           sum /= (float)count;
-          float r = nearbyintf(sum / sy + (float)zy);
-          r = r < -128.0f ? -128.0f : r > 127.0f ? 127.0f : r; /* a NaN stays NaN */
-          out[(((size_t)b * oh + y) * ow + x) * p->c + c] = (int8_t)(r == r ? (int32_t)r : 0);
+          float r = nearbyintf(sum / yq->scale + zy);
+          r = r < lo ? lo : r > hi ? hi : r;
+          out[(((size_t)b * oh + y) * ow + x) * p->c + c] = (int8_t)((r == r ? (int32_t)r : 0) - (yq->u8 ? 128 : 0));
         }
       }
     }

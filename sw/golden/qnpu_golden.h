@@ -265,22 +265,32 @@ void qnpu_golden_add(const qnpu_add_params_t *p, const int8_t *in1,
  * quotient a float32 and the clamp applied before the rounding. */
 int32_t qnpu_golden_ort_quantize(float x, float scale, int32_t zp, int32_t lo, int32_t hi);
 
+/* The quantization of one ONNX Runtime operand: scale, zero point, and
+ * whether the ONNX tensor is uint8 (its value u and zero point then held
+ * as u - 128). The float32 kernels below compute in the ONNX type's own
+ * values, so the uint8 offset changes their roundings. */
+typedef struct {
+  float scale;
+  int32_t zp;
+  int u8;
+} qnpu_ort_q_t;
+
 /* QLinearAdd (com.microsoft), MLAS's AVX2 kernel: with rA = sa / sc and
  * rB = sb / sc, fixed = zc - fma(rA, za, rB * zb) and, per element,
- * y = sat8(sat16(round(fma(a, rA, fma(b, rB, fixed))))). */
+ * y = sat(sat16(round(fma(a, rA, fma(b, rB, fixed))))), values and zero
+ * points in their ONNX types, sat to c's type. */
 typedef struct {
-  float sa, sb, sc;
-  int32_t za, zb, zc;
+  qnpu_ort_q_t a, b, c;
 } qnpu_ort_add_t;
 void qnpu_golden_ort_add(const qnpu_ort_add_t *p, const int8_t *a, const int8_t *b, size_t n, int8_t *out);
 
 /* QLinearAveragePool (com.microsoft): x dequantized as sx * (x - zx), the
  * window's in-input taps summed in row order, divided by their count (the
  * whole kernel's if count_include_pad), then y = clamp(round(sum / sy +
- * zy)) - the zero point added before the rounding. p's clamp is ignored
- * (the int8 range). */
-qnpu_status_t qnpu_golden_ort_avg_pool(const qnpu_pool_params_t *p, int count_include_pad, float sx, int32_t zx,
-                                       float sy, int32_t zy, const int8_t *input, int8_t *out) QNPU_MUST_CHECK;
+ * zy)) - the zero point (in y's ONNX type) added before the rounding. p's
+ * clamp is ignored (y's type's range). */
+qnpu_status_t qnpu_golden_ort_avg_pool(const qnpu_pool_params_t *p, int count_include_pad, const qnpu_ort_q_t *x,
+                                       const qnpu_ort_q_t *y, const int8_t *input, int8_t *out) QNPU_MUST_CHECK;
 
 /* QLinearGlobalAveragePool (com.microsoft): per image and channel the
  * int32 sum of x - zx over the h*w positions, then ort_f32's rounding with

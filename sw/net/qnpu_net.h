@@ -73,6 +73,9 @@ typedef struct {
   int bits; /* 8 or 4                                           */
   float scale;
   int32_t zero_point;
+  int uint8; /* imported from ONNX as uint8: u held as u - 128 (the
+                zero point too); ONNX Runtime's float32 host kernels
+                compute with u itself                               */
 } qnpu_net_tensor_t;
 
 typedef struct {

@@ -105,8 +105,8 @@ static qnpu_status_t run_node(qnpu_net_exec_t *e, qnpu_session_t *s, const qnpu_
       else if (net->semantics != QNPU_SEM_ORT)
         st = qnpu_golden_avg_pool(&p, x, y);
       else if (nd->kind == QNPU_NODE_AVGPOOL)
-        st = qnpu_golden_ort_avg_pool(&p, nd->count_include_pad, in->scale, in->zero_point, out->scale, out->zero_point,
-                                      x, y);
+        st = qnpu_golden_ort_avg_pool(&p, nd->count_include_pad, &(qnpu_ort_q_t){in->scale, in->zero_point, in->uint8},
+                                      &(qnpu_ort_q_t){out->scale, out->zero_point, out->uint8}, x, y);
       else
         st = qnpu_golden_ort_global_avg_pool(n, in->h * in->w, in->c, in->scale, in->zero_point, out->scale,
                                              out->zero_point, x, y);
@@ -119,7 +119,9 @@ static qnpu_status_t run_node(qnpu_net_exec_t *e, qnpu_session_t *s, const qnpu_
       if (net->semantics == QNPU_SEM_ORT) {
         const qnpu_net_tensor_t *a = &net->tensors[nd->in[0]], *b = &net->tensors[nd->in[1]],
                                 *c = &net->tensors[nd->out];
-        const qnpu_ort_add_t p = {a->scale, b->scale, c->scale, a->zero_point, b->zero_point, c->zero_point};
+        const qnpu_ort_add_t p = {{a->scale, a->zero_point, a->uint8},
+                                  {b->scale, b->zero_point, b->uint8},
+                                  {c->scale, c->zero_point, c->uint8}};
         qnpu_golden_ort_add(&p, x, e->buf[nd->in[1]], ny, y);
       } else {
         qnpu_golden_add(&nd->add, x, e->buf[nd->in[1]], ny, y);

@@ -198,6 +198,7 @@ qnpu_status_t qnpu_netfile_save(const char *path, const qnpu_net_t *net, char *e
     put_u8(&w, (uint8_t)x->bits);
     put_f32(&w, x->scale);
     put_i32(&w, x->zero_point);
+    put_u8(&w, (uint8_t)x->uint8);
   }
   for (int i = 0; i < net->n_nodes; i++) write_node(&w, net, &net->nodes[i]);
   if (w.oom) return free(w.b), qnpu_path_error(QNPU_ERR_NOMEM, err, errlen, path, "out of memory");
@@ -323,9 +324,10 @@ static qnpu_status_t parse_body(rbuf_t *r, qnpu_net_t *net, const char *name, ch
     x->bits = get_u8(r);
     x->scale = get_f32(r);
     x->zero_point = get_i32(r);
-    if (!r->short_read && (x->h < 1 || x->w < 1 || x->c < 1 || (int64_t)x->h * x->w * x->c > (1 << 24)))
-      return qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, name, "tensor %u (%s): shape %dx%dx%d", t, x->name, x->h,
-                             x->w, x->c);
+    x->uint8 = get_u8(r);
+    if (!r->short_read && (x->h < 1 || x->w < 1 || x->c < 1 || (int64_t)x->h * x->w * x->c > (1 << 24) || x->uint8 > 1))
+      return qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, name, "tensor %u (%s): shape %dx%dx%d or uint8 flag %d", t,
+                             x->name, x->h, x->w, x->c, x->uint8);
   }
   if (!r->short_read && (net->input < 0 || net->input >= (int)nt))
     return qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, name, "input tensor %d out of range", net->input);

@@ -767,7 +767,7 @@ static qnpu_status_t qinput(ctx_t *c, const node_t *n, size_t i, size_t si, size
     return fail(c, QNPU_ERR_UNSUPPORTED, n, "input %zu '%s' must be a quantized tensor", i, v->name);
   qnpu_net_tensor_t *t = &c->net->tensors[v->tensor];
   if (!(t->scale > 0)) { /* a raw quantized graph input: its first reader says how */
-    t->scale = q->scale, t->zero_point = q->zp, t->bits = 8;
+    t->scale = q->scale, t->zero_point = q->zp, t->bits = 8, t->uint8 = q->u8;
     v->u8 = q->u8;
     c->net->in_type = q->u8 ? QNPU_IN_UINT8 : QNPU_IN_INT8;
   }
@@ -784,7 +784,7 @@ static qnpu_status_t new_qtensor(ctx_t *c, const node_t *n, const char *name, in
   qnpu_status_t st = new_tensor_named(c, n, name, h, w, ch, c->net->n_nodes - 1, out);
   if (st) return st;
   qnpu_net_tensor_t *t = &c->net->tensors[(*out)->tensor];
-  t->bits = 8, t->scale = q->scale, t->zero_point = q->zp;
+  t->bits = 8, t->scale = q->scale, t->zero_point = q->zp, t->uint8 = q->u8;
   (*out)->u8 = q->u8;
   return QNPU_OK;
 }
@@ -1265,7 +1265,7 @@ static qnpu_status_t op_quantize(ctx_t *c, const node_t *n) {
   if (x->fin) {
     qnpu_net_tensor_t *t = &c->net->tensors[x->tensor];
     if (t->scale > 0) return fail(c, QNPU_ERR_UNSUPPORTED, n, "the graph input is quantized twice");
-    t->bits = 8, t->scale = q.scale, t->zero_point = q.zp;
+    t->bits = 8, t->scale = q.scale, t->zero_point = q.zp, t->uint8 = q.u8;
     if ((st = alias(c, n, x))) return st;
     value_t *v = &c->vals[c->n_vals - 1];
     v->fin = 0, v->u8 = q.u8;
