@@ -28,7 +28,8 @@ run() { # NAME CMD...
   else
     failed=$((failed + 1)); echo "  FAIL  $name (exit $?), log $log | repro: $*"
   fi
-  grep -v '^WARNING' "$log" | grep -E 'qnpu |sweep|models|FAIL|error' | sed 's/^/  /'
+  grep -v '^WARNING' "$log" | grep -E 'qnpu |sweep|models|FAIL|error' | grep -v -E '^ +[0-9]+/[0-9]+ models' |
+    sed 's/^/  /'
 }
 if [[ -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ]]; then
   run fmnist "$py" tools/onnx_check.py fmnist --qnpu "$bin" --work "$work/fmnist" "${fm[@]}"
