@@ -79,9 +79,10 @@ static inline Onnx__NodeProto *ob_node(ob_t *b, const char *op, const char *name
   Onnx__NodeProto *n = ob_alloc(b, sizeof *n);
   onnx__node_proto__init(n);
   n->op_type = ob_str(b, op), n->name = ob_str(b, name);
-  n->input = ob_alloc(b, 8 * sizeof *n->input);
+  n->input = ob_alloc(b, 16 * sizeof *n->input); /* QLinearConv has 9 inputs */
   char *list = ob_str(b, ins), *save = NULL;
-  for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) n->input[n->n_input++] = t;
+  for (char *t = strtok_r(list, ",", &save); t && n->n_input < 16; t = strtok_r(NULL, ",", &save))
+    n->input[n->n_input++] = t;
   n->n_output = 1, n->output = ob_alloc(b, sizeof *n->output), n->output[0] = ob_str(b, out);
   n->attribute = ob_alloc(b, 8 * sizeof *n->attribute);
   b->nodes[b->g.n_node++] = n;
