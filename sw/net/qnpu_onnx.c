@@ -50,6 +50,22 @@ typedef struct {
 
 /* ---- errors ----------------------------------------------------------------------- */
 
+/* Names come from the file: a control character or a byte that is not
+ * part of valid UTF-8 becomes '?', so that a message is one readable line. */
+static void printable(char *s) {
+  unsigned char *p = (unsigned char *)s;
+  while (*p) {
+    const int len = *p < 0x80 ? 1 : (*p & 0xE0) == 0xC0 ? 2 : (*p & 0xF0) == 0xE0 ? 3 : (*p & 0xF8) == 0xF0 ? 4 : 0;
+    int ok = len > 0 && (len > 1 || (*p >= 0x20 && *p != 0x7F));
+    for (int k = 1; ok && k < len; k++) ok = (p[k] & 0xC0) == 0x80;
+    if (!ok) {
+      *p++ = '?';
+      continue;
+    }
+    p += len;
+  }
+}
+
 static qnpu_status_t fail(ctx_t *c, qnpu_status_t st, const node_t *n, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static qnpu_status_t fail(ctx_t *c, qnpu_status_t st, const node_t *n, const char *fmt, ...) {
@@ -59,9 +75,12 @@ static qnpu_status_t fail(ctx_t *c, qnpu_status_t st, const node_t *n, const cha
   vsnprintf(why, sizeof why, fmt, ap);
   va_end(ap);
   if (n)
-    return qnpu_path_error(st, c->err, c->errlen, c->path, "node %s (%s): %s", n->name && *n->name ? n->name : "?",
-                           n->op_type ? n->op_type : "?", why);
-  return qnpu_path_error(st, c->err, c->errlen, c->path, "%s", why);
+    qnpu_path_error(st, c->err, c->errlen, c->path, "node %s (%s): %s", n->name && *n->name ? n->name : "?",
+                    n->op_type ? n->op_type : "?", why);
+  else
+    qnpu_path_error(st, c->err, c->errlen, c->path, "%s", why);
+  printable(c->err);
+  return st;
 }
 
 /* ---- attributes ------------------------------------------------------------------- */

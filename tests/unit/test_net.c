@@ -594,7 +594,11 @@ static void write_qop(fixture_t *f, const char *name, int edit) {
   g->domain = ob_str(b, edit == 5 ? "com.example" : "com.microsoft");
   if (edit == 6) ob_int(b, g, "channels_last", 1);
   ob_int(b, ob_node(b, "Flatten", "flat", "g", "fl"), "axis", 1);
-  ob_node(b, edit == 3 ? "QAttention" : "QLinearMatMul", "qmm", "fl,gs,gz,wm,wms,wmz,ms,mz", "y");
+  ob_node(b,
+          edit == 3   ? "QAttention"
+          : edit == 7 ? "Softmax"
+                      : "QLinearMatMul",
+          edit == 7 ? "q\001m\xffm" : "qmm", "fl,gs,gz,wm,wms,wmz,ms,mz", "y");
   if (edit == 3) b->nodes[b->g.n_node - 1]->domain = ob_str(b, "com.microsoft");
   assert_int_equal(ob_write(b, tmp_path(f, name)), 0);
   ob_free(b);
@@ -692,6 +696,8 @@ static void test_onnx_qoperator(void **state) {
   expect_q_error(f, "scale.onnx", 4, "node gap (QLinearGlobalAveragePool): input 0 'm' is read with scale 0.2");
   expect_q_error(f, "domain.onnx", 5, "node gap (QLinearGlobalAveragePool): domain 'com.example' is not supported");
   expect_q_error(f, "chlast.onnx", 6, "node gap (QLinearGlobalAveragePool): channels_last=1 is not supported");
+  /* a name with a control character and a byte that is not UTF-8: one readable line */
+  expect_q_error(f, "name.onnx", 7, "node q?m?m (Softmax): op type 'Softmax' is not supported in a quantized model");
 }
 
 /* A QDQ model, uint8: float x [N, 1, 4, 4] -> QuantizeLinear -> DQ -> Conv
