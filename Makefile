@@ -3,8 +3,10 @@
 #   make demo-layers  every conformance layer case on golden, model and sim, and a 512^3 GEMM on sim
 #   make train     retrain the float Fashion-MNIST model (installs python3-torch; not needed by demo)
 #   make test      lint, unit + conformance tests, RTL block tests (4x4, 16x16), runtime layers and
-#                  the network on sim, bit-exactness with ONNX Runtime, ASan/UBSan
+#                  the network on sim, bit-exactness with ONNX Runtime, 20 s of fuzzing per parser,
+#                  ASan/UBSan
 #   make test-onnx qnpu vs ONNX Runtime: a quantize_static model on 10,000 images, 3,000 random nodes
+#   make fuzz      libFuzzer on every parser (npy, IDX, layer case, .qnpu, ONNX), FUZZ_S seconds each
 #   make regress   RTL block tests, 2,000 random command streams and N random layers (SEED=, N=) per array size
 #   make lint      verilator --lint-only -Wall and a Yosys read of every RTL file
 #   make gen       regenerate the register map files from regs/qnpu.json
@@ -53,7 +55,7 @@ TEST_SRC := $(wildcard tests/unit/test_*.c)
 TESTS    := $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
 
 .PHONY: all deps demo demo-layers train test test-unit test-asan test-rtl test-layers test-net test-onnx \
-        test-onnx-quick test-gl lint gen \
+        test-onnx-quick test-gl fuzz fuzz-quick lint gen \
         check-gen regress syn bench bench-hw clean help
 .SECONDARY:
 all: $(CLI) $(TESTS)
@@ -114,6 +116,7 @@ test: deps
 	@$(MAKE) --no-print-directory test-layers
 	@$(MAKE) --no-print-directory test-net
 	@$(MAKE) --no-print-directory test-onnx-quick
+	@$(MAKE) --no-print-directory fuzz-quick
 	@$(MAKE) --no-print-directory test-gl
 	@$(MAKE) --no-print-directory test-asan
 
@@ -373,9 +376,40 @@ train:
 	@tools/deps.sh --train
 	@$(PYTHON) tools/train_fmnist.py --epochs $(strip $(TRAIN_EPOCHS)) --out $(strip $(TRAIN_OUT))
 
+# ---- fuzzing: libFuzzer harnesses (clang) of every parser a user's file reaches ----
+FUZZ_CC      ?= clang
+FUZZ_S       ?= 3600                  # make fuzz: seconds per target
+FUZZ_QUICK_S ?= 20                    # make test: seconds per target
+FUZZ_TARGETS := npy idx case netfile onnx
+FB := $(B)/fuzz
+FUZZ_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 $(FUZZ_SAN) -Wall -Wextra -Werror \
+              -DQNPU_CFG_ROWS=$(CFG_R) -DQNPU_CFG_COLS=$(CFG_C) $(INCLUDES) -MMD -MP
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FB)/obj/%.o) $(FB)/obj/gen/onnx.pb-c.o
+
+$(FB)/obj/%.o: %.c | $(B)/gen/onnx.pb-c.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FB)/obj/gen/onnx.pb-c.o: $(B)/gen/onnx.pb-c.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c11 -g -O1 $(FUZZ_SAN) -I$(B)/gen -c $< -o $@
+
+$(FB)/libqnpu.a: $(FUZZ_LIB_OBJ)
+	$(AR) rcs $@ $^
+
+$(FB)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(FB)/libqnpu.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FB)/libqnpu.a $(LIBS) -o $@
+
+fuzz: deps $(FUZZ_TARGETS:%=$(FB)/fuzz_%)
+	@tools/fuzz.sh $(strip $(FUZZ_S)) $(FB) $(FUZZ_TARGETS)
+
+fuzz-quick: $(FUZZ_TARGETS:%=$(FB)/fuzz_%)
+	@tools/fuzz.sh $(strip $(FUZZ_QUICK_S)) $(FB) $(FUZZ_TARGETS)
+
 clean:
 	rm -rf $(B)
 
 # Header dependencies of every object (the sim tests' and benchmarks' too:
 # without them a changed driver header left stale objects behind).
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(wildcard $(B)/obj/tests/sim/*.d $(B)/obj/tests/bench/*.d $(B)/obj/sim/*.d) $(TESTS:$(B)/tests/%=$(B)/obj/tests/unit/%.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(FUZZ_LIB_OBJ:.o=.d) $(wildcard $(B)/obj/tests/sim/*.d $(B)/obj/tests/bench/*.d $(B)/obj/sim/*.d) $(TESTS:$(B)/tests/%=$(B)/obj/tests/unit/%.d)

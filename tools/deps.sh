@@ -13,6 +13,8 @@ packages=(
   yosys             # synthesis, area
   iverilog          # second simulator (gate-level checks)
   libcmocka-dev     # unit tests
+  clang             # libFuzzer harnesses (make fuzz, and 20 s per parser in make test)
+  libclang-rt-dev   # clang's libFuzzer and sanitizer runtimes
   libcjson-dev      # layer-case JSON
   zlib1g-dev        # FST waveform traces, gzipped IDX files, the model file's CRC
   protobuf-c-compiler # protoc-c: C code for ONNX's protobuf schema

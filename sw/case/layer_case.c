@@ -1,6 +1,8 @@
 /* layer_case.c - load, validate and save layer cases; qnpu_case_layer()
  * turns one into the layer model that the golden model and runtime run. */
 #include "layer_case.h"
+
+#include "qnpu_errmsg.h"
 #include "qnpu_file.h"
 
 #include <cjson/cJSON.h>
@@ -16,9 +18,7 @@
 static const char *const kRequantNames[] = {"tflite_q31", "float_rne", "none", "ort_f32"};
 #define N_REQUANT (sizeof kRequantNames / sizeof *kRequantNames)
 
-const char *qnpu_case_requant_name(qnpu_requant_mode_t m) {
-  return (unsigned)m < N_REQUANT ? kRequantNames[m] : "?";
-}
+const char *qnpu_case_requant_name(qnpu_requant_mode_t m) { return (unsigned)m < N_REQUANT ? kRequantNames[m] : "?"; }
 
 /* Validation context: where to report and what we are reading. */
 typedef struct {
@@ -27,10 +27,9 @@ typedef struct {
   size_t errlen;
 } ctx_t;
 
-static qnpu_status_t bad(const ctx_t *x, qnpu_status_t s, const char *field,
-                         const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static qnpu_status_t bad(const ctx_t *x, qnpu_status_t s, const char *field,
-                         const char *fmt, ...) {
+static qnpu_status_t bad(const ctx_t *x, qnpu_status_t s, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static qnpu_status_t bad(const ctx_t *x, qnpu_status_t s, const char *field, const char *fmt, ...) {
   if (x->err && x->errlen) {
     int n = field ? snprintf(x->err, x->errlen, "%s: field '%s': ", x->path, field)
                   : snprintf(x->err, x->errlen, "%s: ", x->path);
@@ -41,6 +40,7 @@ static qnpu_status_t bad(const ctx_t *x, qnpu_status_t s, const char *field,
       vsnprintf(x->err + n, x->errlen - (size_t)n, fmt, ap);
       va_end(ap);
     }
+    qnpu_printable(x->err); /* a JSON string may hold a newline: still one line */
   }
   return s;
 }
@@ -56,8 +56,8 @@ static int as_int32(const cJSON *v, int32_t *out) {
 }
 
 /* Integer field; absent -> default when !required. */
-static qnpu_status_t get_int(const ctx_t *x, const cJSON *root, const char *key,
-                             int required, int32_t dflt, int32_t *out) {
+static qnpu_status_t get_int(const ctx_t *x, const cJSON *root, const char *key, int required, int32_t dflt,
+                             int32_t *out) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
   if (!v) {
     if (required) return bad(x, QNPU_ERR_FORMAT, key, "missing (required)");
@@ -69,8 +69,7 @@ static qnpu_status_t get_int(const ctx_t *x, const cJSON *root, const char *key,
 }
 
 /* Array of exactly n integers (n == 0: any length 1..4 into *n_out). */
-static qnpu_status_t get_int_array(const ctx_t *x, const cJSON *root,
-                                   const char *key, int required, int n,
+static qnpu_status_t get_int_array(const ctx_t *x, const cJSON *root, const char *key, int required, int n,
                                    const int32_t *dflt, int32_t *out) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
   if (!v) {
@@ -86,8 +85,7 @@ static qnpu_status_t get_int_array(const ctx_t *x, const cJSON *root,
   return QNPU_OK;
 }
 
-static qnpu_status_t get_shape(const ctx_t *x, const cJSON *root, const char *key,
-                               int rank, int64_t *out) {
+static qnpu_status_t get_shape(const ctx_t *x, const cJSON *root, const char *key, int rank, int64_t *out) {
   int32_t v[4];
   const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, key);
   if (!a) return bad(x, QNPU_ERR_FORMAT, key, "missing (required)");
@@ -104,9 +102,8 @@ static qnpu_status_t get_shape(const ctx_t *x, const cJSON *root, const char *ke
 }
 
 /* String field that must be one of names[0..n). */
-static qnpu_status_t get_enum(const ctx_t *x, const cJSON *root, const char *key,
-                              const char *const *names, int n, qnpu_status_t unknown,
-                              int *out) {
+static qnpu_status_t get_enum(const ctx_t *x, const cJSON *root, const char *key, const char *const *names, int n,
+                              qnpu_status_t unknown, int *out) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
   if (!v) return bad(x, QNPU_ERR_FORMAT, key, "missing (required)");
   if (!cJSON_IsString(v)) return bad(x, QNPU_ERR_FORMAT, key, "expected a string");
@@ -131,10 +128,8 @@ static void get_string(const cJSON *root, const char *key, char *out, size_t n) 
 static int32_t bits_min(int bits) { return -(INT32_C(1) << (bits - 1)); }
 static int32_t bits_max(int bits) { return (INT32_C(1) << (bits - 1)) - 1; }
 
-static qnpu_status_t check_range(const ctx_t *x, const char *key, int32_t v,
-                                 int32_t lo, int32_t hi) {
-  if (v < lo || v > hi)
-    return bad(x, QNPU_ERR_FORMAT, key, "%d is outside [%d, %d]", v, lo, hi);
+static qnpu_status_t check_range(const ctx_t *x, const char *key, int32_t v, int32_t lo, int32_t hi) {
+  if (v < lo || v > hi) return bad(x, QNPU_ERR_FORMAT, key, "%d is outside [%d, %d]", v, lo, hi);
   return QNPU_OK;
 }
 
@@ -149,10 +144,8 @@ static void shape_str(const int64_t *s, int n, char *buf, size_t len) {
 
 /* Reads DIR/file into *a and checks dtype and shape. optional: a missing
  * file is fine (a->data stays NULL). */
-static qnpu_status_t load_tensor(ctx_t *x, const char *dir, const char *file,
-                                 int optional, qnpu_dtype_t dt, int ndim,
-                                 const int64_t *shape, int allow_scalar_1,
-                                 qnpu_npy_t *a) {
+static qnpu_status_t load_tensor(ctx_t *x, const char *dir, const char *file, int optional, qnpu_dtype_t dt, int ndim,
+                                 const int64_t *shape, int allow_scalar_1, qnpu_npy_t *a) {
   snprintf(x->path, sizeof x->path, "%s/%s", dir, file);
   if (access(x->path, F_OK) != 0) {
     if (optional) return QNPU_OK;
@@ -161,8 +154,8 @@ static qnpu_status_t load_tensor(ctx_t *x, const char *dir, const char *file,
   const qnpu_status_t st = qnpu_npy_read(x->path, a, x->err, x->errlen);
   if (st) return st == QNPU_ERR_IO ? QNPU_ERR_FORMAT : st;
   if (a->dtype != dt)
-    return bad(x, QNPU_ERR_FORMAT, NULL, "wrong dtype %s (expected %s)",
-               qnpu_dtype_name(a->dtype), qnpu_dtype_name(dt));
+    return bad(x, QNPU_ERR_FORMAT, NULL, "wrong dtype %s (expected %s)", qnpu_dtype_name(a->dtype),
+               qnpu_dtype_name(dt));
   int same = a->ndim == ndim;
   for (int i = 0; same && i < ndim; i++) same = a->shape[i] == shape[i];
   if (!same && allow_scalar_1 && a->ndim == 1 && a->shape[0] == 1) same = 1;
@@ -170,21 +163,18 @@ static qnpu_status_t load_tensor(ctx_t *x, const char *dir, const char *file,
     char got[96], want[96];
     shape_str(a->shape, a->ndim, got, sizeof got);
     shape_str(shape, ndim, want, sizeof want);
-    return bad(x, QNPU_ERR_FORMAT, NULL, "wrong shape %s (expected %s%s)", got, want,
-               allow_scalar_1 ? " or [1]" : "");
+    return bad(x, QNPU_ERR_FORMAT, NULL, "wrong shape %s (expected %s%s)", got, want, allow_scalar_1 ? " or [1]" : "");
   }
   return QNPU_OK;
 }
 
 /* Every int8 element must fit `bits`. */
-static qnpu_status_t check_values(const ctx_t *x, const qnpu_npy_t *a, int bits,
-                                  const char *what) {
+static qnpu_status_t check_values(const ctx_t *x, const qnpu_npy_t *a, int bits, const char *what) {
   const int8_t *v = a->data;
   for (size_t i = 0; i < a->count; i++)
     if (v[i] < bits_min(bits) || v[i] > bits_max(bits))
-      return bad(x, QNPU_ERR_FORMAT, NULL,
-                 "element %zu is %d, outside the declared %s of %d bits [%d, %d]", i,
-                 v[i], what, bits, bits_min(bits), bits_max(bits));
+      return bad(x, QNPU_ERR_FORMAT, NULL, "element %zu is %d, outside the declared %s of %d bits [%d, %d]", i, v[i],
+                 what, bits, bits_min(bits), bits_max(bits));
   return QNPU_OK;
 }
 
@@ -230,10 +220,8 @@ static qnpu_status_t parse_json(ctx_t *x, const cJSON *j, qnpu_case_t *c) {
       (st = get_int(x, j, "input_zero_point", 1, 0, &c->input_zero_point)) ||
       (st = get_int(x, j, "filter_zero_point", 0, 0, &c->filter_zero_point)) ||
       (st = get_int(x, j, "output_zero_point", 1, 0, &c->output_zero_point)) ||
-      (st = get_int(x, j, "act_min", 1, 0, &c->act_min)) ||
-      (st = get_int(x, j, "act_max", 1, 0, &c->act_max)) ||
-      (st = get_int(x, j, "input_bits", 0, 8, &bits[0])) ||
-      (st = get_int(x, j, "weight_bits", 0, 8, &bits[1])) ||
+      (st = get_int(x, j, "act_min", 1, 0, &c->act_min)) || (st = get_int(x, j, "act_max", 1, 0, &c->act_max)) ||
+      (st = get_int(x, j, "input_bits", 0, 8, &bits[0])) || (st = get_int(x, j, "weight_bits", 0, 8, &bits[1])) ||
       (st = get_int(x, j, "output_bits", 0, 8, &bits[2])))
     return st;
   if ((st = get_enum(x, j, "requant", kRequantNames, N_REQUANT, QNPU_ERR_UNSUPPORTED, &rq))) return st;
@@ -257,10 +245,10 @@ static qnpu_status_t parse_json(ctx_t *x, const cJSON *j, qnpu_case_t *c) {
   if (qnpu_prec_of_bits(bits[0], bits[1], bits[2], &c->precision) != QNPU_OK)
     return bad(x, QNPU_ERR_UNSUPPORTED, "input_bits",
                "precision input/weight/output = %d/%d/%d bits is not supported "
-               "(supported: W8A8 8/8/8, W4A8 8/4/8, W4A4 4/4/4)", bits[0], bits[1], bits[2]);
+               "(supported: W8A8 8/8/8, W4A8 8/4/8, W4A4 4/4/4)",
+               bits[0], bits[1], bits[2]);
   if ((c->requant == QNPU_REQUANT_NONE) != c->output_int32)
-    return bad(x, QNPU_ERR_FORMAT, "output",
-               "\"int32\" output goes with requant \"none\" and only with it");
+    return bad(x, QNPU_ERR_FORMAT, "output", "\"int32\" output goes with requant \"none\" and only with it");
   if ((st = check_range(x, "input_zero_point", c->input_zero_point, bits_min(bits[0]), bits_max(bits[0]))) ||
       (st = check_range(x, "filter_zero_point", c->filter_zero_point, bits_min(bits[1]), bits_max(bits[1]))))
     return st;
@@ -269,8 +257,7 @@ static qnpu_status_t parse_json(ctx_t *x, const cJSON *j, qnpu_case_t *c) {
     /* TFLite carries Zy as int32 and CMSIS-NN data uses 128 for an int8
      * output, so any int16 value is accepted (the clamp still applies). */
     if ((st = check_range(x, "output_zero_point", c->output_zero_point, INT16_MIN, INT16_MAX)) ||
-        (st = check_range(x, "act_min", c->act_min, lo, hi)) ||
-        (st = check_range(x, "act_max", c->act_max, lo, hi)))
+        (st = check_range(x, "act_min", c->act_min, lo, hi)) || (st = check_range(x, "act_max", c->act_max, lo, hi)))
       return st;
     if (c->act_min > c->act_max)
       return bad(x, QNPU_ERR_FORMAT, "act_min", "act_min %d > act_max %d", c->act_min, c->act_max);
@@ -280,11 +267,11 @@ static qnpu_status_t parse_json(ctx_t *x, const cJSON *j, qnpu_case_t *c) {
   const int64_t *in = c->input_shape, *f = c->filter_shape, *o = c->output_shape;
   if (c->op == QNPU_OP_FULLY_CONNECTED) {
     if (f[1] != in[1])
-      return bad(x, QNPU_ERR_FORMAT, "filter_shape", "K = %lld does not match input_shape K = %lld",
-                 (long long)f[1], (long long)in[1]);
+      return bad(x, QNPU_ERR_FORMAT, "filter_shape", "K = %lld does not match input_shape K = %lld", (long long)f[1],
+                 (long long)in[1]);
     if (o[0] != in[0] || o[1] != f[0])
-      return bad(x, QNPU_ERR_FORMAT, "output_shape", "expected [%lld, %lld] ([N, O])",
-                 (long long)in[0], (long long)f[0]);
+      return bad(x, QNPU_ERR_FORMAT, "output_shape", "expected [%lld, %lld] ([N, O])", (long long)in[0],
+                 (long long)f[0]);
     return QNPU_OK;
   }
   int64_t oc;
@@ -294,15 +281,14 @@ static qnpu_status_t parse_json(ctx_t *x, const cJSON *j, qnpu_case_t *c) {
                  c->groups, (long long)in[3], (long long)f[0]);
     if (f[3] * c->groups != in[3])
       return bad(x, QNPU_ERR_FORMAT, "filter_shape",
-                 "input channels per filter %lld x groups %d != input channels %lld",
-                 (long long)f[3], c->groups, (long long)in[3]);
+                 "input channels per filter %lld x groups %d != input channels %lld", (long long)f[3], c->groups,
+                 (long long)in[3]);
     oc = f[0];
   } else {
     if (f[0] != 1) return bad(x, QNPU_ERR_FORMAT, "filter_shape", "depthwise filters are [1, KH, KW, O]");
     if (f[3] != in[3] * c->depth_multiplier)
-      return bad(x, QNPU_ERR_FORMAT, "filter_shape",
-                 "O = %lld != input channels %lld x depth_multiplier %d", (long long)f[3],
-                 (long long)in[3], c->depth_multiplier);
+      return bad(x, QNPU_ERR_FORMAT, "filter_shape", "O = %lld != input channels %lld x depth_multiplier %d",
+                 (long long)f[3], (long long)in[3], c->depth_multiplier);
     oc = f[3];
   }
   const int32_t oh = qnpu_golden_conv_out_dim((int32_t)in[1], (int32_t)f[1], c->stride[0], c->dilation[0],
@@ -310,14 +296,13 @@ static qnpu_status_t parse_json(ctx_t *x, const cJSON *j, qnpu_case_t *c) {
   const int32_t ow = qnpu_golden_conv_out_dim((int32_t)in[2], (int32_t)f[2], c->stride[1], c->dilation[1],
                                               c->padding[1], c->padding[3]);
   if (oh < 1 || ow < 1)
-    return bad(x, QNPU_ERR_FORMAT, "filter_shape",
-               "the dilated kernel does not fit the padded input");
+    return bad(x, QNPU_ERR_FORMAT, "filter_shape", "the dilated kernel does not fit the padded input");
   if (o[0] != in[0] || o[1] != oh || o[2] != ow || o[3] != oc)
     return bad(x, QNPU_ERR_FORMAT, "output_shape",
                "[%lld, %lld, %lld, %lld] is inconsistent with input, filter, stride, "
                "padding and dilation, which give [%lld, %d, %d, %lld]",
-               (long long)o[0], (long long)o[1], (long long)o[2], (long long)o[3],
-               (long long)in[0], oh, ow, (long long)oc);
+               (long long)o[0], (long long)o[1], (long long)o[2], (long long)o[3], (long long)in[0], oh, ow,
+               (long long)oc);
   return QNPU_OK;
 }
 
@@ -327,8 +312,7 @@ static int64_t case_out_channels(const qnpu_case_t *c) {
                                           : c->filter_shape[3];
 }
 
-qnpu_status_t qnpu_case_load(const char *dir, qnpu_case_t *c, char *err,
-                             size_t errlen) {
+qnpu_status_t qnpu_case_load(const char *dir, qnpu_case_t *c, char *err, size_t errlen) {
   memset(c, 0, sizeof *c);
   ctx_t x = {.err = err, .errlen = errlen};
   snprintf(x.path, sizeof x.path, "%s/layer.json", dir);
@@ -369,12 +353,11 @@ qnpu_status_t qnpu_case_load(const char *dir, qnpu_case_t *c, char *err,
         (st = load_tensor(&x, dir, "shift.npy", opt, QNPU_DT_INT32, 1, &o, 1, &c->shift)))
       return st;
     if (c->multiplier.data && c->shift.data && c->multiplier.count != c->shift.count)
-      return bad(&x, QNPU_ERR_FORMAT, NULL, "has %zu values but multiplier.npy has %zu",
-                 c->shift.count, c->multiplier.count);
+      return bad(&x, QNPU_ERR_FORMAT, NULL, "has %zu values but multiplier.npy has %zu", c->shift.count,
+                 c->multiplier.count);
     for (size_t i = 0; c->shift.data && i < c->shift.count; i++) {
       const int32_t s = ((const int32_t *)c->shift.data)[i];
-      if (s < -31 || s > 30)
-        return bad(&x, QNPU_ERR_FORMAT, NULL, "element %zu is %d, outside [-31, 30]", i, s);
+      if (s < -31 || s > 30) return bad(&x, QNPU_ERR_FORMAT, NULL, "element %zu is %d, outside [-31, 30]", i, s);
     }
     snprintf(x.path, sizeof x.path, "%s/multiplier.npy", dir);
     for (size_t i = 0; c->multiplier.data && i < c->multiplier.count; i++)
@@ -394,10 +377,8 @@ qnpu_status_t qnpu_case_load(const char *dir, qnpu_case_t *c, char *err,
     }
   }
   const qnpu_dtype_t edt = c->output_int32 ? QNPU_DT_INT32 : QNPU_DT_INT8;
-  if ((st = load_tensor(&x, dir, "expected.npy", 1, edt, c->rank, c->output_shape, 0, &c->expected)))
-    return st;
-  if (c->expected.data && !c->output_int32 &&
-      (st = check_values(&x, &c->expected, c->output_bits, "output width")))
+  if ((st = load_tensor(&x, dir, "expected.npy", 1, edt, c->rank, c->output_shape, 0, &c->expected))) return st;
+  if (c->expected.data && !c->output_int32 && (st = check_values(&x, &c->expected, c->output_bits, "output width")))
     return st;
   return QNPU_OK;
 }
@@ -425,16 +406,25 @@ qnpu_layer_t qnpu_case_layer(const qnpu_case_t *c) {
   l.rq.per_channel = per->count > 1; /* a [1] array is one per-tensor value */
   const int fc = c->op == QNPU_OP_FULLY_CONNECTED;
   const qnpu_conv_params_t p = {
-      .n = (int32_t)c->input_shape[0], .h = fc ? 1 : (int32_t)c->input_shape[1],
-      .w = fc ? 1 : (int32_t)c->input_shape[2], .c = (int32_t)c->input_shape[fc ? 1 : 3],
+      .n = (int32_t)c->input_shape[0],
+      .h = fc ? 1 : (int32_t)c->input_shape[1],
+      .w = fc ? 1 : (int32_t)c->input_shape[2],
+      .c = (int32_t)c->input_shape[fc ? 1 : 3],
       .out_c = (int32_t)case_out_channels(c),
-      .kh = fc ? 1 : (int32_t)c->filter_shape[1], .kw = fc ? 1 : (int32_t)c->filter_shape[2],
-      .stride_h = fc ? 1 : c->stride[0], .stride_w = fc ? 1 : c->stride[1],
-      .dil_h = fc ? 1 : c->dilation[0], .dil_w = fc ? 1 : c->dilation[1],
-      .pad_top = fc ? 0 : c->padding[0], .pad_left = fc ? 0 : c->padding[1],
-      .pad_bottom = fc ? 0 : c->padding[2], .pad_right = fc ? 0 : c->padding[3],
-      .groups = c->op == QNPU_OP_CONV2D ? c->groups : 1, .depth_multiplier = c->depth_multiplier,
-      .input_zero_point = c->input_zero_point, .filter_zero_point = c->filter_zero_point,
+      .kh = fc ? 1 : (int32_t)c->filter_shape[1],
+      .kw = fc ? 1 : (int32_t)c->filter_shape[2],
+      .stride_h = fc ? 1 : c->stride[0],
+      .stride_w = fc ? 1 : c->stride[1],
+      .dil_h = fc ? 1 : c->dilation[0],
+      .dil_w = fc ? 1 : c->dilation[1],
+      .pad_top = fc ? 0 : c->padding[0],
+      .pad_left = fc ? 0 : c->padding[1],
+      .pad_bottom = fc ? 0 : c->padding[2],
+      .pad_right = fc ? 0 : c->padding[3],
+      .groups = c->op == QNPU_OP_CONV2D ? c->groups : 1,
+      .depth_multiplier = c->depth_multiplier,
+      .input_zero_point = c->input_zero_point,
+      .filter_zero_point = c->filter_zero_point,
   };
   l.p = p;
   return l;
@@ -444,21 +434,18 @@ qnpu_layer_t qnpu_case_layer(const qnpu_case_t *c) {
 
 static cJSON *int_array(const int64_t *v64, const int32_t *v32, int n) {
   cJSON *a = cJSON_CreateArray();
-  for (int i = 0; a && i < n; i++)
-    cJSON_AddItemToArray(a, cJSON_CreateNumber(v64 ? (double)v64[i] : (double)v32[i]));
+  for (int i = 0; a && i < n; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber(v64 ? (double)v64[i] : (double)v32[i]));
   return a;
 }
 
-static qnpu_status_t save_tensor(const char *dir, const char *file, const qnpu_npy_t *a,
-                                 char *err, size_t errlen) {
+static qnpu_status_t save_tensor(const char *dir, const char *file, const qnpu_npy_t *a, char *err, size_t errlen) {
   if (!a->data) return QNPU_OK;
   char path[1200];
   snprintf(path, sizeof path, "%s/%s", dir, file);
   return qnpu_npy_write(path, a->dtype, a->ndim, a->shape, a->data, err, errlen);
 }
 
-qnpu_status_t qnpu_case_save(const qnpu_case_t *c, const char *dir, char *err,
-                             size_t errlen) {
+qnpu_status_t qnpu_case_save(const qnpu_case_t *c, const char *dir, char *err, size_t errlen) {
   cJSON *j = cJSON_CreateObject();
   if (!j) return QNPU_ERR_NOMEM;
   cJSON_AddStringToObject(j, "format", QNPU_CASE_FORMAT);

@@ -20,9 +20,8 @@ static const struct {
   size_t size;
   const char *name;
 } kTypes[] = {
-    {QNPU_DT_INT8, 'i', 1, "int8"},       {QNPU_DT_UINT8, 'u', 1, "uint8"},
-    {QNPU_DT_INT16, 'i', 2, "int16"},     {QNPU_DT_INT32, 'i', 4, "int32"},
-    {QNPU_DT_INT64, 'i', 8, "int64"},     {QNPU_DT_FLOAT32, 'f', 4, "float32"},
+    {QNPU_DT_INT8, 'i', 1, "int8"},       {QNPU_DT_UINT8, 'u', 1, "uint8"}, {QNPU_DT_INT16, 'i', 2, "int16"},
+    {QNPU_DT_INT32, 'i', 4, "int32"},     {QNPU_DT_INT64, 'i', 8, "int64"}, {QNPU_DT_FLOAT32, 'f', 4, "float32"},
     {QNPU_DT_FLOAT64, 'f', 8, "float64"},
 };
 #define NTYPES (sizeof kTypes / sizeof kTypes[0])
@@ -38,7 +37,6 @@ size_t qnpu_dtype_size(qnpu_dtype_t dt) {
     if (kTypes[i].dt == dt) return kTypes[i].size;
   return 0;
 }
-
 
 /* Finds the value after 'key': in a dict literal; NULL if absent. */
 static const char *dict_value(const char *hdr, const char *key) {
@@ -58,8 +56,7 @@ static const char *dict_value(const char *hdr, const char *key) {
   return NULL;
 }
 
-static qnpu_status_t parse_header(const char *hdr, qnpu_npy_t *a,
-                                  const char *path, char *err, size_t errlen) {
+static qnpu_status_t parse_header(const char *hdr, qnpu_npy_t *a, const char *path, char *err, size_t errlen) {
   const char *d = dict_value(hdr, "descr");
   if (!d || (*d != '\'' && *d != '"'))
     return qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, path, "header has no 'descr'");
@@ -71,8 +68,8 @@ static qnpu_status_t parse_header(const char *hdr, qnpu_npy_t *a,
   const char kind = d[1];
   const size_t size = (size_t)strtoul(d + 2, NULL, 10);
   if (order == '>' && size > 1)
-    return qnpu_path_error(QNPU_ERR_UNSUPPORTED, err, errlen, path,
-                "big-endian data ('%.*s') is not supported", (int)(end - d), d);
+    return qnpu_path_error(QNPU_ERR_UNSUPPORTED, err, errlen, path, "big-endian data ('%.*s') is not supported",
+                           (int)(end - d), d);
   if (order != '<' && order != '|' && order != '=' && order != '>')
     return qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, path, "bad byte order in 'descr'");
   int found = 0;
@@ -82,14 +79,13 @@ static qnpu_status_t parse_header(const char *hdr, qnpu_npy_t *a,
       found = 1;
     }
   if (!found)
-    return qnpu_path_error(QNPU_ERR_UNSUPPORTED, err, errlen, path,
-                "dtype '%.*s' is not supported", (int)(end - d), d);
+    return qnpu_path_error(QNPU_ERR_UNSUPPORTED, err, errlen, path, "dtype '%.*s' is not supported", (int)(end - d), d);
 
   const char *f = dict_value(hdr, "fortran_order");
   if (!f) return qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, path, "header has no 'fortran_order'");
   if (strncmp(f, "True", 4) == 0)
     return qnpu_path_error(QNPU_ERR_UNSUPPORTED, err, errlen, path,
-                "Fortran-order arrays are not supported (save with C order)");
+                           "Fortran-order arrays are not supported (save with C order)");
   if (strncmp(f, "False", 5) != 0)
     return qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, path, "bad 'fortran_order' in header");
 
@@ -107,8 +103,7 @@ static qnpu_status_t parse_header(const char *hdr, qnpu_npy_t *a,
     if (next == s || errno || v < 0)
       return qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, path, "bad 'shape' in header");
     if (a->ndim == QNPU_NPY_MAX_DIMS)
-      return qnpu_path_error(QNPU_ERR_UNSUPPORTED, err, errlen, path, "more than %d dimensions",
-                  QNPU_NPY_MAX_DIMS);
+      return qnpu_path_error(QNPU_ERR_UNSUPPORTED, err, errlen, path, "more than %d dimensions", QNPU_NPY_MAX_DIMS);
     a->shape[a->ndim++] = v;
     if (v && a->count > SIZE_MAX / 16 / (size_t)v)
       return qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, path, "shape is too large");
@@ -118,8 +113,7 @@ static qnpu_status_t parse_header(const char *hdr, qnpu_npy_t *a,
   return QNPU_OK;
 }
 
-qnpu_status_t qnpu_npy_read(const char *path, qnpu_npy_t *out, char *err,
-                            size_t errlen) {
+qnpu_status_t qnpu_npy_read(const char *path, qnpu_npy_t *out, char *err, size_t errlen) {
   memset(out, 0, sizeof *out);
   FILE *fp = fopen(path, "rb");
   if (!fp) return qnpu_path_error(QNPU_ERR_IO, err, errlen, path, "cannot open: %s", strerror(errno));
@@ -138,11 +132,9 @@ qnpu_status_t qnpu_npy_read(const char *path, qnpu_npy_t *out, char *err,
       st = qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, path, "truncated header");
       goto done;
     }
-    hlen = (size_t)pre[8] | (size_t)pre[9] << 8 | (size_t)pre[10] << 16 |
-           (size_t)pre[11] << 24;
+    hlen = (size_t)pre[8] | (size_t)pre[9] << 8 | (size_t)pre[10] << 16 | (size_t)pre[11] << 24;
   } else {
-    st = qnpu_path_error(QNPU_ERR_UNSUPPORTED, err, errlen, path, ".npy format version %u.%u",
-              pre[6], pre[7]);
+    st = qnpu_path_error(QNPU_ERR_UNSUPPORTED, err, errlen, path, ".npy format version %u.%u", pre[6], pre[7]);
     goto done;
   }
   if (hlen > (1u << 20)) {
@@ -162,6 +154,23 @@ qnpu_status_t qnpu_npy_read(const char *path, qnpu_npy_t *out, char *err,
   st = parse_header(hdr, out, path, err, errlen);
   if (st != QNPU_OK) goto done;
   const size_t bytes = out->count * qnpu_dtype_size(out->dtype);
+  /* the data must be in the file before it is worth allocating */
+  const long here = ftell(fp);
+  if (here < 0 || fseek(fp, 0, SEEK_END)) {
+    st = qnpu_path_error(QNPU_ERR_IO, err, errlen, path, "cannot seek: %s", strerror(errno));
+    goto done;
+  }
+  const long size = ftell(fp);
+  if (size < here || fseek(fp, here, SEEK_SET)) {
+    st = qnpu_path_error(QNPU_ERR_IO, err, errlen, path, "cannot seek: %s", strerror(errno));
+    goto done;
+  }
+  if ((uint64_t)(size - here) < bytes) {
+    st =
+        qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, path,
+                        "truncated data: %ld of %zu bytes for shape with %zu elements", size - here, bytes, out->count);
+    goto done;
+  }
   out->data = malloc(bytes ? bytes : 1);
   if (!out->data) {
     st = qnpu_path_error(QNPU_ERR_NOMEM, err, errlen, path, "out of memory (%zu bytes)", bytes);
@@ -170,13 +179,11 @@ qnpu_status_t qnpu_npy_read(const char *path, qnpu_npy_t *out, char *err,
   const size_t got = fread(out->data, 1, bytes, fp);
   if (got != bytes) {
     st = qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, path,
-              "truncated data: %zu of %zu bytes for shape with %zu elements", got,
-              bytes, out->count);
+                         "truncated data: %zu of %zu bytes for shape with %zu elements", got, bytes, out->count);
     goto done;
   }
   if (fgetc(fp) != EOF)
-    st = qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, path, "trailing bytes after %zu elements",
-              out->count);
+    st = qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, path, "trailing bytes after %zu elements", out->count);
 done:
   free(hdr);
   fclose(fp);
@@ -184,9 +191,8 @@ done:
   return st;
 }
 
-qnpu_status_t qnpu_npy_write(const char *path, qnpu_dtype_t dt, int ndim,
-                             const int64_t *shape, const void *data, char *err,
-                             size_t errlen) {
+qnpu_status_t qnpu_npy_write(const char *path, qnpu_dtype_t dt, int ndim, const int64_t *shape, const void *data,
+                             char *err, size_t errlen) {
   const size_t isz = qnpu_dtype_size(dt);
   if (!isz || ndim < 0 || ndim > QNPU_NPY_MAX_DIMS || (ndim && !shape))
     return qnpu_path_error(QNPU_ERR_ARG, err, errlen, path, "bad array description");
@@ -194,8 +200,8 @@ qnpu_status_t qnpu_npy_write(const char *path, qnpu_dtype_t dt, int ndim,
   for (size_t i = 0; i < NTYPES; i++)
     if (kTypes[i].dt == dt) kind = kTypes[i].kind;
   char dict[512];
-  int n = snprintf(dict, sizeof dict, "{'descr': '%c%c%zu', 'fortran_order': False, 'shape': (",
-                   isz == 1 ? '|' : '<', kind, isz);
+  int n = snprintf(dict, sizeof dict, "{'descr': '%c%c%zu', 'fortran_order': False, 'shape': (", isz == 1 ? '|' : '<',
+                   kind, isz);
   size_t count = 1;
   for (int i = 0; i < ndim; i++) {
     if (shape[i] < 0) return qnpu_path_error(QNPU_ERR_ARG, err, errlen, path, "negative dimension");
@@ -210,8 +216,8 @@ qnpu_status_t qnpu_npy_write(const char *path, qnpu_dtype_t dt, int ndim,
   const size_t hlen = (size_t)n + pad + 1;
   FILE *fp = fopen(path, "wb");
   if (!fp) return qnpu_path_error(QNPU_ERR_IO, err, errlen, path, "cannot create: %s", strerror(errno));
-  const unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
-                                 (unsigned char)(hlen & 0xFF), (unsigned char)(hlen >> 8)};
+  const unsigned char pre[10] = {
+      0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 0xFF), (unsigned char)(hlen >> 8)};
   int ok = fwrite(pre, 1, 10, fp) == 10 && fwrite(dict, 1, (size_t)n, fp) == (size_t)n;
   for (size_t i = 0; ok && i < pad; i++) ok = fputc(' ', fp) != EOF;
   ok = ok && fputc('\n', fp) != EOF;

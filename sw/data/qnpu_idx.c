@@ -93,12 +93,32 @@ qnpu_status_t qnpu_idx_read(const char *path, qnpu_tensor_t *out, char *err, siz
   out->dtype = kTypes[t].dt;
   out->count = (size_t)count;
   const size_t bytes = out->count * esize;
-  out->data = malloc(bytes ? bytes : 1);
+  /* The buffer grows with the data read, so that a header promising more
+   * than the file holds costs no more memory than the file. */
+  size_t cap = bytes < (1u << 20) ? bytes : 1u << 20;
+  out->data = malloc(cap ? cap : 1);
+  got = 0;
+  while (out->data && got < bytes) {
+    size_t n;
+    const int full = read_all(f, (uint8_t *)out->data + got, cap - got, &n);
+    got += n;
+    if (!full) break;
+    if (got == cap && cap < bytes) {
+      const size_t ncap = cap > bytes / 2 ? bytes : 2 * cap;
+      void *nb = realloc(out->data, ncap);
+      if (!nb) {
+        free(out->data);
+        out->data = NULL;
+        break;
+      }
+      out->data = nb, cap = ncap;
+    }
+  }
   if (!out->data) {
     st = qnpu_path_error(QNPU_ERR_NOMEM, err, errlen, path, "out of memory for %zu bytes", bytes);
     goto done;
   }
-  if (!read_all(f, out->data, bytes, &got)) {
+  if (got < bytes) {
     int zerr = 0;
     const char *zmsg = gzerror(f, &zerr);
     st = qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, path,

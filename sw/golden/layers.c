@@ -9,21 +9,17 @@
 #include <math.h>
 
 /* acc + v modulo 2^32, without signed-overflow undefined behaviour. */
-static int32_t wrap_add(int32_t acc, int64_t v) {
-  return (int32_t)(uint32_t)((uint32_t)acc + (uint32_t)(uint64_t)v);
-}
+static int32_t wrap_add(int32_t acc, int64_t v) { return (int32_t)(uint32_t)((uint32_t)acc + (uint32_t)(uint64_t)v); }
 
-int32_t qnpu_golden_conv_out_dim(int32_t in, int32_t k, int32_t stride,
-                                 int32_t dil, int32_t pad_a, int32_t pad_b) {
+int32_t qnpu_golden_conv_out_dim(int32_t in, int32_t k, int32_t stride, int32_t dil, int32_t pad_a, int32_t pad_b) {
   const int64_t span = (int64_t)in + pad_a + pad_b - (int64_t)dil * (k - 1) - 1;
   if (span < 0 || stride < 1) return 0;
   return (int32_t)(span / stride + 1);
 }
 
 static int conv_params_ok(const qnpu_conv_params_t *p) {
-  return p && p->n > 0 && p->h > 0 && p->w > 0 && p->c > 0 && p->out_c > 0 &&
-         p->kh > 0 && p->kw > 0 && p->stride_h > 0 && p->stride_w > 0 &&
-         p->dil_h > 0 && p->dil_w > 0 && p->pad_top >= 0 && p->pad_left >= 0 &&
+  return p && p->n > 0 && p->h > 0 && p->w > 0 && p->c > 0 && p->out_c > 0 && p->kh > 0 && p->kw > 0 &&
+         p->stride_h > 0 && p->stride_w > 0 && p->dil_h > 0 && p->dil_w > 0 && p->pad_top >= 0 && p->pad_left >= 0 &&
          p->pad_bottom >= 0 && p->pad_right >= 0;
 }
 
@@ -35,15 +31,10 @@ typedef struct {
   int32_t cin_per_group, cout_per_group; /* conv2d */
 } conv_kind_t;
 
-static qnpu_status_t conv_common(const qnpu_conv_params_t *p,
-                                 const conv_kind_t *kind,
-                                 const qnpu_requant_t *rq, const int8_t *input,
-                                 const int8_t *filter, const int32_t *bias,
-                                 int32_t *out) {
-  const int32_t oh = qnpu_golden_conv_out_dim(p->h, p->kh, p->stride_h, p->dil_h,
-                                              p->pad_top, p->pad_bottom);
-  const int32_t ow = qnpu_golden_conv_out_dim(p->w, p->kw, p->stride_w, p->dil_w,
-                                              p->pad_left, p->pad_right);
+static qnpu_status_t conv_common(const qnpu_conv_params_t *p, const conv_kind_t *kind, const qnpu_requant_t *rq,
+                                 const int8_t *input, const int8_t *filter, const int32_t *bias, int32_t *out) {
+  const int32_t oh = qnpu_golden_conv_out_dim(p->h, p->kh, p->stride_h, p->dil_h, p->pad_top, p->pad_bottom);
+  const int32_t ow = qnpu_golden_conv_out_dim(p->w, p->kw, p->stride_w, p->dil_w, p->pad_left, p->pad_right);
   if (oh < 1 || ow < 1) return QNPU_ERR_ARG;
   if (qnpu_golden_requant_check(rq, (size_t)p->out_c) != QNPU_OK) return QNPU_ERR_ARG;
   const int32_t taps_c = kind->depthwise ? 1 : kind->cin_per_group;
@@ -81,35 +72,25 @@ static qnpu_status_t conv_common(const qnpu_conv_params_t *p,
   return QNPU_OK;
 }
 
-qnpu_status_t qnpu_golden_conv2d(const qnpu_conv_params_t *p,
-                                 const qnpu_requant_t *rq, const int8_t *input,
-                                 const int8_t *filter, const int32_t *bias,
-                                 int32_t *out) {
+qnpu_status_t qnpu_golden_conv2d(const qnpu_conv_params_t *p, const qnpu_requant_t *rq, const int8_t *input,
+                                 const int8_t *filter, const int32_t *bias, int32_t *out) {
   if (!conv_params_ok(p) || !input || !filter || !out) return QNPU_ERR_ARG;
   if (p->groups < 1 || p->c % p->groups || p->out_c % p->groups) return QNPU_ERR_ARG;
   const conv_kind_t kind = {0, p->c / p->groups, p->out_c / p->groups};
   return conv_common(p, &kind, rq, input, filter, bias, out);
 }
 
-qnpu_status_t qnpu_golden_depthwise_conv2d(const qnpu_conv_params_t *p,
-                                           const qnpu_requant_t *rq,
-                                           const int8_t *input,
-                                           const int8_t *filter,
-                                           const int32_t *bias, int32_t *out) {
+qnpu_status_t qnpu_golden_depthwise_conv2d(const qnpu_conv_params_t *p, const qnpu_requant_t *rq, const int8_t *input,
+                                           const int8_t *filter, const int32_t *bias, int32_t *out) {
   if (!conv_params_ok(p) || !input || !filter || !out) return QNPU_ERR_ARG;
-  if (p->depth_multiplier < 1 || p->out_c != p->c * p->depth_multiplier)
-    return QNPU_ERR_ARG;
+  if (p->depth_multiplier < 1 || p->out_c != p->c * p->depth_multiplier) return QNPU_ERR_ARG;
   const conv_kind_t kind = {1, 1, 1};
   return conv_common(p, &kind, rq, input, filter, bias, out);
 }
 
-qnpu_status_t qnpu_golden_fully_connected(int32_t n, int32_t k, int32_t o,
-                                          int32_t input_zero_point,
-                                          int32_t filter_zero_point,
-                                          const qnpu_requant_t *rq,
-                                          const int8_t *input,
-                                          const int8_t *weights,
-                                          const int32_t *bias, int32_t *out) {
+qnpu_status_t qnpu_golden_fully_connected(int32_t n, int32_t k, int32_t o, int32_t input_zero_point,
+                                          int32_t filter_zero_point, const qnpu_requant_t *rq, const int8_t *input,
+                                          const int8_t *weights, const int32_t *bias, int32_t *out) {
   if (n < 1 || k < 1 || o < 1 || !input || !weights || !out) return QNPU_ERR_ARG;
   if (qnpu_golden_requant_check(rq, (size_t)o) != QNPU_OK) return QNPU_ERR_ARG;
   for (int32_t b = 0; b < n; b++)
@@ -125,10 +106,8 @@ qnpu_status_t qnpu_golden_fully_connected(int32_t n, int32_t k, int32_t o,
   return QNPU_OK;
 }
 
-qnpu_status_t qnpu_golden_gemm(int32_t m, int32_t k, int32_t n, int32_t za,
-                               int32_t zb, const qnpu_requant_t *rq,
-                               const int8_t *a, const int8_t *b,
-                               const int32_t *bias, int32_t *out) {
+qnpu_status_t qnpu_golden_gemm(int32_t m, int32_t k, int32_t n, int32_t za, int32_t zb, const qnpu_requant_t *rq,
+                               const int8_t *a, const int8_t *b, const int32_t *bias, int32_t *out) {
   if (m < 1 || k < 1 || n < 1 || !a || !b || !out) return QNPU_ERR_ARG;
   if (qnpu_golden_requant_check(rq, (size_t)n) != QNPU_OK) return QNPU_ERR_ARG;
   for (int32_t i = 0; i < m; i++)
@@ -147,20 +126,16 @@ qnpu_status_t qnpu_golden_gemm(int32_t m, int32_t k, int32_t n, int32_t za,
 /* ---- pooling ------------------------------------------------------------ */
 
 static int pool_params_ok(const qnpu_pool_params_t *p) {
-  return p && p->n > 0 && p->h > 0 && p->w > 0 && p->c > 0 && p->kh > 0 &&
-         p->kw > 0 && p->stride_h > 0 && p->stride_w > 0 && p->pad_top >= 0 &&
-         p->pad_left >= 0 && p->pad_bottom >= 0 && p->pad_right >= 0 &&
+  return p && p->n > 0 && p->h > 0 && p->w > 0 && p->c > 0 && p->kh > 0 && p->kw > 0 && p->stride_h > 0 &&
+         p->stride_w > 0 && p->pad_top >= 0 && p->pad_left >= 0 && p->pad_bottom >= 0 && p->pad_right >= 0 &&
          p->act_min <= p->act_max;
 }
 
 /* Visits every output of a pooling layer; `avg` selects the reduction. */
-static qnpu_status_t pool(const qnpu_pool_params_t *p, const int8_t *input,
-                          int8_t *out, int avg) {
+static qnpu_status_t pool(const qnpu_pool_params_t *p, const int8_t *input, int8_t *out, int avg) {
   if (!pool_params_ok(p) || !input || !out) return QNPU_ERR_ARG;
-  const int32_t oh = qnpu_golden_conv_out_dim(p->h, p->kh, p->stride_h, 1,
-                                              p->pad_top, p->pad_bottom);
-  const int32_t ow = qnpu_golden_conv_out_dim(p->w, p->kw, p->stride_w, 1,
-                                              p->pad_left, p->pad_right);
+  const int32_t oh = qnpu_golden_conv_out_dim(p->h, p->kh, p->stride_h, 1, p->pad_top, p->pad_bottom);
+  const int32_t ow = qnpu_golden_conv_out_dim(p->w, p->kw, p->stride_w, 1, p->pad_left, p->pad_right);
   if (oh < 1 || ow < 1) return QNPU_ERR_ARG;
   for (int32_t b = 0; b < p->n; b++)
     for (int32_t y = 0; y < oh; y++)
@@ -190,24 +165,19 @@ static qnpu_status_t pool(const qnpu_pool_params_t *p, const int8_t *input,
   return QNPU_OK;
 }
 
-qnpu_status_t qnpu_golden_max_pool(const qnpu_pool_params_t *p,
-                                   const int8_t *input, int8_t *out) {
+qnpu_status_t qnpu_golden_max_pool(const qnpu_pool_params_t *p, const int8_t *input, int8_t *out) {
   return pool(p, input, out, 0);
 }
 
-qnpu_status_t qnpu_golden_avg_pool(const qnpu_pool_params_t *p,
-                                   const int8_t *input, int8_t *out) {
+qnpu_status_t qnpu_golden_avg_pool(const qnpu_pool_params_t *p, const int8_t *input, int8_t *out) {
   return pool(p, input, out, 1);
 }
 
 /* ---- elementwise add ---------------------------------------------------- */
 
-qnpu_status_t qnpu_golden_add_params(double s1, int32_t z1, double s2,
-                                     int32_t z2, double sy, int32_t zy,
-                                     int32_t act_min, int32_t act_max,
-                                     qnpu_add_params_t *out) {
-  if (!out || !(s1 > 0.0) || !(s2 > 0.0) || !(sy > 0.0) || act_min > act_max)
-    return QNPU_ERR_ARG;
+qnpu_status_t qnpu_golden_add_params(double s1, int32_t z1, double s2, int32_t z2, double sy, int32_t zy,
+                                     int32_t act_min, int32_t act_max, qnpu_add_params_t *out) {
+  if (!out || !(s1 > 0.0) || !(s2 > 0.0) || !(sy > 0.0) || act_min > act_max) return QNPU_ERR_ARG;
   qnpu_add_params_t p = {0};
   p.input1_offset = -z1;
   p.input2_offset = -z2;
@@ -223,21 +193,18 @@ qnpu_status_t qnpu_golden_add_params(double s1, int32_t z1, double s2,
       qnpu_golden_quantize_multiplier(ry, &p.output_multiplier, &p.output_shift))
     return QNPU_ERR_ARG;
   /* TFLite's QuantizeMultiplierSmallerThanOneExp: every shift must be <= 0. */
-  if (p.input1_shift > 0 || p.input2_shift > 0 || p.output_shift > 0)
-    return QNPU_ERR_UNSUPPORTED;
+  if (p.input1_shift > 0 || p.input2_shift > 0 || p.output_shift > 0) return QNPU_ERR_UNSUPPORTED;
   *out = p;
   return QNPU_OK;
 }
 
-void qnpu_golden_add(const qnpu_add_params_t *p, const int8_t *in1,
-                     const int8_t *in2, size_t n, int8_t *out) {
+void qnpu_golden_add(const qnpu_add_params_t *p, const int8_t *in1, const int8_t *in2, size_t n, int8_t *out) {
   for (size_t i = 0; i < n; i++) {
     const int32_t v1 = (p->input1_offset + in1[i]) * (1 << p->left_shift);
     const int32_t v2 = (p->input2_offset + in2[i]) * (1 << p->left_shift);
     const int32_t s1 = qnpu_golden_mbqm(v1, p->input1_multiplier, p->input1_shift);
     const int32_t s2 = qnpu_golden_mbqm(v2, p->input2_multiplier, p->input2_shift);
-    int32_t r = qnpu_golden_mbqm(s1 + s2, p->output_multiplier, p->output_shift) +
-                p->output_offset;
+    int32_t r = qnpu_golden_mbqm(s1 + s2, p->output_multiplier, p->output_shift) + p->output_offset;
     if (r < p->act_min) r = p->act_min;
     if (r > p->act_max) r = p->act_max;
     out[i] = (int8_t)r;
@@ -265,7 +232,8 @@ void qnpu_golden_ort_add(const qnpu_ort_add_t *p, const int8_t *a, const int8_t 
   for (size_t i = 0; i < n; i++) {
     const float x = (float)onnx_val(a[i], p->a.u8), y = (float)onnx_val(b[i], p->b.u8);
     const float r = nearbyintf(fmaf(x, ra, fmaf(y, rb, fixed)));
-    int32_t v = r >= 2147483647.0f ? INT32_MAX : r <= -2147483648.0f ? INT32_MIN : (int32_t)r;
+    /* a NaN (a scale ratio that overflowed) becomes INT32_MIN, as CVTPS2DQ makes it */
+    int32_t v = r != r ? INT32_MIN : r >= 2147483647.0f ? INT32_MAX : r <= -2147483648.0f ? INT32_MIN : (int32_t)r;
     v = v < -32768 ? -32768 : v > 32767 ? 32767 : v; /* packs_epi32 */
     v = v < lo ? lo : v > hi ? hi : v;               /* packs/packus_epi16 */
     out[i] = (int8_t)(p->c.u8 ? v - 128 : v);

@@ -160,7 +160,7 @@ qnpu_status_t qnpu_net_check(const qnpu_net_t *net, char *err, size_t errlen) {
     FAIL("%d tensors and %d nodes (1..%d each)", net->n_tensors, net->n_nodes, QNPU_NET_MAX_NODES);
   for (int t = 0; t < net->n_tensors; t++) {
     const qnpu_net_tensor_t *x = &net->tensors[t];
-    if (x->h < 1 || x->w < 1 || x->c < 1 || (int64_t)x->h * x->w * x->c > (1 << 24))
+    if (x->h < 1 || x->w < 1 || x->c < 1 || (int64_t)x->h * x->w > (1 << 24) || (int64_t)x->h * x->w * x->c > (1 << 24))
       FAIL("tensor %s: shape %dx%dx%d", x->name, x->h, x->w, x->c);
     if (net->quantized && ((x->bits != 8 && x->bits != 4) || !fits_bits(x->zero_point, x->bits) || !(x->scale > 0) ||
                            !isfinite(x->scale)))

@@ -230,7 +230,8 @@ static qnpu_status_t read_node(rbuf_t *r, qnpu_net_t *net, int i, const char *na
   if (r->short_read) return QNPU_OK; /* reported by the caller */
   if ((unsigned)nd->kind >= QNPU_NODE_KINDS || nd->act > QNPU_ACT_RELU6 || nd->n_in < 1 || nd->n_in > 2 ||
       nd->in[0] < 0 || nd->in[0] >= net->n_tensors || nd->out < 0 || nd->out >= net->n_tensors ||
-      (nd->n_in == 2 && (nd->in[1] < 0 || nd->in[1] >= net->n_tensors)))
+      (nd->n_in == 2 && (nd->in[1] < 0 || nd->in[1] >= net->n_tensors)) ||
+      (nd->kind == QNPU_NODE_ADD) != (nd->n_in == 2))
     return qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, name, "node %d: kind, activation or tensor index out of range",
                            i);
   if (qnpu_node_on_array(nd)) {
@@ -325,7 +326,8 @@ static qnpu_status_t parse_body(rbuf_t *r, qnpu_net_t *net, const char *name, ch
     x->scale = get_f32(r);
     x->zero_point = get_i32(r);
     x->uint8 = get_u8(r);
-    if (!r->short_read && (x->h < 1 || x->w < 1 || x->c < 1 || (int64_t)x->h * x->w * x->c > (1 << 24) || x->uint8 > 1))
+    if (!r->short_read && (x->h < 1 || x->w < 1 || x->c < 1 || (int64_t)x->h * x->w > (1 << 24) ||
+                           (int64_t)x->h * x->w * x->c > (1 << 24) || x->uint8 > 1))
       return qnpu_path_error(QNPU_ERR_FORMAT, err, errlen, name, "tensor %u (%s): shape %dx%dx%d or uint8 flag %d", t,
                              x->name, x->h, x->w, x->c, x->uint8);
   }

@@ -50,22 +50,6 @@ typedef struct {
 
 /* ---- errors ----------------------------------------------------------------------- */
 
-/* Names come from the file: a control character or a byte that is not
- * part of valid UTF-8 becomes '?', so that a message is one readable line. */
-static void printable(char *s) {
-  unsigned char *p = (unsigned char *)s;
-  while (*p) {
-    const int len = *p < 0x80 ? 1 : (*p & 0xE0) == 0xC0 ? 2 : (*p & 0xF0) == 0xE0 ? 3 : (*p & 0xF8) == 0xF0 ? 4 : 0;
-    int ok = len > 0 && (len > 1 || (*p >= 0x20 && *p != 0x7F));
-    for (int k = 1; ok && k < len; k++) ok = (p[k] & 0xC0) == 0x80;
-    if (!ok) {
-      *p++ = '?';
-      continue;
-    }
-    p += len;
-  }
-}
-
 static qnpu_status_t fail(ctx_t *c, qnpu_status_t st, const node_t *n, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static qnpu_status_t fail(ctx_t *c, qnpu_status_t st, const node_t *n, const char *fmt, ...) {
@@ -79,8 +63,7 @@ static qnpu_status_t fail(ctx_t *c, qnpu_status_t st, const node_t *n, const cha
                     n->op_type ? n->op_type : "?", why);
   else
     qnpu_path_error(st, c->err, c->errlen, c->path, "%s", why);
-  printable(c->err);
-  return st;
+  return st; /* qnpu_path_error makes it one readable line */
 }
 
 /* ---- attributes ------------------------------------------------------------------- */
@@ -163,9 +146,14 @@ static int tensor_uses(const ctx_t *c, int t) {
   return k;
 }
 
+/* Elements of t; SIZE_MAX when more than 2^40 (no real tensor is). */
 static size_t tproto_count(const tproto_t *t) {
   size_t n = 1;
-  for (size_t i = 0; i < t->n_dims; i++) n *= t->dims[i] > 0 ? (size_t)t->dims[i] : 0;
+  for (size_t i = 0; i < t->n_dims; i++) {
+    if (t->dims[i] > ((int64_t)1 << 40)) return SIZE_MAX;
+    n *= t->dims[i] > 0 ? (size_t)t->dims[i] : 0;
+    if (n > ((size_t)1 << 40)) return SIZE_MAX;
+  }
   return n;
 }
 
@@ -237,7 +225,7 @@ static void set_name(char *dst, const char *src) { snprintf(dst, QNPU_NET_NAME_M
 static qnpu_status_t new_tensor_named(ctx_t *c, const node_t *n, const char *name, int32_t h, int32_t w, int32_t ch,
                                       int producer, value_t **out) {
   if (c->net->n_tensors == c->cap_tensors) return fail(c, QNPU_ERR_FORMAT, n, "too many tensors");
-  if (h < 1 || w < 1 || ch < 1 || (int64_t)h * w * ch > (1 << 24))
+  if (h < 1 || w < 1 || ch < 1 || (int64_t)h * w > (1 << 24) || (int64_t)h * w * ch > (1 << 24))
     return fail(c, QNPU_ERR_UNSUPPORTED, n, "output shape %dx%dx%d", h, w, ch);
   value_t *v = name ? add_value(c, name) : NULL;
   if (!v) return fail(c, QNPU_ERR_NOMEM, n, "out of memory");
@@ -327,7 +315,8 @@ static qnpu_status_t op_conv(ctx_t *c, const node_t *n) {
   if (n->n_input > 2 && *n->input[2] && !bt) return fail(c, QNPU_ERR_UNSUPPORTED, n, "bias must be an initializer");
   const int64_t groups = attr_int(n, "group", 1);
   if (wt->n_dims != 4 || groups < 1 || in.c % groups || wt->dims[1] != in.c / groups || wt->dims[0] < 1 ||
-      wt->dims[0] % groups || wt->dims[0] > (1 << 16))
+      wt->dims[0] % groups || wt->dims[0] > (1 << 16) || wt->dims[2] < 1 || wt->dims[2] > 255 || wt->dims[3] < 1 ||
+      wt->dims[3] > 255)
     return fail(c, QNPU_ERR_FORMAT, n, "weights of shape [%lld, %lld, ...] do not fit %d input channels in %lld groups",
                 wt->n_dims > 0 ? (long long)wt->dims[0] : 0, wt->n_dims > 1 ? (long long)wt->dims[1] : 0, in.c,
                 (long long)groups);
@@ -467,7 +456,9 @@ static qnpu_status_t emit_fc(ctx_t *c, const node_t *n, const value_t *x, float 
 
 /* The [rows][cols] float matrix of t, transposed when trans. */
 static float *matrix(const tproto_t *t, int trans, int64_t *rows, int64_t *cols) {
-  if (t->n_dims != 2 || t->dims[0] < 1 || t->dims[1] < 1 || t->dims[0] * t->dims[1] > (1 << 26)) return NULL;
+  if (t->n_dims != 2 || t->dims[0] < 1 || t->dims[1] < 1 || t->dims[0] > (1 << 26) || t->dims[1] > (1 << 26) ||
+      t->dims[0] * t->dims[1] > (1 << 26))
+    return NULL;
   const int64_t r = t->dims[0], cc = t->dims[1];
   float *m = malloc((size_t)(r * cc) * sizeof *m), *out = malloc((size_t)(r * cc) * sizeof *out);
   if (!m || !out || tproto_floats(t, m, (size_t)(r * cc))) return free(m), free(out), NULL;
@@ -886,7 +877,8 @@ static qnpu_status_t emit_qconv(ctx_t *c, const node_t *a, const qlin_t *q) {
   const tproto_t *wt = q->w;
   const int64_t groups = attr_int(a, "group", 1);
   if (!wt || wt->n_dims != 4 || groups < 1 || in.c % groups || wt->dims[1] != in.c / groups || wt->dims[0] < 1 ||
-      wt->dims[0] % groups || wt->dims[0] > (1 << 16) || wt->dims[2] < 1 || wt->dims[3] < 1)
+      wt->dims[0] % groups || wt->dims[0] > (1 << 16) || wt->dims[2] < 1 || wt->dims[2] > 255 || wt->dims[3] < 1 ||
+      wt->dims[3] > 255)
     return fail(c, QNPU_ERR_FORMAT, a, "weights of shape [%lld, %lld, ...] do not fit %d input channels in %lld groups",
                 wt && wt->n_dims > 0 ? (long long)wt->dims[0] : 0, wt && wt->n_dims > 1 ? (long long)wt->dims[1] : 0,
                 in.c, (long long)groups);
@@ -1404,7 +1396,7 @@ static qnpu_status_t graph_input(ctx_t *c) {
     return fail(c, QNPU_ERR_UNSUPPORTED, NULL, "input '%s' must be a %s tensor [N, C, H, W]%s", in->name,
                 c->quant ? "float32, int8 or uint8" : "float32", c->quant ? " or [N, K]" : "");
   const int64_t ch = dim(tt->shape, 1), h = rank == 4 ? dim(tt->shape, 2) : 1, w = rank == 4 ? dim(tt->shape, 3) : 1;
-  if (ch < 1 || h < 1 || w < 1 || ch * h * w > (1 << 24))
+  if (ch < 1 || h < 1 || w < 1 || ch > (1 << 24) || h > (1 << 24) || w > (1 << 24) || ch * h * w > (1 << 24))
     return fail(c, QNPU_ERR_UNSUPPORTED, NULL, "input '%s' needs fixed C, H, W (has %lld, %lld, %lld)", in->name,
                 (long long)ch, (long long)h, (long long)w);
   value_t *v = add_value(c, in->name);
@@ -1435,9 +1427,22 @@ static qnpu_status_t quant_output(ctx_t *c, const value_t *y) {
   return QNPU_OK;
 }
 
+/* A name the file left out is "" from here on (protobuf-c leaves it NULL;
+ * the "" is malloc'd, as free_unpacked frees it). 0, or -1 out of memory. */
+static int name_everything(Onnx__GraphProto *g) {
+  for (size_t i = 0; i < g->n_input; i++)
+    if (!g->input[i]->name && !(g->input[i]->name = strdup(""))) return -1;
+  for (size_t i = 0; i < g->n_output; i++)
+    if (!g->output[i]->name && !(g->output[i]->name = strdup(""))) return -1;
+  for (size_t i = 0; i < g->n_initializer; i++)
+    if (!g->initializer[i]->name && !(g->initializer[i]->name = strdup(""))) return -1;
+  return 0;
+}
+
 static qnpu_status_t convert(ctx_t *c, const Onnx__ModelProto *m) {
   c->g = m->graph;
   if (!c->g) return fail(c, QNPU_ERR_FORMAT, NULL, "no graph");
+  if (name_everything(c->g)) return fail(c, QNPU_ERR_NOMEM, NULL, "out of memory");
   for (size_t i = 0; i < m->n_opset_import; i++) {
     const Onnx__OperatorSetIdProto *o = m->opset_import[i];
     if ((!o->domain || !*o->domain || !strcmp(o->domain, "ai.onnx")) && o->has_version && o->version < 7)
