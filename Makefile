@@ -7,7 +7,9 @@
 #                  ASan/UBSan
 #   make test-onnx qnpu vs ONNX Runtime: a quantize_static model on 10,000 images, 3,000 random nodes
 #   make fuzz      libFuzzer on every parser (npy, IDX, layer case, .qnpu, ONNX), FUZZ_S seconds each
-#   make regress   RTL block tests, 2,000 random command streams and N random layers (SEED=, N=) per array size
+#   make regress   RTL benches, random command streams, N random layers (SEED=, N=) and FAULTS faulted runs
+#                  per array size, in REGRESS_SHARDS shards on both cores (SHARD=I/N: one shard); JUnit XML
+#   make regress-slurm  the same jobs as a Slurm job array on a one-node Slurm started here (tools/slurm/)
 #   make lint      verilator --lint-only -Wall and a Yosys read of every RTL file
 #   make gen       regenerate the register map files from regs/qnpu.json
 #   make syn       Yosys area report (GE) for every size, iCE40 fit and Fmax -> build/syn/report.md
@@ -56,7 +58,7 @@ TESTS    := $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
 
 .PHONY: all deps demo demo-layers train test test-unit test-asan test-rtl test-layers test-net test-onnx \
         test-onnx-quick test-gl fuzz fuzz-quick lint gen \
-        check-gen regress syn bench bench-hw clean help
+        check-gen regress regress-build regress-jobs regress-merge regress-slurm syn bench bench-hw clean help
 .SECONDARY:
 all: $(CLI) $(TESTS)
 
@@ -191,12 +193,13 @@ test-rtl: $(TEST_SIZES:%=$(B)/rtl/core_%/tb_core) $(call SIM_BINS,$(SIM_SIZES))
 # golden model, both cores in parallel.
 LAYER_BINS   = $(foreach s,$(1),$(B)/tests/sim/layers_$(s))
 TEST_LAYERS ?= 300                    # random layer cases per size in make test
+TEST_FAULTS ?= 100                    # faulted runs per size in make test
 SEED        ?= 1                      # random layer seed of make regress
 N           ?= 2000                   # random layer cases per size in make regress
 CMSIS       := $(strip $(SHARED))/conformance/cmsis-nn
 
 test-layers: $(call LAYER_BINS,$(SIM_SIZES))
-	@rc=0; for s in $(SIM_SIZES); do 	  $(B)/tests/sim/layers_$$s --size $$s --seed 1 --n $(TEST_LAYERS) --label layers-sim-$$s || rc=1; 	  $(B)/tests/sim/layers_$$s --size $$s --conformance $(CMSIS) --label conformance-sim-$$s || rc=1; 	done; 	$(B)/tests/sim/layers_$(BENCH_SIZE) --size $(BENCH_SIZE) --backend model --conformance $(CMSIS) 	  --label conformance-model-$(BENCH_SIZE) || rc=1; exit $$rc
+	@rc=0; for s in $(SIM_SIZES); do 	  $(B)/tests/sim/layers_$$s --size $$s --seed 1 --n $(TEST_LAYERS) --label layers-sim-$$s || rc=1; 	  $(B)/tests/sim/layers_$$s --size $$s --conformance $(CMSIS) --label conformance-sim-$$s || rc=1; 	done; 	$(B)/tests/sim/layers_$(BENCH_SIZE) --size $(BENCH_SIZE) --backend model --conformance $(CMSIS) 	  --label conformance-model-$(BENCH_SIZE) || rc=1; 	for s in $(SIM_SIZES); do 	  $(B)/tests/sim/layers_$$s --size $$s --seed 1 --n $(TEST_FAULTS) --fault-runs --label faults-sim-$$s || rc=1; 	done; exit $$rc
 
 # ---- gate-level check: the synthesized 4x4 core on the RTL test bench's vectors -------
 # core size of the gate-level check (no comment on the line: it is part of file names)
@@ -330,15 +333,47 @@ bench-hw: deps $(B)/bench/bench_hw
 	@$(PYTHON) tools/bench_hw.py --bench $(B)/bench/bench_hw --runs $(strip $(BENCH_RUNS)) \
 	  --bare $(strip $(SHARED))/bench/bare-array/run.sh --json $(B)/bench/hw.json
 
-regress: $(REGRESS_SIZES:%=$(B)/rtl/core_%/tb_core) $(call SIM_BINS,$(REGRESS_SIZES)) $(call LAYER_BINS,$(REGRESS_SIZES))
-	@tests/run_rtl.sh "regress" "$(REGRESS_MACS)" "1 2 3" "$(strip $(VSEED))" $(REGRESS_SIZES:%=$(B)/rtl/core_%/tb_core)
-	@for s in 1 2 3; do QNPU_SEED=$$s QNPU_STREAMS=$(strip $(REGRESS_STREAMS)) \
-	  tests/run_tests.sh "regress-sim-seed$$s" $(call SIM_BINS,$(REGRESS_SIZES)) || exit 1; done
-	@QNPU_RANDOM_INIT=$(strip $(VSEED)) QNPU_STREAMS=$(strip $(REGRESS_STREAMS)) \
-	  tests/run_tests.sh "regress-sim-random-init" $(call SIM_BINS,$(REGRESS_SIZES))
-	@rc=0; for s in $(REGRESS_SIZES); do \
-	  $(B)/tests/sim/layers_$$s --size $$s --seed $(strip $(SEED)) --n $(strip $(N)) --label regress-layers-$$s || rc=1; \
-	done; exit $$rc
+# ---- make regress: tools/regress.py's job list (RTL benches, sim tests,
+# random layers, faulted runs; every size), in shards on the local cores or
+# on Slurm, merged into one summary line, a JUnit file and repro lines.
+FAULTS         ?= 400                 # faulted runs per size in make regress (x 5 sizes)
+REGRESS_CHUNK  ?= 200                 # random cases per regression job
+REGRESS_SHARDS ?= 8                   # shards of make regress, run here REGRESS_JOBS at a time
+REGRESS_JOBS   ?= 2
+SLURM_SHARDS   ?= 8                   # array tasks of make regress-slurm
+SHARD          ?=                     # I/N: make regress runs only that shard
+RD := $(B)/regress
+
+regress-build: $(REGRESS_SIZES:%=$(B)/rtl/core_%/tb_core) $(call SIM_BINS,$(REGRESS_SIZES)) \
+               $(call LAYER_BINS,$(REGRESS_SIZES))
+
+regress-jobs:
+	@mkdir -p $(RD)
+	@$(PYTHON) tools/regress.py list --build $(B) --sizes "$(strip $(REGRESS_SIZES))" --seeds "1 2 3" \
+	  --vseed $(strip $(VSEED)) --macs $(strip $(REGRESS_MACS)) --sim-tests "$(strip $(SIM_TESTS))" \
+	  --streams $(strip $(REGRESS_STREAMS)) --seed $(strip $(SEED)) --layers $(strip $(N)) \
+	  --faults $(strip $(FAULTS)) --chunk $(strip $(REGRESS_CHUNK)) > $(RD)/jobs.txt
+	@echo "regress: $$(wc -l < $(RD)/jobs.txt) jobs in $(RD)/jobs.txt"
+
+regress: deps regress-build regress-jobs
+ifneq ($(strip $(SHARD)),)
+	@$(PYTHON) tools/regress.py run --jobs $(RD)/jobs.txt --shard $(strip $(SHARD)) --out $(RD)/shards
+else
+	@rm -rf $(RD)/shards
+	@seq 1 $(strip $(REGRESS_SHARDS)) | xargs -P $(strip $(REGRESS_JOBS)) -I{} \
+	  $(PYTHON) tools/regress.py run --jobs $(RD)/jobs.txt --shard {}/$(strip $(REGRESS_SHARDS)) --out $(RD)/shards \
+	  || true
+	@$(PYTHON) tools/regress.py merge --jobs $(RD)/jobs.txt --out $(RD)/shards --junit $(RD)/junit.xml
+endif
+
+# Merges what SHARD=I/N runs left in $(RD)/shards.
+regress-merge:
+	@$(PYTHON) tools/regress.py merge --jobs $(RD)/jobs.txt --out $(RD)/shards --junit $(RD)/junit.xml
+
+# The same job list through Slurm: a one-node cluster on this machine
+# (tools/slurm/local.sh), the array job and the merge job of tools/slurm/submit.sh.
+regress-slurm: deps regress-build regress-jobs
+	@tools/slurm/local.sh --dir $(B)/slurm --shards $(strip $(SLURM_SHARDS)) --jobs $(RD)/jobs.txt --out $(RD)/slurm
 
 # ---- the network: the committed float Fashion-MNIST model (models/), quantized by qnpu ----
 MODEL       := models/fmnist_cnn.onnx

@@ -378,7 +378,7 @@ const char *qnpu_hwerr_name(uint32_t code) {
     case QNPU_HWERR_NONE: return "no error";
     case QNPU_HWERR_ILLEGAL_OPCODE: return "illegal opcode";
     case QNPU_HWERR_ILLEGAL_FIELD: return "illegal command field";
-    case QNPU_HWERR_DMA: return "DMA error (address outside device memory)";
+    case QNPU_HWERR_DMA: return "DMA error (the memory answered with an error)";
     case QNPU_HWERR_WATCHDOG: return "watchdog (an engine waited too long)";
     case QNPU_HWERR_RING: return "bad command ring setup";
     case QNPU_HWERR_TOKEN: return "dependency token counter overflow";

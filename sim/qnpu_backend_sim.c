@@ -14,6 +14,7 @@ static qnpu_status_t sim_open(const qnpu_backend_config_t *cfg, void **impl, qnp
   sc.dram_bytes = cfg && cfg->dram_bytes ? cfg->dram_bytes : 64ull << 20;
   sc.trace_path = cfg ? cfg->trace_path : NULL;
   sc.random_init_seed = cfg ? cfg->random_init_seed : 0;
+  if (cfg && cfg->faults && qnpu_sim_faults_parse(cfg->faults, &sc.faults, err, errlen)) return QNPU_ERR_ARG;
   qnpu_sim_t *sim;
   const qnpu_status_t st = qnpu_sim_create(&sc, &sim);
   if (st) {
@@ -24,8 +25,8 @@ static qnpu_status_t sim_open(const qnpu_backend_config_t *cfg, void **impl, qnp
                st == QNPU_ERR_UNSUPPORTED && sc.trace_path ? " (this build of the model has no tracing)" : "");
     return st;
   }
-  if (cfg && ((cfg->rows && cfg->rows != qnpu_sim_shape(sim).rows) ||
-              (cfg->cols && cfg->cols != qnpu_sim_shape(sim).cols))) {
+  if (cfg &&
+      ((cfg->rows && cfg->rows != qnpu_sim_shape(sim).rows) || (cfg->cols && cfg->cols != qnpu_sim_shape(sim).cols))) {
     snprintf(err, errlen, "backend sim: this binary's model is %ux%u, not %ux%u (build another with make CONFIG=RxC)",
              qnpu_sim_shape(sim).rows, qnpu_sim_shape(sim).cols, cfg->rows, cfg->cols);
     qnpu_sim_destroy(sim);

@@ -5,7 +5,10 @@
 // for benchmarks and demos; docs/simulation.md says which is which.
 #include "qnpu_sim.h"
 
+#include <cerrno>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <new>
@@ -44,6 +47,8 @@ struct MemReq {
   uint32_t addr;
   uint8_t data[kBeat];
   uint16_t strb;
+  bool decided;  // the fault model has drawn this response's error flag
+  bool error;    // ... and it is an injected error
 };
 
 }  // namespace
@@ -66,6 +71,14 @@ struct qnpu_sim {
   qnpu_sim_port_stats_t port = port_empty_init();
   uint64_t port_lo = 0, port_hi = 0;
   std::vector<uint64_t> req_cycles;  // request cycle of every beat since the port reset
+  // The fault model (qnpu_sim_faults_t); its random stream advances only for
+  // the faults that are on, so a run without faults is untouched.
+  qnpu_sim_faults_t faults{};
+  bool faulty = false;
+  uint64_t rng = 1;
+  uint64_t error_countdown = 0;  // responses until the error_beat one
+  uint64_t stall_left = 0;
+  qnpu_sim_fault_stats_t fstats{};
 };
 
 namespace {
@@ -85,6 +98,23 @@ void get_wide(const VlWide<4> &w, uint8_t *b) {
     for (int k = 0; k < 4; k++) b[4 * i + k] = static_cast<uint8_t>(w[i] >> (8 * k));
 }
 
+// xorshift64*: the fault model's random stream.
+uint64_t next_rand(qnpu_sim_t *s) {
+  s->rng ^= s->rng >> 12;
+  s->rng ^= s->rng << 25;
+  s->rng ^= s->rng >> 27;
+  return s->rng * 0x2545F4914F6CDD1DULL;
+}
+
+// Draws the error flag of the response at the head of the queue, once.
+void decide(qnpu_sim_t *s, MemReq &r) {
+  if (r.decided) return;
+  r.decided = true;
+  if (s->error_countdown && --s->error_countdown == 0) r.error = true;
+  if (s->faults.error_ppm && next_rand(s) % 1000000 < s->faults.error_ppm) r.error = true;
+  if (r.error) s->fstats.errors++, s->fstats.last_error_addr = r.addr;
+}
+
 void dump(qnpu_sim_t *s, uint64_t t) {
   if (!s->trace) return;
   if (s->cycle < s->cfg.trace_start || (s->cfg.trace_end && s->cycle > s->cfg.trace_end)) return;
@@ -95,14 +125,28 @@ void dump(qnpu_sim_t *s, uint64_t t) {
 // before the edge, clock, then update the model.
 void tick(qnpu_sim_t *s) {
   Vqnpu_top *t = s->top;
+  // A long stall holds the port: no response, no request.
+  bool stalled = false;
+  if (s->faulty) {
+    if (!s->stall_left && s->faults.stall_ppm && next_rand(s) % 1000000 < s->faults.stall_ppm) {
+      s->stall_left = s->faults.stall_cycles;
+      if (s->stall_left) s->fstats.stalls++;
+    }
+    if (s->stall_left) {
+      s->stall_left--;
+      s->fstats.stall_cycles++;
+      stalled = true;
+    }
+  }
   // Response at the head of the queue, if due.
-  const bool rsp_avail = !s->queue.empty() && s->queue.front().due <= s->cycle;
+  const bool rsp_avail = !stalled && !s->queue.empty() && s->queue.front().due <= s->cycle;
   t->mem_rsp_valid_i = rsp_avail;
   t->mem_rsp_err_i = 0;
   uint8_t rdata[kBeat] = {0};
   if (rsp_avail) {
-    const MemReq &r = s->queue.front();
-    if (!in_dram(s, r.addr, kBeat)) {
+    MemReq &r = s->queue.front();
+    if (s->faulty) decide(s, r);
+    if (r.error || !in_dram(s, r.addr, kBeat)) {
       t->mem_rsp_err_i = 1;
     } else if (!r.write) {
       std::memcpy(rdata, &s->dram[r.addr], kBeat);
@@ -111,7 +155,9 @@ void tick(qnpu_sim_t *s) {
   set_wide(t->mem_rsp_rdata_i, rdata);
   s->tokens += s->cfg.dram_bytes_per_cycle;
   if (s->tokens > 2 * kBeat) s->tokens = 2 * kBeat;
-  t->mem_req_ready_i = s->tokens >= kBeat;
+  bool throttled = false;
+  if (s->faulty && s->faults.throttle_pct) throttled = next_rand(s) % 100 < s->faults.throttle_pct;
+  t->mem_req_ready_i = s->tokens >= kBeat && !stalled && !throttled;
   t->clk_i = 0;
   t->eval();
   dump(s, 2 * s->cycle);
@@ -119,8 +165,14 @@ void tick(qnpu_sim_t *s) {
   const bool req_fire = t->mem_req_valid_o && t->mem_req_ready_i;
   const bool rsp_fire = rsp_avail && t->mem_rsp_ready_o;
   MemReq nr{};
+  if (throttled && t->mem_req_valid_o) s->fstats.throttled++;
   if (req_fire) {
     nr.due = s->cycle + s->cfg.dram_latency;
+    if (s->faulty && s->faults.jitter) {
+      const uint64_t extra = next_rand(s) % (static_cast<uint64_t>(s->faults.jitter) + 1);
+      nr.due += extra;
+      s->fstats.jitter_cycles += extra;
+    }
     nr.write = t->mem_req_write_o;
     nr.addr = t->mem_req_addr_o;
     get_wide(t->mem_req_wdata_o, nr.data);
@@ -136,8 +188,8 @@ void tick(qnpu_sim_t *s) {
     const MemReq &r = s->queue.front();
     s->port.last_rsp = s->cycle - 1;
     if (r.addr >= s->port_lo && r.addr < s->port_hi) s->port.range_last_rsp = s->cycle - 1;
-    if (!in_dram(s, r.addr, kBeat)) {
-      s->errors++;
+    if (r.error || !in_dram(s, r.addr, kBeat)) {
+      s->errors++;  // an erroneous write writes nothing
     } else if (r.write) {
       for (int b = 0; b < kBeat; b++)
         if (r.strb >> b & 1) s->dram[r.addr + b] = r.data[b];
@@ -183,6 +235,10 @@ qnpu_status_t qnpu_sim_create(const qnpu_sim_config_t *cfg_in, qnpu_sim_t **out)
   qnpu_sim_t *s = new (std::nothrow) qnpu_sim_t;
   if (!s) return QNPU_ERR_NOMEM;
   s->cfg = cfg;
+  if (qnpu_sim_set_faults(s, &cfg.faults) != QNPU_OK) {
+    delete s;
+    return QNPU_ERR_ARG;
+  }
   try {
     s->dram.assign(cfg.dram_bytes, 0);
   } catch (const std::bad_alloc &) {
@@ -319,6 +375,77 @@ uint64_t qnpu_sim_cycles(const qnpu_sim_t *s) { return s ? s->cycle : 0; }
 int qnpu_sim_irq(const qnpu_sim_t *s) { return s && s->top->irq_o; }
 qnpu_sim_shape_t qnpu_sim_shape(const qnpu_sim_t *s) { return s ? s->shape : qnpu_sim_shape_t{}; }
 uint64_t qnpu_sim_dram_errors(const qnpu_sim_t *s) { return s ? s->errors : 0; }
+
+qnpu_status_t qnpu_sim_set_faults(qnpu_sim_t *s, const qnpu_sim_faults_t *f) {
+  if (!s || !f || f->throttle_pct > 99 || f->stall_ppm > 1000000 || f->error_ppm > 1000000) return QNPU_ERR_ARG;
+  s->faults = *f;
+  s->cfg.faults = *f;
+  s->faulty = f->jitter || f->throttle_pct || (f->stall_ppm && f->stall_cycles) || f->error_beat || f->error_ppm;
+  s->rng = f->seed ? f->seed : 1;
+  s->error_countdown = f->error_beat;
+  s->stall_left = 0;
+  return QNPU_OK;
+}
+
+qnpu_status_t qnpu_sim_faults_parse(const char *spec, qnpu_sim_faults_t *out, char *err, size_t errlen) {
+  if (!out) return QNPU_ERR_ARG;
+  std::memset(out, 0, sizeof *out);
+  if (!spec) return QNPU_OK;
+  const char *p = spec;
+  while (*p) {
+    const char *end = std::strchr(p, ',');
+    const size_t n = end ? static_cast<size_t>(end - p) : std::strlen(p);
+    char item[64];
+    if (n == 0 || n >= sizeof item) {
+      if (err) std::snprintf(err, errlen, "fault spec '%s': empty or overlong item", spec);
+      return QNPU_ERR_ARG;
+    }
+    std::memcpy(item, p, n);
+    item[n] = 0;
+    char *eq = std::strchr(item, '=');
+    unsigned long long v = 0, v2 = 0;
+    char *rest = nullptr;
+    bool ok = eq && eq[1] >= '0' && eq[1] <= '9';
+    if (ok) {
+      *eq = 0;
+      errno = 0;
+      v = std::strtoull(eq + 1, &rest, 10);
+      ok = errno == 0;
+      if (ok && !std::strcmp(item, "stall")) {
+        ok = *rest == '@' && rest[1] >= '0' && rest[1] <= '9';
+        if (ok) v2 = std::strtoull(rest + 1, &rest, 10), ok = errno == 0;
+      }
+      ok = ok && *rest == 0;
+    }
+    const uint32_t u32 = static_cast<uint32_t>(v);
+    if (ok && !std::strcmp(item, "seed")) out->seed = v;
+    else if (ok && !std::strcmp(item, "jitter") && v <= 1000000) out->jitter = u32;
+    else if (ok && !std::strcmp(item, "throttle") && v <= 99) out->throttle_pct = u32;
+    else if (ok && !std::strcmp(item, "stall") && v <= 100000000 && v2 <= 1000000)
+      out->stall_cycles = u32, out->stall_ppm = static_cast<uint32_t>(v2);
+    else if (ok && !std::strcmp(item, "error-beat")) out->error_beat = v;
+    else if (ok && !std::strcmp(item, "error-ppm") && v <= 1000000) out->error_ppm = u32;
+    else {
+      if (err)
+        std::snprintf(err, errlen,
+                      "fault spec '%s': bad item '%.*s' (want seed=S, jitter=CYCLES, throttle=0..99, "
+                      "stall=CYCLES@PPM, error-beat=N, error-ppm=0..1000000)",
+                      spec, static_cast<int>(n), p);
+      return QNPU_ERR_ARG;
+    }
+    p += n;
+    if (*p == ',' && !*++p) {
+      if (err) std::snprintf(err, errlen, "fault spec '%s': empty item at the end", spec);
+      return QNPU_ERR_ARG;
+    }
+  }
+  return QNPU_OK;
+}
+
+qnpu_sim_fault_stats_t qnpu_sim_fault_stats(const qnpu_sim_t *s) {
+  qnpu_sim_fault_stats_t z{};
+  return s ? s->fstats : z;
+}
 
 void qnpu_sim_port_reset(qnpu_sim_t *s, uint64_t lo, uint64_t hi) {
   if (!s) return;

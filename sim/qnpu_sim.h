@@ -17,6 +17,20 @@ extern "C" {
 
 typedef struct qnpu_sim qnpu_sim_t;
 
+/* Memory faults and timing jitter of the DRAM model, all off when zero.
+ * Seeded: the same seed and traffic give the same faults. Responses always
+ * stay in request order; only their timing and error flags change. */
+typedef struct {
+  uint64_t seed;                /* the faults' random stream (0 = 1)                */
+  uint32_t jitter;              /* each beat waits 0..jitter extra cycles (uniform) */
+  uint32_t throttle_pct;        /* the port refuses requests on this % of cycles    */
+  uint32_t stall_ppm;           /* chance per cycle, per million, that a stall starts */
+  uint32_t stall_cycles;        /* a stall: no request accepted, no response given  */
+  uint64_t error_beat;          /* the error_beat-th response from now (1 = the next)
+                                   comes back with an error; 0 = none                */
+  uint32_t error_ppm;           /* each response is an error with this chance per million */
+} qnpu_sim_faults_t;
+
 typedef struct {
   uint64_t dram_bytes;          /* DRAM size (default 16 MiB); addresses 0..size-1   */
   uint32_t dram_latency;        /* cycles from request to response (default 64)      */
@@ -28,6 +42,7 @@ typedef struct {
   uint64_t trace_end;           /* last traced cycle (0 = no end)                    */
   uint64_t random_init_seed;    /* nonzero: flip-flops start random with this seed
                                    (the checking model; the fast one starts at 0)    */
+  qnpu_sim_faults_t faults;     /* injected memory faults (default: none)           */
 } qnpu_sim_config_t;
 
 /* Fills *cfg with the defaults above. */
@@ -66,8 +81,30 @@ uint64_t qnpu_sim_cycles(const qnpu_sim_t *sim);
 int qnpu_sim_irq(const qnpu_sim_t *sim);
 qnpu_sim_shape_t qnpu_sim_shape(const qnpu_sim_t *sim);
 
-/* Memory requests answered with an error so far (out-of-range addresses). */
+/* Memory requests answered with an error so far (out-of-range addresses
+ * and injected errors). */
 uint64_t qnpu_sim_dram_errors(const qnpu_sim_t *sim);
+
+/* Replaces the fault settings from this cycle on (error_beat counts from
+ * here; the random stream restarts from the seed). QNPU_ERR_ARG for a
+ * percentage or rate out of range. */
+qnpu_status_t qnpu_sim_set_faults(qnpu_sim_t *sim, const qnpu_sim_faults_t *faults) QNPU_MUST_CHECK;
+
+/* What the faults did so far. */
+typedef struct {
+  uint64_t errors;              /* responses given an injected error         */
+  uint64_t last_error_addr;     /* the address of the latest one             */
+  uint64_t stalls, stall_cycles;/* stalls started, cycles spent in them      */
+  uint64_t throttled;           /* cycles a request was refused by throttling */
+  uint64_t jitter_cycles;       /* extra latency added, summed over beats    */
+} qnpu_sim_fault_stats_t;
+qnpu_sim_fault_stats_t qnpu_sim_fault_stats(const qnpu_sim_t *sim);
+
+/* Parses a fault spec, comma-separated KEY=VALUE: seed=S, jitter=CYCLES,
+ * throttle=PCT (0..99), stall=CYCLES@PPM, error-beat=N, error-ppm=PPM;
+ * "" = none. QNPU_ERR_ARG with one line in err for anything else. */
+qnpu_status_t qnpu_sim_faults_parse(const char *spec, qnpu_sim_faults_t *out, char *err, size_t errlen)
+    QNPU_MUST_CHECK;
 
 /* What crossed the memory port since the last qnpu_sim_port_reset(): beats
  * the DRAM model accepted, and the cycles of the first request and of the

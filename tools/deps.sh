@@ -15,6 +15,10 @@ packages=(
   libcmocka-dev     # unit tests
   clang             # libFuzzer harnesses (make fuzz, and 20 s per parser in make test)
   libclang-rt-dev   # clang's libFuzzer and sanitizer runtimes
+  slurmctld         # make regress-slurm: a one-node Slurm (controller, node daemon,
+  slurmd            #   client commands and munge authentication), started under build/
+  slurm-client
+  munge
   libcjson-dev      # layer-case JSON
   zlib1g-dev        # FST waveform traces, gzipped IDX files, the model file's CRC
   protobuf-c-compiler # protoc-c: C code for ONNX's protobuf schema

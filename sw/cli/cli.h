@@ -16,7 +16,7 @@
 enum { EXIT_MATCH = 0, EXIT_MISMATCH = 1, EXIT_BADINPUT = 2, EXIT_HW = 3 };
 
 typedef struct {
-  const char *backend, *trace, *out_path, *device, *calib, *data, *weights;
+  const char *backend, *trace, *faults, *out_path, *device, *calib, *data, *weights;
   const char *input, *output, *dump_dir; /* net: inputs and outputs as .npy files */
   int json, check, progress, no_bias_correction, int8_ends;
   int backend_set; /* --backend was given                          */

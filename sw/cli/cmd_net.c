@@ -343,6 +343,8 @@ const char kNetHelp[] =
     "                   their names and quantization in DIR/tensors.json\n"
     "  --progress       a progress bar on stderr (default when stderr is a terminal)\n"
     "  --trace FILE.fst a waveform of the whole run (sim only)\n"
+    "  --faults SPEC    inject memory faults (sim only): seed=S,jitter=CYCLES,\n"
+    "                   throttle=PCT,stall=CYCLES@PPM,error-beat=N,error-ppm=PPM\n"
     "  --json           print one JSON object instead of text\n"
     "  -h, --help       show this help\n"
     "\n"

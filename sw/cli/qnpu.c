@@ -40,6 +40,7 @@ static const struct {
     {"--int8-ends", NULL, OPT_FLAG, offsetof(opts_t, int8_ends)},
     {"--backend", NULL, OPT_STR, offsetof(opts_t, backend)},
     {"--trace", NULL, OPT_STR, offsetof(opts_t, trace)},
+    {"--faults", NULL, OPT_STR, offsetof(opts_t, faults)},
     {"--out", "-o", OPT_STR, offsetof(opts_t, out_path)},
     {"--device", NULL, OPT_STR, offsetof(opts_t, device)},
     {"--calib", NULL, OPT_STR, offsetof(opts_t, calib)},
@@ -191,11 +192,11 @@ int cli_open(const opts_t *o, qnpu_session_t **sess, char *msg, size_t len) {
         o->backend, qnpu_backend_names(names, sizeof names));
     return EXIT_BADINPUT;
   }
-  if (o->trace && strcmp(be->name, "sim") != 0) {
-    snprintf(msg, len, "--trace needs --backend sim");
+  if ((o->trace || o->faults) && strcmp(be->name, "sim") != 0) {
+    snprintf(msg, len, "%s needs --backend sim", o->trace ? "--trace" : "--faults");
     return EXIT_BADINPUT;
   }
-  const qnpu_backend_config_t cfg = {.trace_path = o->trace, .device = o->device};
+  const qnpu_backend_config_t cfg = {.trace_path = o->trace, .device = o->device, .faults = o->faults};
   const qnpu_status_t st = qnpu_session_open(be, &cfg, sess, msg, len);
   return st ? (st == QNPU_ERR_HW ? EXIT_HW : EXIT_BADINPUT) : -1;
 }
@@ -366,6 +367,8 @@ static const char kLayerHelp[] =
     "                   functional model), sim (the cycle-accurate Verilated RTL),\n"
     "                   mmio (real hardware, --device /dev/uioN)\n"
     "  --trace FILE.fst write an FST waveform (sim only)\n"
+    "  --faults SPEC    inject memory faults (sim only): seed=S,jitter=CYCLES,\n"
+    "                   throttle=PCT,stall=CYCLES@PPM,error-beat=N,error-ppm=PPM\n"
     "  --out FILE.npy   write the output tensor (int8, or int32 for raw output)\n"
     "  --json           print one JSON object instead of text\n"
     "  -h, --help       show this help\n"
@@ -421,6 +424,8 @@ static const char kGemmHelp[] =
     "  --seed S         operand seed (default 1)\n"
     "  --backend NAME   golden, model, sim (default golden), mmio\n"
     "  --trace FILE.fst write an FST waveform (sim only)\n"
+    "  --faults SPEC    inject memory faults (sim only): seed=S,jitter=CYCLES,\n"
+    "                   throttle=PCT,stall=CYCLES@PPM,error-beat=N,error-ppm=PPM\n"
     "  --json           print one JSON object instead of text\n"
     "  -h, --help       show this help\n"
     "\n"
@@ -526,8 +531,8 @@ static const subcmd_t kCommands[] = {
      "MODEL.onnx", cmd_quantize},
     {"import", "import a quantized ONNX model (QDQ or QOperator) into a .qnpu model", kImportHelp, 1, 1, "MODEL.onnx",
      cmd_import},
-    {"net", "run a network on a dataset or given inputs: accuracy, per-layer cycles, bit-exact check", kNetHelp, 1,
-     1, "MODEL", cmd_net},
+    {"net", "run a network on a dataset or given inputs: accuracy, per-layer cycles, bit-exact check", kNetHelp, 1, 1,
+     "MODEL", cmd_net},
     {"backends", "list the backends of this binary", kBackendsHelp, 0, 0, "", cmd_backends},
 };
 

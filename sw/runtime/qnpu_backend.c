@@ -149,6 +149,7 @@ void qnpu_session_close(qnpu_session_t *s) {
 
 const qnpu_backend_t *qnpu_session_backend(const qnpu_session_t *s) { return s ? s->be : NULL; }
 qnpu_dev_t *qnpu_session_dev(qnpu_session_t *s) { return s ? s->dev : NULL; }
+void *qnpu_session_impl(qnpu_session_t *s) { return s ? s->impl : NULL; }
 
 qnpu_status_t qnpu_session_run(qnpu_session_t *s, const qnpu_layer_t *l, const qnpu_rt_options_t *opt, int32_t *out,
                                qnpu_rt_stats_t *stats, char *err, size_t errlen) {

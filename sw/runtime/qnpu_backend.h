@@ -22,6 +22,8 @@ typedef struct {
   uint64_t dram_bytes;        /* model/sim: device memory (0 = 64 MiB)           */
   const char *trace_path;     /* sim: FST waveform file (NULL = none)            */
   uint64_t random_init_seed;  /* sim: random flip-flop start (0 = zeros)         */
+  const char *faults;         /* sim: injected memory faults, a spec for
+                                 qnpu_sim_faults_parse(), e.g. "jitter=32,error-beat=500" */
   const char *device;         /* mmio: register window, e.g. /dev/uio0           */
 } qnpu_backend_config_t;
 
@@ -51,6 +53,9 @@ qnpu_status_t qnpu_session_open(const qnpu_backend_t *be, const qnpu_backend_con
 void qnpu_session_close(qnpu_session_t *s);
 const qnpu_backend_t *qnpu_session_backend(const qnpu_session_t *s);
 qnpu_dev_t *qnpu_session_dev(qnpu_session_t *s);
+/* The backend's own handle (the qnpu_sim_t * of sim, for fault hooks); NULL
+ * for golden. */
+void *qnpu_session_impl(qnpu_session_t *s);
 
 /* Runs l: the runtime on a device, the golden model on golden (stats then
  * has the layer's MACs and least traffic; no cycles). */

@@ -939,6 +939,12 @@ hw:
   } else {
     qnpu_error(st, err, errlen, "device: %s", qnpu_status_str(st));
   }
+  /* Soft reset, so that the session's next run starts on a clean device
+   * (and its memory frees below cannot race writes still in flight). */
+  if ((st == QNPU_ERR_HW || st == QNPU_ERR_TIMEOUT) && qnpu_drv_reset(dev)) {
+    const size_t used = strlen(err);
+    if (used + 40 < errlen) snprintf(err + used, errlen - used, "; the soft reset failed too");
+  }
 done:
   for (int i = 0; i < nalloc; i++)
     if (qnpu_drv_free(dev, addr[i]) && !st) st = qnpu_error(QNPU_ERR_ARG, err, errlen, "device memory: free failed");

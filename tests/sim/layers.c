@@ -4,8 +4,17 @@
  * layer is and the command that reruns it alone; the run goes on; the last
  * line is "LABEL: N passed, M failed". Exit 0 iff nothing failed.
  *
- *   layers [--backend sim|model] [--seed S] [--n N] [--jobs J] [--case I]
- *          [--conformance DIR] [--label NAME] [--size RxC]
+ *   layers [--backend sim|model] [--seed S] [--n N] [--first I] [--jobs J]
+ *          [--case I] [--conformance DIR] [--label NAME] [--size RxC]
+ *          [--faults SPEC] [--fault-runs]
+ *
+ * --faults SPEC runs every case under those memory faults (sim only; see
+ * qnpu_sim_faults_parse()). --fault-runs gives each random case its own
+ * faults drawn from its seed: latency jitter, throttling and long stalls
+ * (the result must stay bit-exact), and on every other case also an error
+ * response at a random beat of the layer's traffic: the run must then stop
+ * with the DMA error and the failing address, and after the runtime's soft
+ * reset the same layer must run bit-exactly again.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -19,16 +28,18 @@
 
 #include "layer_case.h"
 #include "qnpu_backend.h"
+#include "qnpu_sim.h"
 #include "rand_layer.h"
 
 typedef struct {
-  const char *backend, *conformance, *label, *argv0;
+  const char *backend, *conformance, *label, *argv0, *faults;
   uint64_t seed;
-  long n, only;
+  long n, only, first;
+  int fault_runs;
   int jobs;
   uint32_t prec_mask;
   int req_f32;
-  uint32_t rows, cols;         /* --size RxC: the array to open (0 = the build's) */
+  uint32_t rows, cols; /* --size RxC: the array to open (0 = the build's) */
   char **cases;
   long ncases;
 } cfg_t;
@@ -56,7 +67,7 @@ static qnpu_session_t *open_session(const cfg_t *c) {
     say("%s: backend '%s' is not in this binary", c->label, c->backend);
     return NULL;
   }
-  const qnpu_backend_config_t bc = {.rows = c->rows, .cols = c->cols};
+  const qnpu_backend_config_t bc = {.rows = c->rows, .cols = c->cols, .faults = c->faults};
   if (qnpu_session_open(be, &bc, &s, err, sizeof err)) {
     say("%s: %s", c->label, err);
     return NULL;
@@ -68,7 +79,7 @@ static qnpu_session_t *open_session(const cfg_t *c) {
  * case with an expected.npy (cs not NULL), with that too. why gets the
  * reason otherwise. */
 static int check(qnpu_session_t *s, const qnpu_layer_t *l, const qnpu_rt_options_t *opt, const qnpu_case_t *cs,
-                 char *why, size_t len) {
+                 qnpu_rt_stats_t *stats, char *why, size_t len) {
   const size_t n = qnpu_layer_out_count(l);
   int32_t *got = malloc((n ? n : 1) * sizeof *got), *want = malloc((n ? n : 1) * sizeof *want);
   int rc = 1;
@@ -78,16 +89,18 @@ static int check(qnpu_session_t *s, const qnpu_layer_t *l, const qnpu_rt_options
   } else if (qnpu_layer_golden(l, want)) {
     snprintf(why, len, "the golden model rejected the layer");
   } else {
-    const qnpu_status_t st = qnpu_session_run(s, l, opt, got, NULL, err, sizeof err);
+    const qnpu_status_t st = qnpu_session_run(s, l, opt, got, stats, err, sizeof err);
     if (st) {
       snprintf(why, len, "runtime: %s (%s)", err, qnpu_status_str(st));
     } else {
       size_t bad = 0, first = 0;
       for (size_t i = 0; i < n; i++)
         if (got[i] != want[i] && !bad++) first = i;
-      if (bad) snprintf(why, len, "%zu of %zu outputs differ, first at flat index %zu: got %d, expected %d", bad, n,
-                        first, got[first], want[first]);
-      else rc = 0;
+      if (bad)
+        snprintf(why, len, "%zu of %zu outputs differ, first at flat index %zu: got %d, expected %d", bad, n, first,
+                 got[first], want[first]);
+      else
+        rc = 0;
       /* the case's own expected output (from the external reference) */
       for (size_t i = 0; !rc && cs && cs->expected.data && i < n; i++)
         if (got[i] != qnpu_case_expected_at(cs, i)) {
@@ -101,14 +114,80 @@ static int check(qnpu_session_t *s, const qnpu_layer_t *l, const qnpu_rt_options
   return rc;
 }
 
+static uint64_t mix(uint64_t *x) { /* splitmix64 */
+  uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+/* --fault-runs: layer l under faults drawn from seed (see the top); 0 when
+ * every run did what it must. spec gets the faults, why the reason. */
+static int fault_check(qnpu_session_t *s, const qnpu_layer_t *l, const qnpu_rt_options_t *opt, uint64_t seed,
+                       char *spec, size_t slen, char *why, size_t len) {
+  qnpu_sim_t *sim = qnpu_session_impl(s);
+  uint64_t r = seed;
+  qnpu_sim_faults_t f = {.seed = mix(&r) | 1};
+  const int kinds = (int)(mix(&r) % 7) + 1; /* which of jitter, throttle, stall: at least one */
+  if (kinds & 1) f.jitter = (uint32_t)(mix(&r) % 257);
+  if (kinds & 2) f.throttle_pct = (uint32_t)(10 + mix(&r) % 81);
+  if (kinds & 4) f.stall_cycles = (uint32_t)(50 + mix(&r) % 3000), f.stall_ppm = (uint32_t)(100 + mix(&r) % 2000);
+  const int with_error = (int)(seed & 1);
+  int k = snprintf(spec, slen, "seed=%llu,jitter=%u,throttle=%u,stall=%u@%u", (unsigned long long)f.seed, f.jitter,
+                   f.throttle_pct, f.stall_cycles, f.stall_ppm);
+  if (qnpu_sim_set_faults(sim, &f)) return snprintf(why, len, "bad fault settings"), 1;
+  qnpu_rt_stats_t st0;
+  memset(&st0, 0, sizeof st0);
+  if (check(s, l, opt, NULL, &st0, why, len)) return 1;
+  if (!with_error) return 0;
+  /* an error response on a random beat of the same layer's traffic */
+  const uint64_t beats = (st0.rd_bytes + st0.wr_bytes) / 16 + 1;
+  f.error_beat = 1 + mix(&r) % beats;
+  if (k > 0 && (size_t)k < slen)
+    snprintf(spec + k, slen - (size_t)k, ",error-beat=%llu", (unsigned long long)f.error_beat);
+  const qnpu_sim_fault_stats_t fs0 = qnpu_sim_fault_stats(sim);
+  if (qnpu_sim_set_faults(sim, &f)) return snprintf(why, len, "bad fault settings"), 1;
+  const size_t n = qnpu_layer_out_count(l);
+  int32_t *got = malloc((n ? n : 1) * sizeof *got);
+  char err[600];
+  if (!got) return snprintf(why, len, "out of memory"), 1;
+  const qnpu_status_t st = qnpu_session_run(s, l, opt, got, NULL, err, sizeof err);
+  free(got);
+  const qnpu_sim_fault_stats_t fs = qnpu_sim_fault_stats(sim);
+  if (fs.errors != fs0.errors + 1) /* exactly the one error response */
+    return snprintf(why, len, "%llu error responses for error beat %llu of about %llu, not 1 (status %s)",
+                    (unsigned long long)(fs.errors - fs0.errors), (unsigned long long)f.error_beat,
+                    (unsigned long long)beats, qnpu_status_str(st)),
+           1;
+  const uint64_t a = fs.last_error_addr;
+  char want[64], want_cmd[64];
+  snprintf(want, sizeof want, " at 0x%08llx (engine ", (unsigned long long)a);
+  snprintf(want_cmd, sizeof want_cmd, " at 0x%08llx (engine fetch)", (unsigned long long)(a & ~31ull));
+  if (st != QNPU_ERR_HW)
+    return snprintf(why, len, "an error response at 0x%08llx gave status %s, not a hardware error",
+                    (unsigned long long)a, qnpu_status_str(st)),
+           1;
+  if (!strstr(err, "DMA error") || (!strstr(err, want) && !strstr(err, want_cmd)))
+    return snprintf(why, len, "an error response at 0x%08llx was reported as: %s", (unsigned long long)a, err), 1;
+  /* the runtime soft-reset the device: the layer must run bit-exactly again */
+  f.error_beat = 0;
+  if (qnpu_sim_set_faults(sim, &f)) return snprintf(why, len, "bad fault settings"), 1;
+  if (check(s, l, opt, NULL, NULL, why, len)) {
+    const size_t w = strlen(why);
+    if (w + 30 < len) snprintf(why + w, len - w, " (the run after the error)");
+    return 1;
+  }
+  return 0;
+}
+
 /* Worker w of c->jobs: its share of the cases; returns failures. */
 static long worker(const cfg_t *c, int w, long *passed) {
   qnpu_session_t *s = open_session(c);
   if (!s) return -1;
   long fails = 0;
   *passed = 0;
-  const long total = c->cases ? c->ncases : c->n;
-  for (long i = w; i < total; i += c->jobs) {
+  const long total = c->cases ? c->ncases : c->first + c->n;
+  for (long i = (c->cases ? 0 : c->first) + w; i < total; i += c->jobs) {
     const long idx = c->only >= 0 ? c->only : i;
     char why[900];
     int bad;
@@ -120,22 +199,29 @@ static long worker(const cfg_t *c, int w, long *passed) {
         bad = 1;
       } else {
         const qnpu_layer_t l = qnpu_case_layer(&cs);
-        bad = check(s, &l, NULL, &cs, why, sizeof why);
+        bad = check(s, &l, NULL, &cs, NULL, why, sizeof why);
         qnpu_case_free(&cs);
       }
       if (bad) say("FAIL %s: %s | repro: qnpu layer %s --backend %s", c->cases[idx], why, c->cases[idx], c->backend);
     } else {
       rand_layer_t x;
       const uint64_t seed = (c->seed << 32) + (uint64_t)idx;
+      char spec[160] = "";
       if (rand_layer_make(&x, seed, c->prec_mask, c->req_f32)) {
         snprintf(why, sizeof why, "out of memory");
         bad = 1;
+      } else if (c->fault_runs) {
+        bad = fault_check(s, &x.l, &x.opt, seed, spec, sizeof spec, why, sizeof why);
       } else {
-        bad = check(s, &x.l, &x.opt, NULL, why, sizeof why);
+        bad = check(s, &x.l, &x.opt, NULL, NULL, why, sizeof why);
       }
-      if (bad) say("FAIL case %ld (%s): %s | repro: %s --backend %s --size %ux%u --seed %llu --case %ld", idx,
-                   x.desc, why, c->argv0, c->backend, c->rows, c->cols, (unsigned long long)c->seed, idx);
-      else if (c->only >= 0) say("ok case %ld (%s)", idx, x.desc);
+      if (bad)
+        say("FAIL case %ld (%s)%s%s: %s | repro: %s --backend %s --size %ux%u --seed %llu --case %ld%s%s%s", idx,
+            x.desc, *spec ? " faults " : "", spec, why, c->argv0, c->backend, c->rows, c->cols,
+            (unsigned long long)c->seed, idx, c->fault_runs ? " --fault-runs" : "", c->faults ? " --faults " : "",
+            c->faults ? c->faults : "");
+      else if (c->only >= 0)
+        say("ok case %ld (%s)%s%s", idx, x.desc, *spec ? " faults " : "", spec);
       rand_layer_free(&x);
     }
     if (bad) {
@@ -182,35 +268,58 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      printf("usage: %s [--backend sim|model] [--seed S] [--n N] [--jobs J] [--case I] [--conformance DIR] "
-             "[--label NAME] [--size RxC]\n",
-             argv[0]);
+      printf(
+          "usage: %s [--backend sim|model] [--seed S] [--n N] [--first I] [--jobs J] [--case I] "
+          "[--conformance DIR] [--label NAME] [--size RxC] [--faults SPEC] [--fault-runs]\n",
+          argv[0]);
       return 0;
+    }
+    if (!strcmp(a, "--fault-runs")) {
+      c.fault_runs = 1;
+      continue;
     }
     if (!v) {
       fprintf(stderr, "%s: %s needs a value\n", argv[0], a);
       return 2;
     }
-    if (!strcmp(a, "--backend")) c.backend = v;
-    else if (!strcmp(a, "--seed")) c.seed = strtoull(v, NULL, 10);
-    else if (!strcmp(a, "--n")) c.n = strtol(v, NULL, 10);
-    else if (!strcmp(a, "--jobs")) c.jobs = (int)strtol(v, NULL, 10);
-    else if (!strcmp(a, "--case")) c.only = strtol(v, NULL, 10);
-    else if (!strcmp(a, "--conformance")) c.conformance = v;
-    else if (!strcmp(a, "--label")) c.label = v;
+    if (!strcmp(a, "--backend"))
+      c.backend = v;
+    else if (!strcmp(a, "--seed"))
+      c.seed = strtoull(v, NULL, 10);
+    else if (!strcmp(a, "--n"))
+      c.n = strtol(v, NULL, 10);
+    else if (!strcmp(a, "--first"))
+      c.first = strtol(v, NULL, 10);
+    else if (!strcmp(a, "--faults"))
+      c.faults = v;
+    else if (!strcmp(a, "--jobs"))
+      c.jobs = (int)strtol(v, NULL, 10);
+    else if (!strcmp(a, "--case"))
+      c.only = strtol(v, NULL, 10);
+    else if (!strcmp(a, "--conformance"))
+      c.conformance = v;
+    else if (!strcmp(a, "--label"))
+      c.label = v;
     else if (!strcmp(a, "--size")) {
       if (sscanf(v, "%ux%u", &c.rows, &c.cols) != 2) {
         fprintf(stderr, "%s: --size wants RxC, not '%s'\n", argv[0], v);
         return 2;
       }
-    }
-    else {
+    } else {
       fprintf(stderr, "%s: unknown option '%s'\n", argv[0], a);
       return 2;
     }
     i++;
   }
   if (c.jobs < 1) c.jobs = 1;
+  if ((c.faults || c.fault_runs) && strcmp(c.backend, "sim") != 0) {
+    fprintf(stderr, "%s: --faults and --fault-runs need --backend sim\n", argv[0]);
+    return 2;
+  }
+  if (c.fault_runs && c.conformance) {
+    fprintf(stderr, "%s: --fault-runs draws faults for random cases, not --conformance\n", argv[0]);
+    return 2;
+  }
   if (c.conformance) {
     if (list_cases(&c) || !c.ncases) {
       say("%s: skipped: no layer cases in %s", c.label, c.conformance);

@@ -434,10 +434,122 @@ static void test_sim_two_instances(void **state) {
   }
 }
 
+/* The fault spec parser: every key, and one clear error for anything else. */
+static void test_sim_faults_parse(void **state) {
+  (void)state;
+  qnpu_sim_faults_t f;
+  char err[256] = "";
+  assert_int_equal(qnpu_sim_faults_parse("seed=9,jitter=40,throttle=25,stall=300@150,error-beat=77,error-ppm=5", &f,
+                                         err, sizeof err),
+                   QNPU_OK);
+  assert_int_equal(f.seed, 9);
+  assert_int_equal(f.jitter, 40);
+  assert_int_equal(f.throttle_pct, 25);
+  assert_int_equal(f.stall_cycles, 300);
+  assert_int_equal(f.stall_ppm, 150);
+  assert_int_equal(f.error_beat, 77);
+  assert_int_equal(f.error_ppm, 5);
+  assert_int_equal(qnpu_sim_faults_parse("", &f, err, sizeof err), QNPU_OK);
+  assert_int_equal(f.jitter + f.throttle_pct + f.stall_cycles + f.error_beat, 0);
+  static const char *const bad[] = {"jitter",    "jitter=",   "jitter=-1",         "throttle=100",
+                                    "stall=5",   "stall=5@",  "error-ppm=1000001", "speed=3",
+                                    "jitter=3,", ",jitter=3", "jitter=3x"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    err[0] = 0;
+    if (qnpu_sim_faults_parse(bad[i], &f, err, sizeof err) != QNPU_ERR_ARG) fail_msg("'%s' was accepted", bad[i]);
+    assert_non_null(strstr(err, "fault spec"));
+  }
+}
+
+/* One DMA copy (load 4 rows, store them elsewhere) on a model with faults;
+ * returns the wait's status and the cycles it took. */
+static qnpu_status_t faulted_copy(qnpu_sim_t *s, qnpu_dev_t *d, const uint8_t *src, uint8_t *got, uint64_t *cycles) {
+  const qnpu_dev_info_t *in = qnpu_drv_info(d);
+  assert_int_equal(qnpu_drv_write(d, 0x4000, src, 4 * in->cols), QNPU_OK);
+  memset(got, 0, 4 * in->cols);
+  assert_int_equal(qnpu_drv_write(d, 0x8000, got, 4 * in->cols), QNPU_OK);
+  const qnpu_xfer_t ld = {.target = QNPU_TGT_LOAD_WGT,
+                          .dram_addr = 0x4000,
+                          .len = in->cols,
+                          .count1 = 4,
+                          .count2 = 1,
+                          .count3 = 1,
+                          .stride1 = in->cols};
+  const qnpu_xfer_t st = {.target = QNPU_TGT_STORE_WGT,
+                          .dram_addr = 0x8000,
+                          .len = in->cols,
+                          .count1 = 4,
+                          .count2 = 1,
+                          .count3 = 1,
+                          .stride1 = in->cols};
+  const qnpu_cmd_t c[3] = {qnpu_cmd_load(&ld), qnpu_cmd_fence(0), qnpu_cmd_store(&st)};
+  const uint64_t c0 = qnpu_sim_cycles(s);
+  assert_int_equal(qnpu_drv_submit(d, c, 3), QNPU_OK);
+  const qnpu_status_t rc = qnpu_drv_wait(d, 1000000);
+  *cycles = qnpu_sim_cycles(s) - c0;
+  assert_int_equal(qnpu_drv_read(d, 0x8000, got, 4 * in->cols), QNPU_OK);
+  return rc;
+}
+
+/* Jitter, throttling and stalls change only the timing, the same seed the
+ * same timing; an error response halts the device with the DMA error and
+ * the failing address, and after a soft reset the copy is right again. */
+static void test_sim_faults(void **state) {
+  (void)state;
+  qnpu_sim_config_t sc;
+  qnpu_sim_config_default(&sc);
+  sc.dram_bytes = 1u << 16;
+  uint8_t src[4 * 255], got[4 * 255];
+  for (int k = 0; k < 4 * 255; k++) src[k] = (uint8_t)(k * 7 + 3);
+  uint64_t cyc[4];
+  uint32_t bytes = 0;
+  static const char *const spec[4] = {"", "seed=5,jitter=200,throttle=60,stall=400@3000",
+                                      "seed=5,jitter=200,throttle=60,stall=400@3000", "seed=6,jitter=200"};
+  qnpu_sim_fault_stats_t fs[4];
+  for (int i = 0; i < 4; i++) {
+    assert_int_equal(qnpu_sim_faults_parse(spec[i], &sc.faults, NULL, 0), QNPU_OK);
+    qnpu_sim_t *s;
+    qnpu_dev_t *d;
+    assert_int_equal(qnpu_sim_create(&sc, &s), QNPU_OK);
+    qnpu_hal_t h = qnpu_hal_sim(s);
+    assert_int_equal(qnpu_drv_open(&h, NULL, NULL, &d), QNPU_OK);
+    assert_int_equal(faulted_copy(s, d, src, got, &cyc[i]), QNPU_OK);
+    assert_memory_equal(got, src, 4 * qnpu_drv_info(d)->cols);
+    fs[i] = qnpu_sim_fault_stats(s);
+    bytes = 4 * qnpu_drv_info(d)->cols;
+    if (i == 1) { /* an error on the 3rd response from now: a load beat */
+      const qnpu_sim_faults_t e = {.error_beat = 3};
+      assert_int_equal(qnpu_sim_set_faults(s, &e), QNPU_OK);
+      uint64_t c;
+      assert_int_equal(faulted_copy(s, d, src, got, &c), QNPU_ERR_HW);
+      qnpu_hw_error_t he;
+      assert_int_equal(qnpu_drv_hw_error(d, &he), QNPU_OK);
+      assert_int_equal(he.code, QNPU_HWERR_DMA);
+      assert_int_equal(qnpu_sim_fault_stats(s).errors, 1);
+      assert_int_equal(he.info, qnpu_sim_fault_stats(s).last_error_addr);
+      assert_int_equal(qnpu_drv_reset(d), QNPU_OK);
+      assert_int_equal(qnpu_drv_hw_error(d, &he), QNPU_OK);
+      assert_int_equal(he.code, QNPU_HWERR_NONE);
+      assert_int_equal(faulted_copy(s, d, src, got, &c), QNPU_OK);
+      assert_memory_equal(got, src, 4 * qnpu_drv_info(d)->cols);
+    }
+    qnpu_drv_close(d);
+    qnpu_sim_destroy(s);
+  }
+  assert_int_equal(cyc[1], cyc[2]); /* the same seed: the same timing */
+  assert_true(cyc[1] > cyc[0] && cyc[3] > cyc[0]);
+  assert_true(fs[1].jitter_cycles > 0 && fs[1].throttled > 0 && fs[1].stalls > 0 && fs[1].stall_cycles > 0);
+  assert_int_equal(fs[0].jitter_cycles + fs[0].throttled + fs[0].stalls, 0);
+  print_message("  a %u-byte copy: %llu cycles, %llu with jitter/throttling/stalls, %llu with jitter alone\n", bytes,
+                (unsigned long long)cyc[0], (unsigned long long)cyc[1], (unsigned long long)cyc[3]);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sim_trace_file),
       cmocka_unit_test(test_sim_two_instances),
+      cmocka_unit_test(test_sim_faults_parse),
+      cmocka_unit_test(test_sim_faults),
       cmocka_unit_test_setup_teardown(test_sim_open_checks_configuration, setup, teardown),
       cmocka_unit_test_setup_teardown(test_sim_load_store_strided, setup, teardown),
       cmocka_unit_test_setup_teardown(test_sim_gemm_w8a8, setup, teardown),

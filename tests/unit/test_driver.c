@@ -302,7 +302,7 @@ static void test_driver_error_decoding(void **state) {
     uint32_t code, engine, info;
     const char *needle;
   } cases[] = {
-      {QNPU_HWERR_DMA, QNPU_ENGINE_LOAD, 0xdead0, "DMA error (address outside device memory) at 0x000dead0 (engine load)"},
+      {QNPU_HWERR_DMA, QNPU_ENGINE_LOAD, 0xdead0, "DMA error (the memory answered with an error) at 0x000dead0 (engine load)"},
       {QNPU_HWERR_DMA, QNPU_ENGINE_STORE, 0x100000, "at 0x00100000 (engine store)"},
       {QNPU_HWERR_ILLEGAL_OPCODE, QNPU_ENGINE_DISPATCH, 7, "illegal opcode in command #7"},
       {QNPU_HWERR_ILLEGAL_FIELD, QNPU_ENGINE_DISPATCH, 3, "illegal command field in command #3"},
