@@ -4,8 +4,9 @@
 #   make train     retrain the float Fashion-MNIST model (installs python3-torch; not needed by demo)
 #   make test      lint, unit + conformance tests, RTL block tests (4x4, 16x16), runtime layers and
 #                  the network on sim, bit-exactness with ONNX Runtime, 20 s of fuzzing per parser,
-#                  ASan/UBSan
+#                  ASan/UBSan (also on the Verilated model: test-asan-sim)
 #   make test-onnx qnpu vs ONNX Runtime: a quantize_static model on 10,000 images, 3,000 random nodes
+#   make coverage  RTL line/toggle (Verilator) and C line (gcov) coverage of the test suites: build/coverage/
 #   make fuzz      libFuzzer on every parser (npy, IDX, layer case, .qnpu, ONNX), FUZZ_S seconds each
 #   make regress   RTL benches, random command streams, N random layers (SEED=, N=) and FAULTS faulted runs
 #                  per array size, in REGRESS_SHARDS shards on both cores (SHARD=I/N: one shard); JUnit XML
@@ -26,6 +27,7 @@ CONFIG   ?= $(QNPU_DEFAULT_ROWS)x$(QNPU_DEFAULT_COLS)
 BUILD    ?= $(if $(filter $(QNPU_DEFAULT_ROWS)x$(QNPU_DEFAULT_COLS),$(CONFIG)),build,build/$(CONFIG))
 CLI_SIM  ?= 1                         # 1: the CLI carries the Verilated model (--backend sim)
 SANITIZE ?=                           # e.g. address,undefined
+VCOV     ?=                           # Verilator coverage flags (make coverage)
 CC       ?= cc
 OPT      ?= -O2 -g                    # optimisation and debug info
 
@@ -37,6 +39,7 @@ INCLUDES    = -Isw/include -Isw/model -Isw/runtime -Isw/data -Isw/quant -Isw/net
 CFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L $(strip $(OPT)) $(WARN) $(SAN) -MMD -MP \
               -DQNPU_CFG_ROWS=$(CFG_R) -DQNPU_CFG_COLS=$(CFG_C) $(INCLUDES) $(CFLAGS)
 LDFLAGS_ALL := $(SAN) $(LDFLAGS)
+comma := ,
 LIBS := -lcjson -lprotobuf-c -lz -lm
 ONNX_PROTO ?= /usr/include/onnx/onnx.proto   # ONNX's schema (Debian libonnx-dev)
 
@@ -57,7 +60,7 @@ TEST_SRC := $(wildcard tests/unit/test_*.c)
 TESTS    := $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
 
 .PHONY: all deps demo demo-layers train test test-unit test-asan test-rtl test-layers test-net test-onnx \
-        test-onnx-quick test-gl fuzz fuzz-quick lint gen \
+        test-onnx-quick test-gl test-asan-sim asan-sim-run coverage coverage-run fuzz fuzz-quick lint gen \
         check-gen regress regress-build regress-jobs regress-merge regress-slurm syn bench bench-hw clean help
 .SECONDARY:
 all: $(CLI) $(TESTS)
@@ -121,6 +124,7 @@ test: deps
 	@$(MAKE) --no-print-directory fuzz-quick
 	@$(MAKE) --no-print-directory test-gl
 	@$(MAKE) --no-print-directory test-asan
+	@$(MAKE) --no-print-directory test-asan-sim
 
 # ---- RTL -------------------------------------------------------------------
 CORE_SRC  := rtl/qnpu_reg_pkg.sv rtl/qnpu_pe.sv rtl/qnpu_array.sv rtl/qnpu_accum.sv \
@@ -167,13 +171,13 @@ $(B)/rtl/core_%/tb_core: $(RTL_SRC) tests/rtl/tb_core.cpp $(LIB)
 	@mkdir -p $(dir $@)
 	@echo "verilator: building the $* core test bench"
 	@r=$(word 1,$(subst x, ,$*)); c=$(word 2,$(subst x, ,$*)); \
-	verilator --cc --exe --build -j 2 -O3 --assert --x-assign unique --x-initial unique \
+	verilator --cc --exe --build -j 2 -O3 --assert --x-assign unique --x-initial unique $(VCOV) \
 	  -GRows=$$r -GCols=$$c -GAccDepth=$(ACC_DEPTH) -GOutRows=$(ACC_DEPTH) --top-module $(RTL_TOP) \
 	  -Mdir $(dir $@) -o tb_core \
 	  -CFLAGS "-O2 -std=c++17 -DTB_ROWS=$$r -DTB_COLS=$$c -DTB_ACC_DEPTH=$(ACC_DEPTH) \
 	           -DTB_ROW_W=$$(python3 -c 'import math; print(math.ceil(math.log2($(ACC_DEPTH))))') \
 	           -I$(CURDIR)/sw/golden -I$(CURDIR)/sw/include" \
-	  -LDFLAGS "$(CURDIR)/$(LIB) -lm" \
+	  -LDFLAGS "$(CURDIR)/$(LIB) -lm $(LDFLAGS_ALL)" \
 	  $(RTL_SRC) $(CURDIR)/tests/rtl/tb_core.cpp > $(dir $@)build.log 2>&1 \
 	  || { tail -30 $(dir $@)build.log; exit 1; }
 
@@ -263,36 +267,40 @@ syn: deps $(SYN_RUNS) $(REQ_RUNS) $(B)/syn/ice40.json
 VINC      := -isystem /usr/share/verilator/include -isystem /usr/share/verilator/include/vltstd
 
 # One Verilated library per size (FST tracing compiled in, off until asked).
+# Under SANITIZE its C++ is checked too, all but two UBSan checks that flag
+# Verilator's own code: shift-base (it shifts negative ints, e.g.
+# (~(a & b)) << 2U, and masks them afterwards) and alignment (its bundled
+# FST writer, fstapi.c, stores misaligned words).
 $(B)/sim_%/libqnpu_vtop.a: $(TOP_SRC) rtl/lint.vlt
 	@mkdir -p $(dir $@)
 	@echo "verilator: building the $* accelerator model"
 	@r=$(word 1,$(subst x, ,$*)); c=$(word 2,$(subst x, ,$*)); \
-	verilator --cc --build -j 2 -O3 --assert --trace-fst --x-assign unique --x-initial unique \
+	verilator --cc --build -j 2 -O3 --assert --trace-fst --x-assign unique --x-initial unique $(VCOV) \
 	  -GRows=$$r -GCols=$$c --top-module qnpu_top --lib-create qnpu_vtop -Mdir $(dir $@) \
-	  -CFLAGS "-O2 -std=c++17" rtl/lint.vlt $(TOP_SRC) > $(dir $@)build.log 2>&1 \
+	  -CFLAGS "$(if $(SAN),-O1,-O2) -std=c++17 $(SAN) $(if $(SAN),-fno-sanitize=shift-base$(comma)alignment)" rtl/lint.vlt $(TOP_SRC) > $(dir $@)build.log 2>&1 \
 	  || { tail -30 $(dir $@)build.log; exit 1; }
 
 $(B)/sim_%/qnpu_sim.o: sim/qnpu_sim.cpp sim/qnpu_sim.h sw/include/qnpu_regs.h $(B)/sim_%/libqnpu_vtop.a
-	$(CXX) -O2 -g -std=c++17 -Wall -Wextra -Werror -DVM_TRACE=1 -DVM_TRACE_FST=1 \
+	$(CXX) -O2 -g -std=c++17 -Wall -Wextra -Werror -DVM_TRACE=1 -DVM_TRACE_FST=1 $(if $(VCOV),-DVM_COVERAGE=1) $(SAN) \
 	  $(INCLUDES) -isystem $(B)/sim_$* $(VINC) -c $< -o $@
 
 $(B)/tests/sim/test_sim_%: $(B)/obj/tests/sim/test_sim.o $(B)/sim_%/qnpu_sim.o $(B)/sim_%/libqnpu_vtop.a $(LIB)
 	@mkdir -p $(dir $@)
-	$(CXX) -o $@ $^ -lcmocka $(LIBS) -lz -lpthread
+	$(CXX) $(LDFLAGS_ALL) -o $@ $^ -lcmocka $(LIBS) -lz -lpthread
 
 $(B)/tests/sim/layers_%: $(B)/obj/tests/sim/layers.o $(B)/obj/sim/qnpu_backend_sim.o $(B)/sim_%/qnpu_sim.o \
                         $(B)/sim_%/libqnpu_vtop.a $(LIB)
 	@mkdir -p $(dir $@)
-	$(CXX) -o $@ $^ $(LIBS) -lz -lpthread
+	$(CXX) $(LDFLAGS_ALL) -o $@ $^ $(LIBS) -lz -lpthread
 
 $(B)/tests/sim/test_netsim_%: $(B)/obj/tests/sim/test_netsim.o $(B)/obj/sim/qnpu_backend_sim.o $(B)/sim_%/qnpu_sim.o \
                              $(B)/sim_%/libqnpu_vtop.a $(LIB)
 	@mkdir -p $(dir $@)
-	$(CXX) -o $@ $^ -lcmocka $(LIBS) -lz -lpthread
+	$(CXX) $(LDFLAGS_ALL) -o $@ $^ -lcmocka $(LIBS) -lz -lpthread
 
 $(B)/tests/sim/test_stream_%: $(B)/obj/tests/sim/test_stream.o $(B)/sim_%/qnpu_sim.o $(B)/sim_%/libqnpu_vtop.a $(LIB)
 	@mkdir -p $(dir $@)
-	$(CXX) -o $@ $^ -lcmocka $(LIBS) -lz -lpthread
+	$(CXX) $(LDFLAGS_ALL) -o $@ $^ -lcmocka $(LIBS) -lz -lpthread
 
 # ---- the fast model: benchmarks and demos (no X randomization, no assertions,
 # no tracing; docs/simulation.md). The checking model above is for tests.
@@ -332,6 +340,22 @@ bench: deps $(B)/bench/bench_rt
 bench-hw: deps $(B)/bench/bench_hw
 	@$(PYTHON) tools/bench_hw.py --bench $(B)/bench/bench_hw --runs $(strip $(BENCH_RUNS)) \
 	  --bare $(strip $(SHARED))/bench/bare-array/run.sh --json $(B)/bench/hw.json
+
+# The Verilator-backed tests (the sim harness, the driver and the runtime on
+# the Verilated RTL, faulted runs, the CLI on sim) built with ASan and UBSan
+# - the Verilated model's C++ too - at 4x4.
+ASAN_SIM_LAYERS ?= 60                 # random layers (and as many faulted runs) under ASan
+test-asan-sim:
+	@$(MAKE) --no-print-directory BUILD=$(B)/asan-sim SANITIZE=address,undefined OPT=-O1\ -g CLI_SIM=1 CONFIG=4x4 \
+	  asan-sim-run
+
+asan-sim-run: $(call SIM_BINS,4x4) $(call LAYER_BINS,4x4) $(CLI)
+	@rc=0; QNPU_STREAMS=10 tests/run_tests.sh "asan-ubsan-sim" $(call SIM_BINS,4x4) || rc=1; \
+	$(B)/tests/sim/layers_4x4 --size 4x4 --seed 1 --n $(ASAN_SIM_LAYERS) --label asan-ubsan-layers-4x4 || rc=1; \
+	$(B)/tests/sim/layers_4x4 --size 4x4 --seed 1 --n $(ASAN_SIM_LAYERS) --fault-runs --label asan-ubsan-faults-4x4 \
+	  || rc=1; \
+	$(CLI) gemm 40 72 24 --backend sim --seed 3 > $(B)/asan-cli.log 2>&1 && grep -q "^match: 960/960" $(B)/asan-cli.log \
+	  && echo "asan-ubsan-cli: qnpu gemm on sim bit-exact" || { cat $(B)/asan-cli.log; rc=1; }; exit $$rc
 
 # ---- make regress: tools/regress.py's job list (RTL benches, sim tests,
 # random layers, faulted runs; every size), in shards on the local cores or
@@ -374,6 +398,25 @@ regress-merge:
 # (tools/slurm/local.sh), the array job and the merge job of tools/slurm/submit.sh.
 regress-slurm: deps regress-build regress-jobs
 	@tools/slurm/local.sh --dir $(B)/slurm --shards $(strip $(SLURM_SHARDS)) --jobs $(RD)/jobs.txt --out $(RD)/slurm
+
+# ---- make coverage: the test suites on a build with gcov (C, -O0) and
+# Verilator line and toggle coverage (RTL), reported by tools/coverage.py.
+COV_B   := $(B)/cov
+COV_OUT := $(B)/coverage
+coverage: deps
+	@rm -rf $(COV_B)/coverage-data $(COV_OUT)
+	@mkdir -p $(COV_B)/coverage-data $(COV_OUT)
+	@if [[ -d $(COV_B) ]]; then find $(COV_B) -name '*.gcda' -delete; fi
+	@$(MAKE) --no-print-directory BUILD=$(COV_B) OPT=-O0\ -g CFLAGS=--coverage LDFLAGS=--coverage \
+	  VCOV=--coverage-line\ --coverage-toggle LABEL=coverage-unit coverage-run
+	@$(PYTHON) tools/coverage.py --data $(COV_B)/coverage-data --gcov-dir $(COV_B)/obj --out $(COV_OUT)
+
+coverage-run: export QNPU_COVERAGE_DIR = $(CURDIR)/$(B)/coverage-data
+coverage-run:
+	@rc=0; for t in test-unit test-rtl test-layers test-net test-onnx-quick; do \
+	  $(MAKE) --no-print-directory $$t || rc=1; done; \
+	$(CLI) gemm 64 64 64 --backend sim --faults error-ppm=2000,seed=3 > /dev/null 2>&1; \
+	[[ $$? -eq 3 ]] || { echo "coverage: a faulted gemm did not stop with exit 3"; rc=1; }; exit $$rc
 
 # ---- the network: the committed float Fashion-MNIST model (models/), quantized by qnpu ----
 MODEL       := models/fmnist_cnn.onnx

@@ -19,6 +19,13 @@
 #if VM_TRACE
 #include "verilated_fst_c.h"
 #endif
+#if VM_COVERAGE
+#include <unistd.h>
+
+#include <string>
+
+#include "verilated_cov.h"
+#endif
 
 #include "qnpu_regs.h"
 
@@ -303,6 +310,13 @@ void qnpu_sim_destroy(qnpu_sim_t *s) {
   }
   if (s->top) {
     s->top->final();
+#if VM_COVERAGE  // make coverage: each model's line and toggle counts, one file each
+    static unsigned n = 0;
+    if (const char *dir = std::getenv("QNPU_COVERAGE_DIR")) {
+      const std::string path = std::string(dir) + "/sim-" + std::to_string(getpid()) + "-" + std::to_string(n++) + ".dat";
+      s->ctx->coveragep()->write(path.c_str());
+    }
+#endif
     delete s->top;
   }
   delete s->ctx;

@@ -19,6 +19,7 @@ packages=(
   slurmd            #   client commands and munge authentication), started under build/
   slurm-client
   munge
+  lcov              # make coverage: gcov capture and the HTML reports (genhtml)
   libcjson-dev      # layer-case JSON
   zlib1g-dev        # FST waveform traces, gzipped IDX files, the model file's CRC
   protobuf-c-compiler # protoc-c: C code for ONNX's protobuf schema

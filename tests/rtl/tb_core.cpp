@@ -18,6 +18,11 @@
 
 #include "Vqnpu_core.h"
 #include "verilated.h"
+#if VM_COVERAGE
+#include <unistd.h>
+
+#include "verilated_cov.h"
+#endif
 
 #include "qnpu_golden.h"
 
@@ -126,6 +131,12 @@ class Bench {
   }
   ~Bench() {
     top_->final();
+#if VM_COVERAGE  // make coverage: this run's line and toggle counts
+    if (const char *dir = getenv("QNPU_COVERAGE_DIR")) {
+      const std::string path = std::string(dir) + "/core-" + std::to_string(getpid()) + ".dat";
+      ctx_->coveragep()->write(path.c_str());
+    }
+#endif
     delete top_;
     delete ctx_;
   }

@@ -412,7 +412,7 @@ static void test_sim_two_instances(void **state) {
     h[i] = qnpu_hal_sim(s[i]);
     assert_int_equal(qnpu_drv_open(&h[i], NULL, NULL, &d[i]), QNPU_OK);
   }
-  const qnpu_dev_info_t *in = qnpu_drv_info(d[0]);
+  const qnpu_dev_info_t info = *qnpu_drv_info(d[0]), *in = &info; /* a copy: d[0] is closed first */
   uint8_t src[2][4 * 255];
   for (int i = 0; i < 2; i++) {
     for (int k = 0; k < 4 * 255; k++) src[i][k] = (uint8_t)(i * 100 + k);
