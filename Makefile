@@ -401,6 +401,10 @@ regress-slurm: deps regress-build regress-jobs
 
 # ---- make coverage: the test suites on a build with gcov (C, -O0) and
 # Verilator line and toggle coverage (RTL), reported by tools/coverage.py.
+# The Verilated models are 4x4 (the same RTL as every size; an instrumented
+# 16x16 model takes over half an hour to compile), and the instrumented
+# model runs some 30 times slower, so the suites run fewer cases on it:
+# 100 random layers, 40 faulted runs, 1 image per network on sim.
 COV_B   := $(B)/cov
 COV_OUT := $(B)/coverage
 coverage: deps
@@ -408,10 +412,14 @@ coverage: deps
 	@mkdir -p $(COV_B)/coverage-data $(COV_OUT)
 	@if [[ -d $(COV_B) ]]; then find $(COV_B) -name '*.gcda' -delete; fi
 	@$(MAKE) --no-print-directory BUILD=$(COV_B) OPT=-O0\ -g CFLAGS=--coverage LDFLAGS=--coverage \
-	  VCOV=--coverage-line\ --coverage-toggle LABEL=coverage-unit coverage-run
+	  VCOV=--coverage-line\ --coverage-toggle LABEL=coverage-unit CONFIG=4x4 SIM_SIZES=4x4 TEST_SIZES=4x4 \
+	  BENCH_SIZE=4x4 TEST_LAYERS=100 TEST_FAULTS=40 coverage-run
 	@$(PYTHON) tools/coverage.py --data $(COV_B)/coverage-data --gcov-dir $(COV_B)/obj --out $(COV_OUT)
 
 coverage-run: export QNPU_COVERAGE_DIR = $(CURDIR)/$(B)/coverage-data
+coverage-run: export NET_SIM_IMAGES = 1
+coverage-run: export ONNX_SIM_IMAGES = 2
+coverage-run: export ONNX_SIM_EVERY = 60
 coverage-run:
 	@rc=0; for t in test-unit test-rtl test-layers test-net test-onnx-quick; do \
 	  $(MAKE) --no-print-directory $$t || rc=1; done; \

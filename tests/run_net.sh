@@ -2,7 +2,7 @@
 # run_net.sh QNPU OUTDIR [MODEL] - the committed Fashion-MNIST model end to
 # end through the CLI: quantized in W8A8 (entropy), W4A8 (percentile) and
 # W4A4 (max) from 200 held-out training images, then 10 test images on the
-# cycle-accurate RTL (sim) and 200 on the fast model (model), every tensor of
+# cycle-accurate RTL (sim; NET_SIM_IMAGES=) and 200 on the fast model (model), every tensor of
 # every image checked bit for bit against the golden model (qnpu net
 # --check). Ends with one line "net: N passed, M failed" (exit 1 on a
 # failure), or says why it skipped (no Fashion-MNIST).
@@ -27,7 +27,7 @@ check() { # NAME CMD... : runs CMD, which must exit 0
 for v in w8a8:entropy w4a8:percentile:99.99 w4a4:max; do
   prec=${v%%:*}; calib=${v#*:}; m="$out/$prec.qnpu"
   check "quantize-$prec" "$bin" quantize "$model" --calib "$calib" --precision "$prec" --calib-images 200 -o "$m"
-  check "sim-$prec" "$bin" net "$m" --backend sim --images 10 --check
+  check "sim-$prec" "$bin" net "$m" --backend sim --images "${NET_SIM_IMAGES:-10}" --check
   check "model-$prec" "$bin" net "$m" --backend model --images 200 --offset 5000 --check
 done
 echo "net: $passed passed, $failed failed"

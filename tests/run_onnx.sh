@@ -15,7 +15,7 @@ fi
 py=$venv/bin/python
 mkdir -p "$work"
 if [[ $size == QUICK ]]; then
-  fm=(--images 1000 --sim-images 20); sw=(-n 600 --sim-every 10)
+  fm=(--images 1000 --sim-images "${ONNX_SIM_IMAGES:-20}"); sw=(-n 600 --sim-every "${ONNX_SIM_EVERY:-10}")
 else
   fm=(--images 10000 --sim-images 200); sw=(-n 3000 --sim-every 5 --progress)
 fi

@@ -11,7 +11,7 @@
  * --faults SPEC runs every case under those memory faults (sim only; see
  * qnpu_sim_faults_parse()). --fault-runs gives each random case its own
  * faults drawn from its seed: latency jitter, throttling and long stalls
- * (the result must stay bit-exact), and on every other case also an error
+ * (the result must stay bit-exact), and on about every other case also an error
  * response at a random beat of the layer's traffic: the run must then stop
  * with the DMA error and the failing address, and after the runtime's soft
  * reset the same layer must run bit-exactly again.
@@ -124,7 +124,7 @@ static uint64_t mix(uint64_t *x) { /* splitmix64 */
 /* --fault-runs: layer l under faults drawn from seed (see the top); 0 when
  * every run did what it must. spec gets the faults, why the reason. */
 static int fault_check(qnpu_session_t *s, const qnpu_layer_t *l, const qnpu_rt_options_t *opt, uint64_t seed,
-                       char *spec, size_t slen, char *why, size_t len) {
+                       long *errors, char *spec, size_t slen, char *why, size_t len) {
   qnpu_sim_t *sim = qnpu_session_impl(s);
   uint64_t r = seed;
   qnpu_sim_faults_t f = {.seed = mix(&r) | 1};
@@ -132,7 +132,7 @@ static int fault_check(qnpu_session_t *s, const qnpu_layer_t *l, const qnpu_rt_o
   if (kinds & 1) f.jitter = (uint32_t)(mix(&r) % 257);
   if (kinds & 2) f.throttle_pct = (uint32_t)(10 + mix(&r) % 81);
   if (kinds & 4) f.stall_cycles = (uint32_t)(50 + mix(&r) % 3000), f.stall_ppm = (uint32_t)(100 + mix(&r) % 2000);
-  const int with_error = (int)(seed & 1);
+  const int with_error = (int)(mix(&r) & 1); /* about every other run, not by case parity: workers split by it */
   int k = snprintf(spec, slen, "seed=%llu,jitter=%u,throttle=%u,stall=%u@%u", (unsigned long long)f.seed, f.jitter,
                    f.throttle_pct, f.stall_cycles, f.stall_ppm);
   if (qnpu_sim_set_faults(sim, &f)) return snprintf(why, len, "bad fault settings"), 1;
@@ -140,6 +140,7 @@ static int fault_check(qnpu_session_t *s, const qnpu_layer_t *l, const qnpu_rt_o
   memset(&st0, 0, sizeof st0);
   if (check(s, l, opt, NULL, &st0, why, len)) return 1;
   if (!with_error) return 0;
+  ++*errors;
   /* an error response on a random beat of the same layer's traffic */
   const uint64_t beats = (st0.rd_bytes + st0.wr_bytes) / 16 + 1;
   f.error_beat = 1 + mix(&r) % beats;
@@ -181,11 +182,12 @@ static int fault_check(qnpu_session_t *s, const qnpu_layer_t *l, const qnpu_rt_o
 }
 
 /* Worker w of c->jobs: its share of the cases; returns failures. */
-static long worker(const cfg_t *c, int w, long *passed) {
+static long worker(const cfg_t *c, int w, long *passed, long *errors) {
   qnpu_session_t *s = open_session(c);
   if (!s) return -1;
   long fails = 0;
   *passed = 0;
+  *errors = 0;
   const long total = c->cases ? c->ncases : c->first + c->n;
   for (long i = (c->cases ? 0 : c->first) + w; i < total; i += c->jobs) {
     const long idx = c->only >= 0 ? c->only : i;
@@ -211,7 +213,7 @@ static long worker(const cfg_t *c, int w, long *passed) {
         snprintf(why, sizeof why, "out of memory");
         bad = 1;
       } else if (c->fault_runs) {
-        bad = fault_check(s, &x.l, &x.opt, seed, spec, sizeof spec, why, sizeof why);
+        bad = fault_check(s, &x.l, &x.opt, seed, errors, spec, sizeof spec, why, sizeof why);
       } else {
         bad = check(s, &x.l, &x.opt, NULL, NULL, why, sizeof why);
       }
@@ -344,33 +346,38 @@ int main(int argc, char **argv) {
     if (pids[w] < 0) return 2;
     if (pids[w] == 0) {
       close(fds[w][0]);
-      long passed = 0;
-      const long f = worker(&c, w, &passed);
-      char buf[64];
-      const int k = snprintf(buf, sizeof buf, "%ld %ld", passed, f);
+      long passed = 0, errors = 0;
+      const long f = worker(&c, w, &passed, &errors);
+      char buf[96];
+      const int k = snprintf(buf, sizeof buf, "%ld %ld %ld", passed, f, errors);
       if (write(fds[w][1], buf, (size_t)k) < 0) _exit(3);
       exit(0); /* not _exit: atexit work such as gcov's data of make coverage */
     }
     close(fds[w][1]);
   }
-  long passed = 0, failed = 0;
+  long passed = 0, failed = 0, errors = 0;
   int broken = 0;
   for (int w = 0; w < c.jobs; w++) {
-    char buf[64] = "";
+    char buf[96] = "";
     const ssize_t k = read(fds[w][0], buf, sizeof buf - 1);
     close(fds[w][0]);
     int status = 0;
     waitpid(pids[w], &status, 0);
-    long p = 0, f = -1;
-    if (k <= 0 || sscanf(buf, "%ld %ld", &p, &f) != 2 || f < 0 || !WIFEXITED(status)) {
+    long p = 0, f = -1, e = 0;
+    if (k <= 0 || sscanf(buf, "%ld %ld %ld", &p, &f, &e) != 3 || f < 0 || !WIFEXITED(status)) {
       say("%s: worker %d died (status %d)", c.label, w, status);
       broken = 1;
       continue;
     }
     passed += p;
     failed += f;
+    errors += e;
   }
-  say("%s: %ld passed, %ld failed", c.label, passed, failed);
+  if (c.fault_runs)
+    say("%s: %ld passed, %ld failed (every run under jitter, throttling or stalls; %ld also took an error response)",
+        c.label, passed, failed, errors);
+  else
+    say("%s: %ld passed, %ld failed", c.label, passed, failed);
   for (long i = 0; i < c.ncases; i++) free(c.cases[i]);
   free(c.cases);
   return failed || broken ? 1 : 0;
