@@ -61,6 +61,13 @@ if [[ $(id -u) -ne 0 ]]; then
   fi
 fi
 export DEBIAN_FRONTEND=noninteractive
+# munge's post-install script makes its key as the munge user (su munge),
+# which fails where that user cannot reach /bin/sh (a chroot whose root is
+# mode 700); with a key already in place it only takes ownership of it.
+if [[ " ${missing[*]} " == *" munge "* && ! -e /etc/munge/munge.key ]]; then
+  "${sudo[@]}" install -d -m 700 /etc/munge
+  "${sudo[@]}" sh -c 'umask 077; dd if=/dev/urandom of=/etc/munge/munge.key bs=1024 count=1 status=none'
+fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 if ! { "${sudo[@]}" apt-get update -qq &&

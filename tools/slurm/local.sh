@@ -76,6 +76,9 @@ SlurmdTimeout=30
 NodeName=$host NodeAddr=127.0.0.1 CPUs=$(nproc) State=UNKNOWN
 PartitionName=qnpu Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF
+# cgroup/v1 named explicitly: autodetection needs /sys/fs/cgroup, which a
+# container or chroot may lack, and task/none, proctrack/linuxproc use none
+echo "CgroupPlugin=cgroup/v1" > "$dir/cgroup.conf"
 export SLURM_CONF=$dir/slurm.conf
 slurmctld -c -f "$SLURM_CONF" || { echo "local.sh: slurmctld did not start (see $dir/slurmctld.log)" >&2; exit 1; }
 slurmd -f "$SLURM_CONF" || { echo "local.sh: slurmd did not start (see $dir/slurmd.log)" >&2; exit 1; }
