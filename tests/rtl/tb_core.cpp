@@ -630,6 +630,7 @@ int main(int argc, char **argv) {
       p.N = 2 * kCols;
       p.gap_percent = 0;
       p.bypass = false;
+      p.f32 = false;  // Q31 (m0, shift below); a float32 draw would leave scale[] N entries short
       int alo, ahi, wlo, whi;
       value_ranges(p.mode, alo, ahi, wlo, whi);
       p.A.resize(static_cast<size_t>(p.M) * p.K);
