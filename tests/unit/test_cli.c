@@ -251,6 +251,36 @@ static void test_cli_net_usage_errors(void **state) {
   assert_non_null(strstr(f->out, "--images wants a non-negative integer"));
 }
 
+/* qnpu import's errors, and the float model on the host float reference
+ * (text, JSON with --progress) against the same images. */
+static void test_cli_import_errors_and_float_net(void **state) {
+  fixture_t *f = *state;
+  assert_int_equal(run(f, 1, "import %s", NET_MODEL), 2);
+  assert_non_null(strstr(f->out, "import: -o OUT.qnpu is required"));
+  assert_int_equal(run(f, 1, "import %s/layer.json -o %s/x.qnpu", f->dir, f->dir), 2);
+  assert_non_null(strstr(f->out, "import: MODEL must be a quantized .onnx model"));
+  assert_int_equal(run(f, 1, "import %s/none.onnx -o %s/x.qnpu --json", f->dir, f->dir), 2);
+  cJSON *j = cJSON_Parse(f->out);
+  assert_non_null(j);
+  assert_non_null(strstr(cJSON_GetObjectItem(j, "error")->valuestring, "none.onnx"));
+  cJSON_Delete(j);
+  FILE *fp = fopen(NET_DATA, "rb");
+  if (!fp) skip(); /* Fashion-MNIST not installed */
+  fclose(fp);
+  assert_int_equal(run(f, 1, "net %s --images 8 --offset 40", NET_MODEL), 0);
+  assert_non_null(strstr(f->out, "float32"));
+  int correct = -1, total = 0;
+  const char *acc = strstr(f->out, "accuracy: ");
+  assert_non_null(acc);
+  assert_int_equal(sscanf(acc, "accuracy: %d/%d", &correct, &total), 2);
+  assert_int_equal(total, 8);
+  assert_int_equal(run(f, 0, "net %s --images 8 --offset 40 --json --progress", NET_MODEL), 0);
+  j = cJSON_Parse(f->out);
+  assert_non_null(j);
+  assert_int_equal(cJSON_GetObjectItem(j, "correct")->valueint, correct);
+  cJSON_Delete(j);
+}
+
 /* Quantize from 50 calibration images, run 20 test images on the fast
  * model with the golden check, read the JSON; then a corrupt and a cut
  * copy of the model file are refused with exit 2. */
@@ -334,6 +364,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_cli_layer_device_backends, setup, test_fixture_teardown),
       cmocka_unit_test_setup_teardown(test_cli_gemm, setup, test_fixture_teardown),
       cmocka_unit_test_setup_teardown(test_cli_net_usage_errors, setup, test_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_cli_import_errors_and_float_net, setup, test_fixture_teardown),
       cmocka_unit_test_setup_teardown(test_cli_net_quantize_and_run, setup, test_fixture_teardown),
   };
   return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
