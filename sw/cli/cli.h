@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 #include "qnpu_backend.h"
 #include "qnpu_prec.h"
 
@@ -39,6 +41,8 @@ typedef struct {
 /* Prints {"error": msg, "exit": code, ...} (json) or "qnpu: msg" on
  * stderr, and returns code. name (may be NULL) labels the JSON object. */
 int cli_error(int json, const char *key, const char *name, const char *backend, const char *msg, int code);
+/* Prints j as one line of JSON on stdout and deletes it. */
+void cli_print_json(cJSON *j);
 
 /* Opens the session of o's --backend (and --trace, --device). Returns -1
  * with *sess open, or an exit code with one line in msg. */

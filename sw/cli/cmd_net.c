@@ -194,10 +194,7 @@ int cmd_quantize(const opts_t *o) {
       cJSON_AddNumberToObject(e, "zero_point", x->zero_point);
       cJSON_AddItemToArray(ts, e);
     }
-    char *t = cJSON_PrintUnformatted(j);
-    if (t) puts(t);
-    free(t);
-    cJSON_Delete(j);
+    cli_print_json(j);
   } else {
     printf("quantize %s: %s, calibrator %s, %d calibration images (training set %d..%d), %.1f s\n", base_name(path),
            pname, o->calib, count, first, first + count - 1, secs);
@@ -286,10 +283,7 @@ int cmd_import(const opts_t *o) {
       cJSON_AddNumberToObject(e, "zero_point", t->zero_point);
       cJSON_AddItemToArray(ns, e);
     }
-    char *txt = cJSON_PrintUnformatted(j);
-    if (txt) puts(txt);
-    free(txt);
-    cJSON_Delete(j);
+    cli_print_json(j);
   } else {
     printf("import %s: %d nodes, %s input, %s output, ONNX Runtime numerics (ort_f32)\n", base_name(path), net.n_nodes,
            kIn[net.in_type], kOut[net.out_type]);
@@ -412,10 +406,7 @@ static int run_float(const opts_t *o, const char *path, const qnpu_net_t *net) {
     cJSON_AddNumberToObject(j, "correct", correct);
     cJSON_AddNumberToObject(j, "accuracy", (double)correct / count);
     cJSON_AddNumberToObject(j, "seconds", secs);
-    char *t = cJSON_PrintUnformatted(j);
-    if (t) puts(t);
-    free(t);
-    cJSON_Delete(j);
+    cli_print_json(j);
   } else {
     printf("net %s: float32 (%s), qnpu's float reference path on the host\n", base_name(path), net->meta);
     printf("accuracy: %d/%d = %.2f%% (test images %d..%d), %.1f s\n", correct, count, 100.0 * correct / count, first,
@@ -530,10 +521,7 @@ static void report_net(const opts_t *o, const net_report_t *r) {
       cJSON_AddNumberToObject(l, "host_ms_per_image", 1e3 * st[i].seconds / imgs);
       cJSON_AddItemToArray(ls, l);
     }
-    char *txt = cJSON_PrintUnformatted(j);
-    if (txt) puts(txt);
-    free(txt);
-    cJSON_Delete(j);
+    cli_print_json(j);
     return;
   }
   printf("net %s: %s (%s), backend %s", base_name(r->path), prec, net->meta, r->backend);

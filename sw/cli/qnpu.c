@@ -127,6 +127,13 @@ static int parse_opts(const subcmd_t *sc, int argc, char **argv, opts_t *o) {
   return -1;
 }
 
+void cli_print_json(cJSON *j) {
+  char *t = cJSON_PrintUnformatted(j);
+  if (t) puts(t);
+  free(t);
+  cJSON_Delete(j);
+}
+
 int cli_error(int json, const char *key, const char *name, const char *backend, const char *msg, int code) {
   if (json) {
     cJSON *j = cJSON_CreateObject();
@@ -134,10 +141,7 @@ int cli_error(int json, const char *key, const char *name, const char *backend, 
     if (backend) cJSON_AddStringToObject(j, "backend", backend);
     cJSON_AddStringToObject(j, "error", msg);
     cJSON_AddNumberToObject(j, "exit", code);
-    char *t = cJSON_PrintUnformatted(j);
-    if (t) puts(t);
-    free(t);
-    cJSON_Delete(j);
+    cli_print_json(j);
   } else {
     fprintf(stderr, "qnpu: %s\n", msg);
   }
@@ -314,10 +318,7 @@ static int run_and_report(const opts_t *o, const subject_t *s) {
       cJSON_AddNullToObject(j, "cycles");
       cJSON_AddNullToObject(j, "utilization");
     }
-    char *t = cJSON_PrintUnformatted(j);
-    if (t) puts(t);
-    free(t);
-    cJSON_Delete(j);
+    cli_print_json(j);
   } else {
     printf("case %s: %s %s, requant %s, backend %s, %zu output elements\n", s->name, qnpu_op_name(s->l->op),
            qnpu_prec_name(s->l->prec), requant_name(s->l), be->name, n);
