@@ -60,7 +60,7 @@ TEST_SRC := $(wildcard tests/unit/test_*.c)
 TESTS    := $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
 
 .PHONY: all deps demo demo-layers train test test-unit test-asan test-rtl test-layers test-net test-onnx \
-        test-onnx-quick test-gl test-asan-sim asan-sim-run coverage coverage-run fuzz fuzz-quick lint gen \
+        test-onnx-quick test-gl test-pe test-asan-sim asan-sim-run coverage coverage-run fuzz fuzz-quick lint gen \
         check-gen regress regress-build regress-jobs regress-merge regress-slurm syn bench bench-hw clean help
 .SECONDARY:
 all: $(CLI) $(TESTS)
@@ -150,13 +150,15 @@ lint: check-gen
 	  r=$${sz%x*}; c=$${sz#*x}; \
 	  verilator --lint-only -Wall -GRows=$$r -GCols=$$c --top-module qnpu_core rtl/lint.vlt $(CORE_SRC) \
 	    || { echo "lint: verilator warnings in qnpu_core at $$sz"; exit 1; }; \
+	  verilator --lint-only -Wall -DSYNTHESIS -GRows=$$r -GCols=$$c --top-module qnpu_core rtl/lint.vlt $(CORE_SRC) \
+	    || { echo "lint: verilator warnings in qnpu_core (SYNTHESIS) at $$sz"; exit 1; }; \
 	  verilator --lint-only -Wall -GRows=$$r -GCols=$$c --top-module qnpu_top rtl/lint.vlt $(TOP_SRC) \
 	    || { echo "lint: verilator warnings in qnpu_top at $$sz"; exit 1; }; \
 	done
 	@mkdir -p $(B)
 	@yosys -q -p 'read_verilog -sv -DSYNTHESIS $(TOP_SRC); hierarchy -check -top qnpu_top; proc; check -assert' \
 	  > $(B)/yosys-lint.log 2>&1 || { cat $(B)/yosys-lint.log; echo "lint: yosys check failed"; exit 1; }
-	@echo "lint: verilator -Wall clean (qnpu_core, qnpu_top) at $(strip $(LINT_SIZES)); yosys 'hierarchy -check; proc; check -assert' clean"
+	@echo "lint: verilator -Wall clean (qnpu_core, also as synthesized, qnpu_top) at $(strip $(LINT_SIZES)); yosys 'hierarchy -check; proc; check -assert' clean"
 
 # The register map and command format: regs/qnpu.json -> SV package, C header, docs.
 gen:
@@ -181,12 +183,27 @@ $(B)/rtl/core_%/tb_core: $(RTL_SRC) tests/rtl/tb_core.cpp $(LIB)
 	  $(RTL_SRC) $(CURDIR)/tests/rtl/tb_core.cpp > $(dir $@)build.log 2>&1 \
 	  || { tail -30 $(dir $@)build.log; exit 1; }
 
+# One PE, exhaustively, in each of its two forms (whole products for
+# simulation, the partial-product array synthesis reads): FORM_PSUMW_INT4.
+PE_CONFIGS := sim_18_1 sim_21_1 sim_20_0 syn_18_1 syn_21_1 syn_20_0
+$(B)/rtl/pe_%/tb_pe: rtl/qnpu_pe.sv tests/rtl/tb_pe.cpp
+	@mkdir -p $(dir $@)
+	@f=$(word 1,$(subst _, ,$*)); w=$(word 2,$(subst _, ,$*)); i4=$(word 3,$(subst _, ,$*)); \
+	verilator --cc --exe --build -j 2 -O3 --assert $$( [ $$f = syn ] && echo -DSYNTHESIS ) \
+	  -GPsumW=$$w -GInt4=$$i4 --top-module qnpu_pe -Mdir $(dir $@) -o tb_pe \
+	  -CFLAGS "-O2 -std=c++17 -DTB_PSUMW=$$w -DTB_INT4=$$i4 -DTB_FORM='\"$$f\"'" \
+	  rtl/qnpu_pe.sv $(CURDIR)/tests/rtl/tb_pe.cpp > $(dir $@)build.log 2>&1 \
+	  || { tail -30 $(dir $@)build.log; exit 1; }
+
+test-pe: $(PE_CONFIGS:%=$(B)/rtl/pe_%/tb_pe)
+	@for t in $^; do $$t --seed $(strip $(VSEED)) || exit 1; done
+
 # Each size: zero-initialised flip-flops, then random ones (+verilator+seed).
 SIM_BINS     = $(foreach s,$(1),$(SIM_TESTS:%=$(B)/tests/sim/%_$(s)))
 STREAMS      ?= 50                    # random command streams per test_stream run in make test
 REGRESS_STREAMS ?= 100                # ... in make regress (x 5 sizes x 4 runs)
 
-test-rtl: $(TEST_SIZES:%=$(B)/rtl/core_%/tb_core) $(call SIM_BINS,$(SIM_SIZES))
+test-rtl: $(TEST_SIZES:%=$(B)/rtl/core_%/tb_core) $(call SIM_BINS,$(SIM_SIZES)) test-pe
 	@tests/run_rtl.sh "rtl" "$(RTL_MACS)" "1" "$(strip $(VSEED))" $(TEST_SIZES:%=$(B)/rtl/core_%/tb_core)
 	@QNPU_RANDOM_INIT= QNPU_STREAMS=$(strip $(STREAMS)) tests/run_tests.sh "sim" $(call SIM_BINS,$(SIM_SIZES))
 	@QNPU_RANDOM_INIT=$(strip $(VSEED)) QNPU_STREAMS=$(strip $(STREAMS)) tests/run_tests.sh "sim-random-init" \
@@ -257,8 +274,9 @@ $(B)/syn/requant_f32%.run.json: rtl/qnpu_reg_pkg.sv rtl/qnpu_requant.sv syn/gene
 $(B)/syn/ice40.json: $(CORE_SRC) syn/qnpu_ice40_wrap.sv tools/ice40.sh
 	@tools/ice40.sh $(B)/syn $(CORE_SRC)
 
-syn: deps $(SYN_RUNS) $(REQ_RUNS) $(B)/syn/ice40.json
+syn: deps $(SYN_RUNS) $(REQ_RUNS) $(B)/syn/ice40.json syn/baseline.json
 	@$(PYTHON) tools/synreport.py --weights syn/ge_weights.json --out $(B)/syn --ice40 $(B)/syn/ice40.json \
+	  --baseline syn/baseline.json \
 	  --requant $(REQ_RUNS) -- $(SYN_RUNS)
 	@cat $(B)/syn/report.md
 	@echo; echo "syn: wrote $(B)/syn/report.md, report.json and ge_vs_size.png"

@@ -96,14 +96,24 @@ module qnpu_array #(
       assign valid = valid_q;
     end
     // W4A8: the int4 weight in the low nibble is widened to int8 here, so the
-    // PEs see an ordinary int8 weight.
+    // PEs see an ordinary int8 weight. W4A4: the nibbles swapped (qnpu_pe).
     logic [7:0]      w;
     logic [Rows-1:0] row_we;  // one-hot: the PE row written this cycle
-    assign w      = mode_w4 ? {{4{data[3]}}, data[3:0]} : data;
+    assign w      = mode_w4 ? {{4{data[3]}}, data[3:0]} : mode4 ? {data[3:0], data[7:4]} : data;
     assign row_we = valid ? Rows'(1) << row : '0;
   end
 
   // ---- the PE grid ---------------------------------------------------------
+  // Each PE adds its product minus a Baugh-Wooley constant (qnpu_pe), so a
+  // column starts at Rows times that constant; in int4 mode a column sums 16
+  // times the products, and its result is shifted back (exactly: the low 4
+  // bits are 0). The constants are qnpu_pe's Base8 and Base4: were they to
+  // differ, every result of the RTL tests would be off.
+  localparam int PeBase8 = -32512;
+  localparam int PeBase4 = -32256;
+  logic [PsumW-1:0] col_base;
+  assign col_base = mode4 ? PsumW'(Rows * PeBase4) : PsumW'(Rows * PeBase8);
+
   for (genvar i = 0; i < Rows; i++) begin : gen_row
     for (genvar j = 0; j < Cols; j++) begin : gen_col
       logic [8:0]       a_in, a_out;
@@ -114,7 +124,7 @@ module qnpu_array #(
         assign a_in = gen_row[i].gen_col[j-1].a_out;
       end
       if (i == 0) begin : gen_top
-        assign ps_in = '0;
+        assign ps_in = col_base;
       end else begin : gen_below
         assign ps_in = gen_row[i-1].gen_col[j].ps_out;
       end
@@ -132,7 +142,9 @@ module qnpu_array #(
   end
 
   for (genvar j = 0; j < Cols; j++) begin : gen_out
-    assign psum_o[j*PsumW +: PsumW] = gen_row[Rows-1].gen_col[j].ps_out;
+    logic [PsumW-1:0] col;
+    assign col = gen_row[Rows-1].gen_col[j].ps_out;
+    assign psum_o[j*PsumW +: PsumW] = mode4 ? PsumW'($signed(col) >>> 4) : col;
   end
 
   // The rightmost activations leave the array.

@@ -86,6 +86,7 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--ice40", help="results of tools/ice40.sh")
     ap.add_argument("--requant", nargs="*", default=[], help="runs of tools/syn_requant.sh")
+    ap.add_argument("--baseline", help="an earlier report.json, shown beside this one (syn/baseline.json)")
     ap.add_argument("runs", nargs="+")
     a = ap.parse_args()
     with open(a.weights) as f:
@@ -135,12 +136,23 @@ def main():
         targets.append({"target": name, "limit": limit, "value": worst[key], "shown": fmt.format(worst[key]),
                         "met": worst[key] <= limit, "detail": detail(worst)})
 
-    target("PE with int4 mode <= 1000 GE", 1000, [x for x in rows if x["int4"]], "pe_ge", "{:.0f} GE",
+    target("PE with int4 mode <= 1000 GE (goal 900)", 1000, [x for x in rows if x["int4"]], "pe_ge", "{:.0f} GE",
            lambda w: f"largest int8/int4 PE, {w['rows']}x{w['cols']}")
     ovh = [x for x in rows if "int4_overhead_pe_pct" in x]
-    target("int4-mode overhead (PE) <= 20%", 20.0, ovh, "int4_overhead_pe_pct", "{:+.1f}%",
+    target("int4-mode overhead (PE) <= 15%", 15.0, ovh, "int4_overhead_pe_pct", "{:+.1f}%",
            lambda w: f"worst size, {w['rows']}x{w['cols']}; per size: " + ", ".join(
                f"{x['rows']}x{x['cols']} {x['int4_overhead_pe_pct']:+.1f}%" for x in ovh))
+    target("controller <= 25k GE", 25000, rows, "ctrl_ge", "{:,.0f} GE",
+           lambda w: f"largest, {w['rows']}x{w['cols']}")
+    r16 = [x for x in rows if x["rows"] == 16 and x["cols"] == 16 and x["int4"]]
+    if r16 and a.baseline:
+        with open(a.baseline) as f:
+            b16 = [y for y in json.load(f)["generic"] if y["rows"] == 16 and y["cols"] == 16 and y["int4"]]
+        if b16:
+            x = r16[0]
+            x["requant_total_vs_baseline_pct"] = 100.0 * x["requant_ge"] * x["cols"] / (b16[0]["requant_ge"] * 16)
+            target("16x16 requantization area <= 25% of the baseline's", 25.0, r16, "requant_total_vs_baseline_pct",
+                   "{:.0f}%", lambda w: "all requantization units of the 16x16 accelerator against syn/baseline.json's")
     target("16x16 synthesis <= 10 minutes", 600.0, [x for x in rows if x["rows"] == 16 and x["cols"] == 16],
            "seconds", "{:.0f} s", lambda w: "slower PE variant, seconds of wall clock for one Yosys run")
 
@@ -199,6 +211,26 @@ def main():
                      arr=x["array_ge"], rq=x["requant_ge"], ac=x["accum_ge"], ab=x["accum_mem_bits"],
                      co=x["core_ge"], dma=x["dma_ge"], ct=x["ctrl_ge"], rg=x["regfile_ge"], ar=x["arbiter_ge"],
                      tot=x["total_ge"]))
+    if a.baseline:
+        with open(a.baseline) as f:
+            bl = json.load(f)
+        L += ["", "## Against the baseline (" + bl.get("measured_at", a.baseline) + ")", "",
+              "Same flow and weights; `syn/baseline.json` keeps the earlier `make syn` figures.", "",
+              "| array | PE | PE GE before → now | array GE before → now | requant units GE before → now "
+              "| controller GE before → now | total GE before → now |", "|---|---|---|---|---|---|---|"]
+
+        def ba(old, new, fmt="{:,.0f}"):
+            return f"{fmt.format(old)} → {fmt.format(new)} ({100.0 * (new / old - 1):+.0f}%)" if old else fmt.format(new)
+        for x in rows:
+            o = [y for y in bl["generic"] if (y["rows"], y["cols"], y["int4"]) == (x["rows"], x["cols"], x["int4"])]
+            if not o:
+                continue
+            o = o[0]
+            L.append("| {r}×{c} | {v} | {pe} | {arr} | {rq} | {ct} | {tot} |".format(
+                r=x["rows"], c=x["cols"], v="int8/int4" if x["int4"] else "int8", pe=ba(o["pe_ge"], x["pe_ge"]),
+                arr=ba(o["array_ge"], x["array_ge"]),
+                rq=ba(o["requant_ge"] * o["cols"], x["requant_ge"] * x["cols"]),
+                ct=ba(o["ctrl_ge"], x["ctrl_ge"]), tot=ba(o["total_ge"], x["total_ge"])))
     if req:
         L += ["", "## One requantization unit: TFLite's Q31 path, and ONNX Runtime's float32 path beside it", "",
               "`qnpu_requant` alone (tools/syn_requant.sh). The float32 path (requant `ort_f32`, "
