@@ -224,6 +224,10 @@ def main():
              f"on {stack['instances']} simulator instances in parallel (forked processes; each layer's input is "
              f"the golden model's output of the layer before it, computed up front in {d['golden_s']:.1f} s "
              f"together with every other benchmark's reference output, and not counted in the wall time).")
+    if rn and all("energy_pj" in x for x in rn):
+        L.append(f"- Energy per inference of the stack (estimate from the counters, docs/energy.md): "
+                 f"**{sum(x['energy_pj'] for x in rn) / 1e6:,.0f} µJ**; MobileNet-v1's conv layers: "
+                 f"{sum(x['energy_pj'] for x in mb) / 1e6:,.0f} µJ.")
     L.append(f"- Simulation speed: {sim_speed / 1e6:.3f} M simulated cycles per host second per instance "
              f"({stack['sim_cpu_s']:.1f} s of simulator time, runtime packing and readback included)"
              + (f"; the bare 16x16 array of ../shared/bench/bare-array in the same job: "

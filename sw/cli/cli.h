@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "qnpu_backend.h"
+#include "qnpu_energy.h"
 #include "qnpu_prec.h"
 
 #define QNPU_VERSION "0.3.0"
@@ -43,6 +44,12 @@ typedef struct {
 int cli_error(int json, const char *key, const char *name, const char *backend, const char *msg, int code);
 /* Prints j as one line of JSON on stdout and deletes it. */
 void cli_print_json(cJSON *j);
+/* Adds key: {"total_pj", "mac_pj", "spad_pj", "acc_pj", "requant_pj",
+ * "dram_pj"} (e divided by per, e.g. images) to j. */
+void cli_energy_json(cJSON *j, const char *key, const qnpu_energy_t *e, double per);
+/* "X.X nJ (MACs a%, scratchpads b%, accumulators c%, requantization d%,
+ * DRAM e%)" of e divided by per. */
+void cli_energy_str(char *buf, size_t len, const qnpu_energy_t *e, double per);
 
 /* Opens the session of o's --backend (and --trace, --device). Returns -1
  * with *sess open, or an exit code with one line in msg. */

@@ -438,9 +438,11 @@ static void report_net(const opts_t *o, const net_report_t *r) {
   const qnpu_net_node_stats_t *st = qnpu_net_exec_stats(r->e);
   const double imgs = r->count > 0 ? r->count : 1;
   uint64_t cycles = 0, macs = 0, dram = 0;
+  qnpu_energy_t energy = {0};
   double busy = 0; /* sum over array layers of macs / peak: cycles at 100 % */
   for (int i = 0; i < net->n_nodes; i++) {
     cycles += st[i].cycles, macs += st[i].macs, dram += st[i].rd_bytes + st[i].wr_bytes;
+    qnpu_energy_add(&energy, &st[i].energy);
     if (r->info && qnpu_node_on_array(&net->nodes[i]))
       busy += (double)st[i].macs / (double)qnpu_rt_peak_macs(r->info, net->nodes[i].prec);
   }
@@ -484,6 +486,10 @@ static void report_net(const opts_t *o, const net_report_t *r) {
     }
     cJSON_AddNumberToObject(j, "macs_per_image", (double)macs / imgs);
     cJSON_AddNumberToObject(j, "dram_bytes_per_image", (double)dram / imgs);
+    if (r->info)
+      cli_energy_json(j, "energy_per_image", &energy, imgs);
+    else
+      cJSON_AddNullToObject(j, "energy_per_image");
     cJSON_AddNumberToObject(j, "seconds", r->seconds);
     cJSON_AddNumberToObject(j, "images_per_second", r->seconds > 0 ? r->count / r->seconds : 0);
     if (r->info) {
@@ -518,6 +524,10 @@ static void report_net(const opts_t *o, const net_report_t *r) {
         cJSON_AddNullToObject(l, "utilization");
       }
       cJSON_AddNumberToObject(l, "dram_bytes_per_image", (double)(st[i].rd_bytes + st[i].wr_bytes) / imgs);
+      if (arr && r->info)
+        cli_energy_json(l, "energy_per_image", &st[i].energy, imgs);
+      else
+        cJSON_AddNullToObject(l, "energy_per_image");
       cJSON_AddNumberToObject(l, "host_ms_per_image", 1e3 * st[i].seconds / imgs);
       cJSON_AddItemToArray(ls, l);
     }
@@ -543,7 +553,12 @@ static void report_net(const opts_t *o, const net_report_t *r) {
   printf("per image: %.0f MACs", (double)macs / imgs);
   if (has_cycles)
     printf(", %.0f cycles, array utilization %.1f%%", (double)cycles / imgs, 100.0 * busy / (double)cycles);
-  if (r->info) printf(", %.0f DRAM bytes", (double)dram / imgs);
+  if (r->info) {
+    char en[192];
+    cli_energy_str(en, sizeof en, &energy, imgs);
+    printf(", %.0f DRAM bytes\nenergy per image (Horowitz 45 nm estimate, docs/energy.md): %s", (double)dram / imgs,
+           en);
+  }
   printf("\n%-14s %-10s %-13s %-5s %-9s %9s %10s %6s %11s %8s\n", "layer", "op", "where", "prec", "output", "MACs/img",
          "cycles/img", "util", "DRAM B/img", "host ms");
   for (int i = 0; i < net->n_nodes; i++) {

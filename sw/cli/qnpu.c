@@ -134,6 +134,23 @@ void cli_print_json(cJSON *j) {
   cJSON_Delete(j);
 }
 
+void cli_energy_json(cJSON *j, const char *key, const qnpu_energy_t *e, double per) {
+  cJSON *o = cJSON_AddObjectToObject(j, key);
+  cJSON_AddNumberToObject(o, "total_pj", e->total / per);
+  cJSON_AddNumberToObject(o, "mac_pj", e->mac / per);
+  cJSON_AddNumberToObject(o, "spad_pj", e->spad / per);
+  cJSON_AddNumberToObject(o, "acc_pj", e->acc / per);
+  cJSON_AddNumberToObject(o, "requant_pj", e->requant / per);
+  cJSON_AddNumberToObject(o, "dram_pj", e->dram / per);
+}
+
+void cli_energy_str(char *buf, size_t len, const qnpu_energy_t *e, double per) {
+  const double t = e->total > 0 ? e->total : 1.0;
+  snprintf(buf, len, "%.1f nJ (MACs %.0f%%, scratchpads %.0f%%, accumulators %.0f%%, requantization %.0f%%, DRAM %.0f%%)",
+           e->total / per / 1000.0, 100.0 * e->mac / t, 100.0 * e->spad / t, 100.0 * e->acc / t,
+           100.0 * e->requant / t, 100.0 * e->dram / t);
+}
+
 int cli_error(int json, const char *key, const char *name, const char *backend, const char *msg, int code) {
   if (json) {
     cJSON *j = cJSON_CreateObject();
@@ -296,6 +313,7 @@ static int run_and_report(const opts_t *o, const subject_t *s) {
       cJSON_AddNumberToObject(j, "min_dram_bytes", (double)rs.min_bytes);
       cJSON_AddNumberToObject(j, "issued_macs", (double)rs.issued_macs);
       cJSON_AddNumberToObject(j, "est_cycles", (double)rs.est_cycles);
+      cli_energy_json(j, "energy", &rs.energy, 1.0);
       cJSON *cf = cJSON_AddObjectToObject(j, "config");
       cJSON_AddNumberToObject(cf, "rows", info.rows);
       cJSON_AddNumberToObject(cf, "cols", info.cols);
@@ -329,6 +347,9 @@ static int run_and_report(const opts_t *o, const subject_t *s) {
                (unsigned long long)rs.cycles, 100.0 * util, 100.0 * roof, (unsigned long long)dram);
       else
         printf(", %llu DRAM bytes (the fast model counts no cycles)", (unsigned long long)dram);
+      char en[192];
+      cli_energy_str(en, sizeof en, &rs.energy, 1.0);
+      printf("\nenergy (Horowitz 45 nm estimate, docs/energy.md): %s", en);
       printf("\nplan: %ux%u-pixel tiles, %u channel tiles, %u pieces, %u COMPUTEs, %u commands%s%s\n", rs.tile_oh,
              rs.tile_ow, rs.channel_tiles, rs.pieces, rs.steps, rs.commands,
              rs.weights_resident ? ", weights resident" : "", rs.taps_packed ? ", taps packed into channels" : "");

@@ -92,6 +92,7 @@ static qnpu_status_t run_node(qnpu_net_exec_t *e, qnpu_session_t *s, const qnpu_
       for (size_t i = 0; i < ny; i++) y[i] = (int8_t)e->acc[i]; /* the clamp keeps them in range */
       ns->macs += rs.macs, ns->issued_macs += rs.issued_macs, ns->cycles += rs.cycles;
       ns->rd_bytes += rs.rd_bytes, ns->wr_bytes += rs.wr_bytes;
+      qnpu_energy_add(&ns->energy, &rs.energy);
       break;
     }
     case QNPU_NODE_MAXPOOL:

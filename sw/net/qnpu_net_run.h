@@ -28,6 +28,7 @@ typedef struct {
   uint64_t macs, issued_macs;  /* conv/fc: the layer's true MACs, issued  */
   uint64_t cycles;             /* device cycles (0 on golden and model)   */
   uint64_t rd_bytes, wr_bytes; /* device DRAM traffic                     */
+  qnpu_energy_t energy;        /* estimated (qnpu_energy.h), pJ           */
   double seconds;              /* host wall time of the node              */
 } qnpu_net_node_stats_t;
 

@@ -906,9 +906,11 @@ qnpu_status_t qnpu_rt_run(qnpu_dev_t *dev, const qnpu_layer_t *l, const qnpu_rt_
 
   stats->steps = (uint32_t)ns;
   stats->commands = (uint32_t)cb.n;
-  for (int32_t i = 0; i < ns; i++) /* rows x folds x the array's MACs per fold row */
-    stats->issued_macs += (uint64_t)j.st[steps[i].s].toh * (uint64_t)j.st[steps[i].s].tow *
-                          piece_rows(&j, piece(&j, steps[i].t, steps[i].k)) / j.wrows * j.kf * j.C;
+  for (int32_t i = 0; i < ns; i++) { /* rows x folds x the array's MACs per fold row */
+    const uint64_t pr = piece_rows(&j, piece(&j, steps[i].t, steps[i].k));
+    stats->issued_macs += (uint64_t)j.st[steps[i].s].toh * (uint64_t)j.st[steps[i].s].tow * pr / j.wrows * j.kf * j.C;
+    stats->wgt_rows += pr;
+  }
   t_dev = now_s();
   stats->prep_s = t_dev - t_start;
   if ((st = qnpu_drv_clear_counters(dev))) goto hw;
@@ -922,6 +924,26 @@ qnpu_status_t qnpu_rt_run(qnpu_dev_t *dev, const qnpu_layer_t *l, const qnpu_rt_
   stats->rd_bytes = k.rd_bytes;
   stats->wr_bytes = k.wr_bytes;
   stats->saturations = k.saturations;
+  stats->hw_rows = k.rows;
+  {
+    const qnpu_dev_info_t *di = qnpu_drv_info(dev);
+    const int int4 = l->prec == QNPU_PREC_W4A4;
+    const qnpu_energy_in_t ei = {.rows = di->rows,
+                                 .cols = di->cols,
+                                 .act_spad_bytes = (uint64_t)di->act_rows * di->rows,
+                                 .wgt_spad_bytes = (uint64_t)di->wgt_rows * di->cols,
+                                 .out_spad_bytes = (uint64_t)di->out_rows * di->cols * 4u,
+                                 .acc_bytes_per_col = (uint64_t)di->acc_depth * 4u,
+                                 .macs8 = int4 ? 0 : k.macs,
+                                 .macs4 = int4 ? k.macs : 0,
+                                 .act_rows = k.rows,
+                                 .wgt_rows = stats->wgt_rows,
+                                 .outputs = qnpu_layer_out_count(l),
+                                 .dram_rd = k.rd_bytes,
+                                 .dram_wr = k.wr_bytes,
+                                 .fetch_bytes = (uint64_t)cb.n * QNPU_CMD_BYTES};
+    stats->energy = qnpu_energy_estimate(&ei);
+  }
   if ((st = qnpu_drv_read(dev, b.out, host, o_bytes))) goto hw;
   unpack_output(&j, host, out);
   stats->device_s = now_s() - t_dev;

@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include "qnpu_drv.h"
+#include "qnpu_energy.h"
 #include "qnpu_layer.h"
 
 #ifdef __cplusplus
@@ -68,7 +69,10 @@ typedef struct {
   uint64_t min_bytes;         /* the layer's least DRAM traffic                 */
   /* measured by the device's counters (cycles 0 on a model without time) */
   uint64_t cycles, hw_macs, rd_bytes, wr_bytes;
+  uint64_t hw_rows;           /* activation rows into the array (PERF_ROWS)     */
   uint32_t saturations;
+  uint64_t wgt_rows;          /* weight scratchpad rows read into the array (plan) */
+  qnpu_energy_t energy;       /* estimated from the above (qnpu_energy.h), pJ   */
   /* host wall time: planning and packing the operands into device memory,
    * and the device's part (submit, wait, read back) */
   double prep_s, device_s;

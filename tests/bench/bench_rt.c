@@ -15,6 +15,10 @@
  *              speed (the median run)
  *
  *   bench_rt --json FILE [--jobs J] [--quick] [--model-only]
+ *   bench_rt --json FILE --stack w8a8|w4a4 [--jobs J]
+ *
+ * --stack runs only the ResNet-18 conv stack on the simulator, in that
+ * precision (make sweep: one configuration's cycles, DRAM bytes and energy).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,6 +29,7 @@
 #include <unistd.h>
 
 #include "qnpu_backend.h"
+#include "qnpu_energy.h"
 #include "qnpu_golden.h"
 
 typedef struct {
@@ -43,6 +48,7 @@ typedef struct {
 
 typedef struct {               /* one run's result */
   uint64_t cycles, macs, issued, dram, min_bytes, est;
+  qnpu_energy_t energy;
   double wall, device_s;
   int ok;
   uint32_t tile_oh, tile_ow, ctiles, pieces, steps;
@@ -107,7 +113,8 @@ static void build(job_t *j, int8_t *in) {
   l->p = (qnpu_conv_params_t){.n = 1, .h = j->h, .w = j->w, .c = j->c, .out_c = j->o, .kh = j->k, .kw = j->k,
                               .stride_h = j->stride, .stride_w = j->stride, .dil_h = 1, .dil_w = 1,
                               .pad_top = j->pad, .pad_left = j->pad, .pad_bottom = j->pad, .pad_right = j->pad,
-                              .groups = 1, .depth_multiplier = 1, .input_zero_point = -128};
+                              .groups = 1, .depth_multiplier = 1,
+                              .input_zero_point = -(1 << (pi->input_bits - 1))};
   if (j->op == QNPU_OP_FULLY_CONNECTED) l->p.n = j->h, l->p.h = 1;
   const int32_t zp = ol;  /* ReLU: outputs from the zero point up */
   l->rq = (qnpu_requant_t){.mode = QNPU_REQUANT_TFLITE_Q31, .per_channel = 1, .multiplier = j->m0, .shift = j->sh,
@@ -131,7 +138,8 @@ static int8_t *input_of(job_t *v, int i) {
   const size_t n = (size_t)j->h * (size_t)j->w * (size_t)j->c;
   int8_t *in = malloc(n);
   if (j->from < 0) {
-    for (size_t k = 0; k < n; k++) in[k] = (int8_t)rr(-128, 127);
+    const int32_t lo = -(1 << (qnpu_prec_info(j->prec)->input_bits - 1));
+    for (size_t k = 0; k < n; k++) in[k] = (int8_t)rr(lo, -lo - 1);
     return in;
   }
   const job_t *src = &v[j->from];
@@ -148,9 +156,11 @@ static int8_t *input_of(job_t *v, int i) {
 
 /* ---- the networks ---------------------------------------------------------------- */
 
+static qnpu_prec_t net_prec = QNPU_PREC_W8A8; /* the networks' precision (--stack) */
+
 static int add(job_t *v, int n, const char *net, const char *name, qnpu_op_t op, int32_t h, int32_t c, int32_t o,
                int32_t k, int32_t s, int32_t p, int from, int pool) {
-  v[n] = (job_t){.net = net, .name = name, .op = op, .prec = QNPU_PREC_W8A8, .h = h, .w = h, .c = c, .o = o,
+  v[n] = (job_t){.net = net, .name = name, .op = op, .prec = net_prec, .h = h, .w = h, .c = c, .o = o,
                  .k = k, .stride = s, .pad = p, .from = from, .pool = pool};
   return n + 1;
 }
@@ -230,6 +240,7 @@ static res_t run_one(qnpu_session_t *s, const job_t *j) {
     r.min_bytes = st.min_bytes, r.est = st.est_cycles, r.tile_oh = st.tile_oh, r.tile_ow = st.tile_ow;
     r.ctiles = st.channel_tiles, r.pieces = st.pieces, r.steps = st.steps, r.resident = st.weights_resident;
     r.device_s = st.device_s;
+    r.energy = st.energy;
     if (!r.ok) fprintf(stderr, "bench_rt: %s %s: MISMATCH against the golden model\n", j->net, j->name);
   }
   free(out);
@@ -281,28 +292,82 @@ static void emit(FILE *f, const job_t *j, const res_t *r, const qnpu_dev_info_t 
           "\"c\": %d, \"o\": %d, \"k\": %d, \"stride\": %d, \"pad\": %d, \"macs\": %llu, \"issued_macs\": %llu, "
           "\"cycles\": %llu, \"est_cycles\": %llu, \"utilization\": %.6f, \"roofline_bound\": %.6f, "
           "\"dram_bytes\": %llu, \"min_dram_bytes\": %llu, \"dram_bytes_per_mac\": %.6f, \"wall_s\": %.4f, "
-          "\"bit_exact\": %s, \"plan\": {\"tile_oh\": %u, \"tile_ow\": %u, \"channel_tiles\": %u, \"pieces\": %u, "
+          "\"energy_pj\": %.1f, \"bit_exact\": %s, \"plan\": {\"tile_oh\": %u, \"tile_ow\": %u, \"channel_tiles\": %u, \"pieces\": %u, "
           "\"steps\": %u, \"weights_resident\": %s}}%s\n",
           j->net, j->name, qnpu_op_name(j->op), qnpu_prec_name(j->prec), j->h, j->w, j->c, j->o, j->k, j->stride,
           j->pad, (unsigned long long)r->macs, (unsigned long long)r->issued, (unsigned long long)r->cycles,
           (unsigned long long)r->est, r->cycles ? (double)r->macs / (peak * (double)r->cycles) : 0.0, roof,
           (unsigned long long)r->dram, (unsigned long long)r->min_bytes,
-          r->macs ? (double)r->dram / (double)r->macs : 0.0, r->wall, r->ok ? "true" : "false", r->tile_oh,
+          r->macs ? (double)r->dram / (double)r->macs : 0.0, r->wall, r->energy.total, r->ok ? "true" : "false",
+          r->tile_oh,
           r->tile_ow, r->ctiles, r->pieces, r->steps, r->resident ? "true" : "false", last ? "" : ",");
+}
+
+/* --stack: the ResNet-18 conv stack on sim in net_prec, one JSON document. */
+static int run_stack(const char *json, int jobs) {
+  qnpu_session_t *probe = open_be("sim");
+  const qnpu_dev_info_t info = *qnpu_drv_info(qnpu_session_dev(probe));
+  qnpu_session_close(probe);
+  static job_t rn[20];
+  static res_t rr_[20];
+  const int nr = resnet18(rn);
+  for (int i = 0; i < nr; i++) build(&rn[i], input_of(rn, i)), golden(&rn[i]);
+  const double t0 = now();
+  run_all("sim", rn, nr, jobs, rr_, "sim");
+  const double wall = now() - t0;
+  uint64_t cycles = 0, macs = 0, dram = 0;
+  qnpu_energy_t e = {0};
+  int ok = 1;
+  for (int i = 0; i < nr; i++) {
+    cycles += rr_[i].cycles, macs += rr_[i].macs, dram += rr_[i].dram;
+    qnpu_energy_add(&e, &rr_[i].energy);
+    ok &= rr_[i].ok;
+  }
+  FILE *f = fopen(json, "w");
+  if (!f) {
+    perror(json);
+    return 2;
+  }
+  fprintf(f, "{\n  \"config\": {\"rows\": %u, \"cols\": %u, \"acc_depth\": %u, \"act_rows\": %u, \"wgt_rows\": %u, "
+             "\"out_rows\": %u, \"dram_bytes_per_cycle\": %u, \"int4\": %s},\n",
+          info.rows, info.cols, info.acc_depth, info.act_rows, info.wgt_rows, info.out_rows, info.data_bytes,
+          info.precisions & 4u ? "true" : "false");
+  fprintf(f, "  \"precision\": \"%s\",\n  \"layers\": [\n", qnpu_prec_name(net_prec));
+  for (int i = 0; i < nr; i++) emit(f, &rn[i], &rr_[i], &info, i == nr - 1);
+  fprintf(f, "  ],\n  \"stack\": {\"layers\": %d, \"cycles\": %llu, \"macs\": %llu, \"utilization\": %.6f, "
+             "\"dram_bytes\": %llu, \"energy_pj\": {\"total\": %.1f, \"mac\": %.1f, \"spad\": %.1f, \"acc\": %.1f, "
+             "\"requant\": %.1f, \"dram\": %.1f}, \"wall_s\": %.2f, \"bit_exact\": %s}\n}\n",
+          nr, (unsigned long long)cycles, (unsigned long long)macs,
+          cycles ? (double)macs / ((double)qnpu_rt_peak_macs(&info, net_prec) * (double)cycles) : 0.0,
+          (unsigned long long)dram, e.total, e.mac, e.spad, e.acc, e.requant, e.dram, wall, ok ? "true" : "false");
+  fclose(f);
+  fprintf(stderr, "bench_rt: ResNet-18 stack %s on %ux%u: %llu cycles, %.1f uJ, %s\n", qnpu_prec_name(net_prec),
+          info.rows, info.cols, (unsigned long long)cycles, e.total / 1e6, ok ? "bit-exact" : "MISMATCH");
+  return ok ? 0 : 1;
 }
 
 int main(int argc, char **argv) {
   const char *json = NULL;
   int jobs = 2, quick = 0, model_only = 0;
+  const char *stack = NULL;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--json") && i + 1 < argc) json = argv[++i];
     else if (!strcmp(argv[i], "--jobs") && i + 1 < argc) jobs = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--quick")) quick = 1;
     else if (!strcmp(argv[i], "--model-only")) model_only = 1; /* for profiling the fast model */
+    else if (!strcmp(argv[i], "--stack") && i + 1 < argc) stack = argv[++i];
     else {
-      fprintf(stderr, "usage: %s --json FILE [--jobs J] [--quick]\n", argv[0]);
+      fprintf(stderr, "usage: %s --json FILE [--jobs J] [--quick] | --json FILE --stack w8a8|w4a4 [--jobs J]\n",
+              argv[0]);
       return 2;
     }
+  }
+  if (stack) {
+    if (qnpu_prec_parse(stack, &net_prec)) {
+      fprintf(stderr, "bench_rt: --stack takes w8a8, w4a8 or w4a4, not '%s'\n", stack);
+      return 2;
+    }
+    if (json) return run_stack(json, jobs);
   }
   if (!json || jobs < 1) {
     fprintf(stderr, "usage: %s --json FILE [--jobs J] [--quick]\n", argv[0]);

@@ -171,7 +171,21 @@ static void test_cli_layer_device_backends(void **state) {
   assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "cycles")));
   assert_true(cJSON_GetObjectItem(j, "dram_bytes")->valuedouble > 0);
   assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "config"), "rows")->valueint, QNPU_CFG_ROWS);
+  /* the energy estimate: its parts add up, the DRAM part is 162.5 pJ per DRAM byte */
+  const cJSON *en = cJSON_GetObjectItem(j, "energy");
+  assert_non_null(en);
+  double parts = 0;
+  const char *const keys[] = {"mac_pj", "spad_pj", "acc_pj", "requant_pj", "dram_pj"};
+  for (int k = 0; k < 5; k++) {
+    assert_true(cJSON_GetObjectItem(en, keys[k])->valuedouble > 0);
+    parts += cJSON_GetObjectItem(en, keys[k])->valuedouble;
+  }
+  assert_true(fabs(parts - cJSON_GetObjectItem(en, "total_pj")->valuedouble) < 1e-6 * parts);
+  assert_true(fabs(cJSON_GetObjectItem(en, "dram_pj")->valuedouble -
+                   162.5 * cJSON_GetObjectItem(j, "dram_bytes")->valuedouble) < 1e-3);
   cJSON_Delete(j);
+  assert_int_equal(run(f, 1, "layer %s --backend model", f->dir), 0);
+  assert_non_null(strstr(f->out, "energy (Horowitz 45 nm estimate, docs/energy.md): "));
   assert_int_equal(run(f, 1, "layer %s --backend model --trace x.fst", f->dir), 2);
   assert_non_null(strstr(f->out, "--trace needs --backend sim"));
   assert_int_equal(run(f, 1, "backends"), 0);

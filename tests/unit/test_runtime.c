@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <math.h>
 #include <sys/stat.h>
 
 #include "layer_case.h"
@@ -157,6 +158,15 @@ static void test_runtime_k_split_conv(void **s) {
   assert_false(st.weights_resident);
   assert_int_equal(st.channel_tiles, 3);
   assert_int_equal(st.macs, (uint64_t)H * H * O * 9 * C);
+  /* the energy estimate from the counters: every activation row is 16x16
+   * int8 MACs, every MAC 0.3 pJ, every DRAM byte 1300/8 pJ */
+  assert_int_equal(st.hw_rows * 16 * 16, st.hw_macs);
+  assert_true(st.wgt_rows >= (uint64_t)9 * C * 3 / 16 && st.wgt_rows % 16 == 0);
+  assert_true(fabs(st.energy.mac - 0.3 * (double)st.hw_macs) < 1e-6 * st.energy.mac);
+  assert_true(fabs(st.energy.dram - 162.5 * (double)(st.rd_bytes + st.wr_bytes)) < 1e-6 * st.energy.dram);
+  assert_true(st.energy.spad > 0 && st.energy.acc > 0 && st.energy.requant > 0);
+  assert_true(fabs(st.energy.total - (st.energy.mac + st.energy.spad + st.energy.acc + st.energy.requant +
+                                      st.energy.dram)) < 1e-6 * st.energy.total);
   /* with the whole scratchpad too: 6,912 weight rows do not fit 4,096, and
    * one tile's 2,304 do not fit a 2,048-row slot */
   assert_int_equal(run_cmp(&d, &l, NULL, &st, err, sizeof err), 0);
