@@ -15,6 +15,7 @@
 #   make gen       regenerate the register map files from regs/qnpu.json
 #   make syn       Yosys area report (GE) for every size, iCE40 fit and Fmax -> build/syn/report.md
 #   make bench     runtime benchmark: GEMMs, ResNet-18, MobileNet-v1 -> build/bench/report.md
+#   make sweep     area, ResNet-18 cycles and energy per array size, PE and scratchpad -> build/sweep/report.md
 #   make bench-hw  micro-benchmarks and simulation speed on the fast model -> build/bench/hw.json
 #   make deps      install build and test dependencies (Debian)
 #   make           build the library, the CLI and the tests
@@ -61,7 +62,7 @@ TESTS    := $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
 
 .PHONY: all deps demo demo-layers train test test-unit test-asan test-rtl test-layers test-net test-onnx \
         test-onnx-quick test-gl test-pe test-asan-sim asan-sim-run coverage coverage-run fuzz fuzz-quick lint gen \
-        check-gen regress regress-build regress-jobs regress-merge regress-slurm syn bench bench-hw clean help
+        check-gen regress regress-build regress-jobs regress-merge regress-slurm syn sweep bench bench-hw clean help
 .SECONDARY:
 all: $(CLI) $(TESTS)
 
@@ -128,16 +129,18 @@ test: deps
 
 # ---- RTL -------------------------------------------------------------------
 CORE_SRC  := rtl/qnpu_reg_pkg.sv rtl/qnpu_pe.sv rtl/qnpu_array.sv rtl/qnpu_accum.sv \
-             rtl/qnpu_requant.sv rtl/qnpu_core.sv          # packages first
-TOP_SRC   := $(CORE_SRC) rtl/qnpu_fifo.sv rtl/qnpu_spad.sv rtl/qnpu_agen.sv rtl/qnpu_ex.sv rtl/qnpu_ld.sv \
+             rtl/qnpu_requant.sv rtl/qnpu_fifo.sv rtl/qnpu_core.sv          # packages first
+TOP_SRC   := $(CORE_SRC) rtl/qnpu_spad.sv rtl/qnpu_agen.sv rtl/qnpu_ex.sv rtl/qnpu_ld.sv \
              rtl/qnpu_st.sv rtl/qnpu_ctrl.sv rtl/qnpu_regs.sv rtl/qnpu_mem_arb.sv rtl/qnpu_top.sv
 RTL_SRC   := $(CORE_SRC)
 RTL_TOP   := qnpu_core
 ACC_DEPTH := 64                       # accumulator rows of the test benches
-TEST_SIZES    := 4x4 16x16            # core sizes in make test
-SIM_SIZES     := 4x4 16x16            # accelerator sizes the sim tests run on
+# Sizes RxC (the default requantization sharing, ReqShare capped at Cols) or
+# RxCpP (P columns per requantization unit; p1: one unit per column).
+TEST_SIZES    := 4x4 16x16 4x4p1 16x16p1 # core sizes in make test
+SIM_SIZES     := 4x4 16x16 4x4p1      # accelerator sizes the sim tests run on
 SIM_TESTS     := test_sim test_stream test_netsim # accelerator test binaries, one per model size
-REGRESS_SIZES := 4x4 8x8 16x16 8x16 32x32
+REGRESS_SIZES := 4x4 8x8 16x16 8x16 32x32 16x16p1
 LINT_SIZES    := 2x2 4x4 8x8 16x16 8x16 32x32   # 2x2 and up; the top needs even sizes
 RTL_MACS      ?= 1000000              # MACs per precision per size in make test
 REGRESS_MACS  ?= 4000000              # ... in make regress
@@ -169,14 +172,16 @@ check-gen:
 	@echo "check-gen: rtl/qnpu_reg_pkg.sv, sw/include/qnpu_regs.h, regs/qnpu_defaults.mk, docs/registers.md match regs/qnpu.json"
 
 # One Verilated test bench per size: $(B)/rtl/core_RxC/tb_core.
+# core_RxC or core_RxCpP (P columns per requantization unit).
 $(B)/rtl/core_%/tb_core: $(RTL_SRC) tests/rtl/tb_core.cpp $(LIB)
 	@mkdir -p $(dir $@)
 	@echo "verilator: building the $* core test bench"
-	@r=$(word 1,$(subst x, ,$*)); c=$(word 2,$(subst x, ,$*)); \
+	@sz=$*; p=$(QNPU_DEFAULT_REQ_SHARE); case $$sz in *p*) p=$${sz#*p}; sz=$${sz%p*};; esac; r=$${sz%x*}; c=$${sz#*x}; \
+	[ $$p -gt $$c ] && p=$$c; \
 	verilator --cc --exe --build -j 2 -O3 --assert --x-assign unique --x-initial unique $(VCOV) \
-	  -GRows=$$r -GCols=$$c -GAccDepth=$(ACC_DEPTH) -GOutRows=$(ACC_DEPTH) --top-module $(RTL_TOP) \
+	  -GRows=$$r -GCols=$$c -GAccDepth=$(ACC_DEPTH) -GOutRows=$(ACC_DEPTH) -GReqShare=$$p --top-module $(RTL_TOP) \
 	  -Mdir $(dir $@) -o tb_core \
-	  -CFLAGS "-O2 -std=c++17 -DTB_ROWS=$$r -DTB_COLS=$$c -DTB_ACC_DEPTH=$(ACC_DEPTH) \
+	  -CFLAGS "-O2 -std=c++17 -DTB_ROWS=$$r -DTB_COLS=$$c -DTB_ACC_DEPTH=$(ACC_DEPTH) -DTB_REQ_SHARE=$$p \
 	           -DTB_ROW_W=$$(python3 -c 'import math; print(math.ceil(math.log2($(ACC_DEPTH))))') \
 	           -I$(CURDIR)/sw/golden -I$(CURDIR)/sw/include" \
 	  -LDFLAGS "$(CURDIR)/$(LIB) -lm $(LDFLAGS_ALL)" \
@@ -271,8 +276,8 @@ REQ_RUNS := $(B)/syn/requant_f320.run.json $(B)/syn/requant_f321.run.json
 $(B)/syn/requant_f32%.run.json: rtl/qnpu_reg_pkg.sv rtl/qnpu_requant.sv syn/generic.ys tools/syn_requant.sh
 	@tools/syn_requant.sh $* $(B)/syn rtl/qnpu_reg_pkg.sv rtl/qnpu_requant.sv
 
-$(B)/syn/ice40.json: $(CORE_SRC) syn/qnpu_ice40_wrap.sv tools/ice40.sh
-	@tools/ice40.sh $(B)/syn $(CORE_SRC)
+$(B)/syn/ice40.json: $(TOP_SRC) syn/qnpu_ice40_wrap.sv syn/qnpu_ice40_core.sv tools/ice40.sh
+	@tools/ice40.sh $(B)/syn $(TOP_SRC)
 
 syn: deps $(SYN_RUNS) $(REQ_RUNS) $(B)/syn/ice40.json syn/baseline.json
 	@$(PYTHON) tools/synreport.py --weights syn/ge_weights.json --out $(B)/syn --ice40 $(B)/syn/ice40.json \
@@ -289,12 +294,14 @@ VINC      := -isystem /usr/share/verilator/include -isystem /usr/share/verilator
 # Verilator's own code: shift-base (it shifts negative ints, e.g.
 # (~(a & b)) << 2U, and masks them afterwards) and alignment (its bundled
 # FST writer, fstapi.c, stores misaligned words).
+# sim_RxC, or sim_RxCpP: P columns per requantization unit.
 $(B)/sim_%/libqnpu_vtop.a: $(TOP_SRC) rtl/lint.vlt
 	@mkdir -p $(dir $@)
 	@echo "verilator: building the $* accelerator model"
-	@r=$(word 1,$(subst x, ,$*)); c=$(word 2,$(subst x, ,$*)); \
+	@sz=$*; p=$(QNPU_DEFAULT_REQ_SHARE); case $$sz in *p*) p=$${sz#*p}; sz=$${sz%p*};; esac; r=$${sz%x*}; c=$${sz#*x}; \
+	[ $$p -gt $$c ] && p=$$c; \
 	verilator --cc --build -j 2 -O3 --assert --trace-fst --x-assign unique --x-initial unique $(VCOV) \
-	  -GRows=$$r -GCols=$$c --top-module qnpu_top --lib-create qnpu_vtop -Mdir $(dir $@) \
+	  -GRows=$$r -GCols=$$c -GReqShare=$$p --top-module qnpu_top --lib-create qnpu_vtop -Mdir $(dir $@) \
 	  -CFLAGS "$(if $(SAN),-O1,-O2) -std=c++17 $(SAN) $(if $(SAN),-fno-sanitize=shift-base$(comma)alignment)" rtl/lint.vlt $(TOP_SRC) > $(dir $@)build.log 2>&1 \
 	  || { tail -30 $(dir $@)build.log; exit 1; }
 
@@ -352,6 +359,18 @@ $(B)/bench/bench_rt: $(B)/obj/tests/bench/bench_rt.o $(B)/obj/sim/qnpu_backend_s
 bench: deps $(B)/bench/bench_rt
 	@$(PYTHON) tools/bench_report.py --bench $(B)/bench/bench_rt --bare $(strip $(SHARED))/bench/bare-array/run.sh \
 	  --perf $(strip $(SHARED))/reference/performance.md --out $(B)/bench
+
+# make sweep: area, ResNet-18 cycles and energy per configuration
+# (tools/sweep.py; build/sweep/report.md, report.json, report.csv, Pareto plots).
+SWEEP_CONFIGS ?= 4x4,8x8,16x16,32x32,8x16,16x32,16x16:1024,16x16:16384,16x16p1,16x16p4,16x16p16
+SWEEP_JOBS    ?= 2
+sweep: deps $(B)/obj/tests/bench/bench_rt.o $(B)/obj/sim/qnpu_backend_sim.o $(B)/obj/tests/bench/bench_hw.o $(LIB)
+	@QNPU_TOP_SRC="$(TOP_SRC)" QNPU_INCLUDES="$(INCLUDES) $(VINC)" QNPU_LIB=$(LIB) QNPU_LIBS="$(LIBS)" \
+	  QNPU_BENCH_OBJ=$(B)/obj/tests/bench/bench_rt.o QNPU_BACKEND_OBJ=$(B)/obj/sim/qnpu_backend_sim.o \
+	  QNPU_TRAIN_OBJ=$(B)/obj/tests/bench/bench_hw.o QNPU_FAST_OPT="$(strip $(FAST_OPT))" \
+	  $(PYTHON) tools/sweep.py --out $(B)/sweep --jobs $(strip $(SWEEP_JOBS)) --configs $(strip $(SWEEP_CONFIGS)) \
+	  --syndir $(B)/syn
+	@cat $(B)/sweep/report.md
 
 # The accelerator's micro-benchmarks and the simulator's speed beside the
 # bare-array reference of $(SHARED)/bench/bare-array, in the same job.
@@ -422,7 +441,9 @@ regress-slurm: deps regress-build regress-jobs
 # The Verilated models are 4x4 (the same RTL as every size; an instrumented
 # 16x16 model takes over half an hour to compile), and the instrumented
 # model runs some 30 times slower, so the suites run fewer cases on it:
-# 100 random layers, 40 faulted runs, 1 image per network on sim.
+# 100 random layers, 40 faulted runs, 1 image per network on sim. The
+# accelerator has the default shared requantization (4 columns per unit at
+# 4x4); the core block test also runs with one unit per column (4x4p1).
 COV_B   := $(B)/cov
 COV_OUT := $(B)/coverage
 coverage: deps
@@ -430,7 +451,7 @@ coverage: deps
 	@mkdir -p $(COV_B)/coverage-data $(COV_OUT)
 	@if [[ -d $(COV_B) ]]; then find $(COV_B) -name '*.gcda' -delete; fi
 	@$(MAKE) --no-print-directory BUILD=$(COV_B) OPT=-O0\ -g CFLAGS=--coverage LDFLAGS=--coverage \
-	  VCOV=--coverage-line\ --coverage-toggle LABEL=coverage-unit CONFIG=4x4 SIM_SIZES=4x4 TEST_SIZES=4x4 \
+	  VCOV=--coverage-line\ --coverage-toggle LABEL=coverage-unit CONFIG=4x4 SIM_SIZES=4x4 TEST_SIZES=4x4\ 4x4p1 \
 	  BENCH_SIZE=4x4 TEST_LAYERS=100 TEST_FAULTS=40 coverage-run
 	@$(PYTHON) tools/coverage.py --data $(COV_B)/coverage-data --gcov-dir $(COV_B)/obj --out $(COV_OUT)
 

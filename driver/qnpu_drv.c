@@ -58,6 +58,7 @@ qnpu_status_t qnpu_drv_open(const qnpu_hal_t *hal, const qnpu_dev_expect_t *expe
   d->info.cols = FIELD(c0, CONFIG0, COLS);
   d->info.precisions = FIELD(c0, CONFIG0, PRECISIONS);
   d->info.requant_f32 = FIELD(c0, CONFIG0, REQUANT_F32);
+  d->info.req_share = 1u << FIELD(c0, CONFIG0, REQ_SHARE_LOG2);
   d->info.data_bytes = FIELD(c0, CONFIG0, DATA_BYTES);
   d->info.act_rows = FIELD(c1, CONFIG1, ACT_ROWS);
   d->info.wgt_rows = FIELD(c1, CONFIG1, WGT_ROWS);

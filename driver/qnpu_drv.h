@@ -26,6 +26,7 @@ typedef struct {
   uint32_t rows, cols;        /* PE array                                    */
   uint32_t precisions;        /* bit 0 W8A8, bit 1 W4A8, bit 2 W4A4          */
   uint32_t requant_f32;       /* 1: float32 (ONNX Runtime) requantization    */
+  uint32_t req_share;         /* columns per requantization unit (1, 2, 4, ...) */
   uint32_t data_bytes;        /* memory-port width                           */
   uint32_t act_rows, wgt_rows, out_rows, acc_depth;
   uint64_t mem_bytes;         /* device memory                               */

@@ -22,6 +22,7 @@ module qnpu_ex #(
   parameter int OutRows  = 64,
   parameter int Int4     = 1,     // 0: int8-only PEs
   parameter int ReqF32   = 1,     // 0: Q31 requantization only
+  parameter int ReqShare = 1,     // columns per requantization unit (qnpu_core)
   localparam int RowW    = $clog2(AccDepth),
   localparam int OutW    = $clog2(OutRows),
   localparam int RowIdxW = $clog2(Rows)
@@ -275,8 +276,11 @@ module qnpu_ex #(
   cmd_t        ac;
 
   assign ac       = q0_q;
-  assign a_start  = !a_busy_q && nr_q != 0 && !ws_q && !halt_i;
-  assign a_issue  = a_busy_q || a_start;
+  // a_hold: with shared requantization, the next row's accumulator row
+  // still waits to be drained (or the drain queue is nearly full).
+  logic a_hold;
+  assign a_start  = !a_busy_q && nr_q != 0 && !ws_q && !halt_i && !a_hold;
+  assign a_issue  = (a_busy_q || a_start) && !a_hold;
 
   // The fold A starts now (a_start): its base row and whether it is the
   // command's first or last.
@@ -395,7 +399,7 @@ module qnpu_ex #(
   assign act_raddr_o = row_now;
 
   // The row read this cycle enters the core the next cycle, with its tag.
-  logic            av_q, afirst_q, alast_q, apb_q;
+  logic            av_q, afirst_q, alast_q, apb_q, aend_q;
   logic [RowW-1:0] arow_q;
   logic [OutW-1:0] aout_q;
   always_ff @(posedge clk_i or negedge rst_ni) begin
@@ -408,22 +412,26 @@ module qnpu_ex #(
     afirst_q <= ac.first && first_now;
     alast_q  <= ac.last && last_now;
     apb_q    <= ac.pbank;
+    aend_q   <= a_pop;
   end
 
-  // ---- completion: Done cycles after a command's last row was read --------------
+  // ---- completion: Done cycles after a command's last row was read, or
+  // (shared requantization) when the core has written its last results --------
   logic [Done-1:0] dl_q;
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni)               dl_q <= '0;
     else if (halt_i || clr_i)  dl_q <= '0;
     else                       dl_q <= {dl_q[Done-2:0], a_pop};
   end
-  assign done_o = dl_q[Done-1] && !halt_i;
+  logic core_done;
+  assign done_o = (ReqShare > 1 ? core_done : dl_q[Done-1]) && !halt_i;
 
   // ---- the core --------------------------------------------------------------------
   logic [Cols-1:0]      o_valid, o_sat;
   logic [Cols*OutW-1:0] o_row;
 
-  qnpu_core #(.Rows(Rows), .Cols(Cols), .AccDepth(AccDepth), .OutRows(OutRows), .Int4(Int4), .ReqF32(ReqF32)) u_core (
+  qnpu_core #(.Rows(Rows), .Cols(Cols), .AccDepth(AccDepth), .OutRows(OutRows), .Int4(Int4), .ReqF32(ReqF32),
+              .ReqShare(ReqShare)) u_core (
     .clk_i,
     .rst_ni,
     .mode_i      (mode_q),
@@ -435,6 +443,11 @@ module qnpu_ex #(
     .a_last_i    (alast_q),
     .a_pbank_i   (apb_q),
     .a_swap_i    (a_start),  // the row read now is the fold's first
+    .a_end_i     (aend_q),
+    .chk_row_i   (RowW'(acc_now)),
+    .chk_hold_o  (a_hold),
+    .clr_i,
+    .done_o      (core_done),
     .w_valid_i   (wv_q),
     .w_row_i     (wk_q),
     .w_data_i    (w_feed),

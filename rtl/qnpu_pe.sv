@@ -30,15 +30,16 @@
 // (hence the swapped weight nibbles and the factor 16, which fits PsumW:
 // |16 * 2 * 64 * Rows| <= 2^(11 + clog2(Rows))); the diagonal quadrants'
 // activation bits are gated to 0, and their fixed Baugh-Wooley bits are
-// part of Base4. The int4 mode costs 8 AND gates, 8 changed inversions and
-// one constant bit.
+// part of Base4. The int4 mode costs 8 AND gates and 8 changed inversions.
 //
 // The partial-product form is what synthesis reads (SYNTHESIS defined).
 // Simulation reads the same function written as whole products in a 32-bit
 // context, which Verilator evaluates in a few machine instructions per PE
-// (docs/simulation.md). The two are proved equal by `make test-pe-equiv`
-// (Yosys equiv_*, every register's next value, both Int4 variants) and the
-// gate-level test runs the synthesized netlist.
+// (docs/simulation.md); so does synthesis for an FPGA with multiplier
+// blocks (QNPU_PE_PRODUCTS defined too: the iCE40 flow's DSP inference).
+// `make test-pe` checks both forms against the formula above for every
+// weight and activation in both modes; the gate-level test runs the
+// synthesized netlist.
 // No reset: every register here is datapath; control travels elsewhere.
 module qnpu_pe #(
   parameter int PsumW = 20,  // partial-sum width: 16 + clog2(Rows) holds a full column
@@ -65,6 +66,11 @@ module qnpu_pe #(
   assign m4 = Int4 != 0 && mode4_i;
 
 `ifdef SYNTHESIS
+`ifndef QNPU_PE_PRODUCTS
+`define QNPU_PE_BITS
+`endif
+`endif
+`ifdef QNPU_PE_BITS
   // Partial-product bit (i, j) = activation bit i AND weight bit j, at
   // weight 2^(i+j), inverted where a Baugh-Wooley sign term sits: in int8
   // mode row 7 xor column 7; in int4 mode the same in the diagonal quadrants
@@ -107,6 +113,7 @@ module qnpu_pe #(
       sum = psum_i + PsumW'(32'($signed(w_q) * $signed(a_i[7:0])) - Base8);
   end
 `endif
+`undef QNPU_PE_BITS
 
   always_ff @(posedge clk_i) begin
     a_q    <= a_i;

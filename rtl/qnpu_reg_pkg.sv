@@ -20,6 +20,7 @@ package qnpu_reg_pkg;
   localparam int DefaultEngQ = 4;  // command queue entries per engine
   localparam int DefaultInt4 = 1;  // 1: int8/int4 PEs (W4A4 built); 0: int8-only PEs
   localparam int DefaultReqF32 = 1;  // 1: requantization units with ONNX Runtime's float32 path beside the Q31 one; 0: Q31 only
+  localparam int DefaultReqShare = 8;  // columns per requantization unit (1, 2, 4, ...; a power of two, capped at Cols): one unit drains the accumulators of ReqShare columns
 
   // Precision codes (COMPUTE.MODE, CONFIG0.PRECISIONS bit positions).
   localparam logic [1:0] ModeW8A8 = 2'd0;  // int8 weights x int8 activations, one MAC per PE per cycle
@@ -61,6 +62,8 @@ package qnpu_reg_pkg;
   localparam int Config0PrecisionsWidth = 3;
   localparam int Config0RequantF32Lsb = 19;
   localparam int Config0RequantF32Width = 1;
+  localparam int Config0ReqShareLog2Lsb = 20;
+  localparam int Config0ReqShareLog2Width = 3;
   localparam int Config0DataBytesLsb = 24;
   localparam int Config0DataBytesWidth = 8;
   localparam logic [7:0] Config1Offset = 8'h0c;

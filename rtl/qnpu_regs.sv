@@ -13,7 +13,8 @@ module qnpu_regs #(
   parameter int OutRows  = 128,
   parameter int DataW    = 128,
   parameter int Int4     = 1,     // 0: no W4A4 (CONFIG0.PRECISIONS)
-  parameter int ReqF32   = 1      // 0: no float32 requantization (CONFIG0.REQUANT_F32)
+  parameter int ReqF32   = 1,     // 0: no float32 requantization (CONFIG0.REQUANT_F32)
+  parameter int ReqShare = 1      // columns per requantization unit (CONFIG0.REQ_SHARE_LOG2)
 ) (
   input  logic          clk_i,
   input  logic          rst_ni,
@@ -210,7 +211,7 @@ module qnpu_regs #(
       unique case (a)
         qnpu_reg_pkg::IdOffset:      rdata_d = qnpu_reg_pkg::IdValue;
         qnpu_reg_pkg::VersionOffset: rdata_d = {qnpu_reg_pkg::VersionMajor, qnpu_reg_pkg::VersionMinor};
-        qnpu_reg_pkg::Config0Offset: rdata_d = {8'(DataW / 8), 4'd0, ReqF32 != 0, (Int4 != 0) ? 3'b111 : 3'b011,
+        qnpu_reg_pkg::Config0Offset: rdata_d = {8'(DataW / 8), 1'b0, 3'($clog2(ReqShare)), ReqF32 != 0, (Int4 != 0) ? 3'b111 : 3'b011,
                                                 8'(Cols), 8'(Rows)};
         qnpu_reg_pkg::Config1Offset: rdata_d = {16'(WgtRows), 16'(ActRows)};
         qnpu_reg_pkg::Config2Offset: rdata_d = {16'(AccDepth), 16'(OutRows)};

@@ -28,22 +28,40 @@
 // keeps one shift register for all columns): vld_i[0] says an accumulator
 // arrives, vld_i[s] that stage s holds a row; out_* are valid one cycle
 // after vld_i[3].
+//
+// A unit may serve Slots columns (qnpu_core's ReqShare): it then holds both
+// banks of every column's parameters, and each accumulator names its column
+// (in_slot_i) as well as its bank.
 module qnpu_requant #(
   parameter int RowW   = 6,  // width of the output row tag
-  parameter int ReqF32 = 1   // 1: the float32 (ONNX Runtime) path beside the Q31 one
+  parameter int ReqF32 = 1,  // 1: the float32 (ONNX Runtime) path beside the Q31 one
+  parameter int Slots  = 1,  // columns served
+  localparam int SlotW = Slots > 1 ? $clog2(Slots) : 1,
+  localparam int PrmW  = qnpu_reg_pkg::PrmBiasWidth + qnpu_reg_pkg::PrmM0Width + qnpu_reg_pkg::PrmShiftWidth +
+                         qnpu_reg_pkg::PrmZpWidth + qnpu_reg_pkg::PrmActMinWidth + qnpu_reg_pkg::PrmActMaxWidth +
+                         qnpu_reg_pkg::PrmFlagsWidth  // a decoded record, bias in the top bits
 ) (
   input  logic              clk_i,
   // parameter record writes
   input  logic              prm_we_i,
   input  logic              prm_bank_i,
+  input  logic [SlotW-1:0]  prm_slot_i,
   input  logic [127:0]      prm_rec_i,
-  // the biases of both banks, for the accumulator
+  // the biases of both banks of column 0, for an accumulator that adds them
   output logic [31:0]       bias0_o,
   output logic [31:0]       bias1_o,
+  // Slots > 1: the decoded record of any column and bank (the only read
+  // of the parameter store; the caller adds its bias and hands the record
+  // back with the accumulator, in_prm_i)
+  input  logic              bsel_bank_i,
+  input  logic [SlotW-1:0]  bsel_slot_i,
+  output logic [PrmW-1:0]   bsel_rec_o,
   // accumulators in, and the stages' valid bits
   input  logic [3:0]        vld_i,
   input  logic [RowW-1:0]   in_row_i,
   input  logic              in_bank_i,
+  input  logic [SlotW-1:0]  in_slot_i,
+  input  logic [PrmW-1:0]   in_prm_i,
   input  logic [31:0]       in_acc_i,
   // results out
   output logic [RowW-1:0]   out_row_o,
@@ -60,7 +78,10 @@ module qnpu_requant #(
     logic               byp;
     logic               f32;    // float32 requantization (0 when not built)
   } prm_t;
-  prm_t prm0_q, prm1_q, rec;
+  prm_t rec;
+  // Both banks of every column's record: entry {bank, slot} (bank alone
+  // for one column).
+  localparam int IdxW = Slots > 1 ? SlotW + 1 : 1;
 
   if (qnpu_reg_pkg::PrmRecordBytes != 16 || qnpu_reg_pkg::PrmBiasWidth != 32 ||
       qnpu_reg_pkg::PrmM0Width != 32 || qnpu_reg_pkg::PrmShiftWidth != 6 ||
@@ -80,15 +101,67 @@ module qnpu_requant #(
     rec.f32   = ReqF32 != 0 && prm_rec_i[qnpu_reg_pkg::PrmFlagsLsb + 1];
   end
 
-  always_ff @(posedge clk_i) begin
-    if (prm_we_i) begin
-      if (prm_bank_i) prm1_q <= rec;
-      else            prm0_q <= rec;
-    end
+  logic [IdxW-1:0] i_we, i_bs, i0, i1, i2, i3;  // the entries written, read for a bias, used by each stage
+  logic             bank1_q, bank2_q, bank3_q;
+  logic [SlotW-1:0] slot1_q, slot2_q, slot3_q;
+  if (Slots > 1) begin : gen_idx
+    assign i_we = {prm_bank_i, prm_slot_i};
+    assign i_bs = {bsel_bank_i, bsel_slot_i};
+    assign i0   = {in_bank_i, in_slot_i};
+    assign i1   = {bank1_q, slot1_q};
+    assign i2   = {bank2_q, slot2_q};
+    assign i3   = {bank3_q, slot3_q};
+  end else begin : gen_idx1
+    assign i_we = prm_bank_i;
+    assign i_bs = bsel_bank_i;
+    assign i0   = in_bank_i;
+    assign i1   = bank1_q;
+    assign i2   = bank2_q;
+    assign i3   = bank3_q;
+    logic unused_slots;
+    assign unused_slots = ^{prm_slot_i, bsel_slot_i, in_slot_i, slot1_q, slot2_q, slot3_q};
   end
 
-  assign bias0_o = prm0_q.bias;
-  assign bias1_o = prm1_q.bias;
+  // The parameter store. One column: two decoded records, read by every
+  // stage. Several columns: the records as written (2 x Slots x 128 bits,
+  // a one-write one-read register file) decoded at the one read.
+  prm_t pb0, pb1, pbs;
+  logic [$bits(rec)-1:0] prm_q [2];  // Slots == 1
+  if (Slots > 1) begin : gen_store_raw
+    logic [127:0] raw_q [2*Slots];
+    logic [127:0] raw;
+    always_ff @(posedge clk_i) begin
+      if (prm_we_i) raw_q[i_we] <= prm_rec_i;
+    end
+    assign raw = raw_q[i_bs];
+    always_comb begin
+      pbs.bias  = raw[qnpu_reg_pkg::PrmBiasLsb +: 32];
+      pbs.m0    = raw[qnpu_reg_pkg::PrmM0Lsb +: 32];
+      pbs.shift = raw[qnpu_reg_pkg::PrmShiftLsb +: 6];
+      pbs.zp    = raw[qnpu_reg_pkg::PrmZpLsb +: 16];
+      pbs.amin  = raw[qnpu_reg_pkg::PrmActMinLsb +: 16];
+      pbs.amax  = raw[qnpu_reg_pkg::PrmActMaxLsb +: 16];
+      pbs.byp   = raw[qnpu_reg_pkg::PrmFlagsLsb];
+      pbs.f32   = ReqF32 != 0 && raw[qnpu_reg_pkg::PrmFlagsLsb + 1];
+    end
+    assign pb0 = '0;
+    assign pb1 = '0;
+    assign prm_q[0] = '0;
+    assign prm_q[1] = '0;
+    logic unused_raw;
+    assign unused_raw = ^{raw[qnpu_reg_pkg::PrmShiftLsb + 6 +: 2], raw[qnpu_reg_pkg::PrmFlagsLsb + 2 +: 6],
+                          rec, prm_q[0], prm_q[1]};
+  end else begin : gen_store_dec
+    always_ff @(posedge clk_i) begin
+      if (prm_we_i) prm_q[i_we] <= rec;
+    end
+    assign pb0 = prm_q[0];
+    assign pb1 = prm_q[1];
+    assign pbs = prm_q[i_bs];
+  end
+  assign bias0_o    = pb0.bias;
+  assign bias1_o    = pb1.bias;
+  assign bsel_rec_o = pbs;
 
   // ---- the arithmetic of each stage ---------------------------------------------
   // Stage 1: saturating left shift by max(shift, 0).
@@ -199,7 +272,8 @@ module qnpu_requant #(
 
   logic signed [31:0] a1_q, acc1_q, acc2_q, y3_q, acc3_q;
   logic signed [63:0] prod2_q;
-  logic               bank1_q, bank2_q, bank3_q, both_min2_q, sat_q;
+  logic               both_min2_q, sat_q;
+  prm_t               p0, p1, p2, p3;  // the parameters each stage uses
   logic [RowW-1:0]    row1_q, row2_q, row3_q, row4_q;
   logic [31:0]        out_q;
 
@@ -209,11 +283,36 @@ module qnpu_requant #(
   logic [31:0]        m0_1;
   logic [8:0]         se_2;          // stage 3: the float32 scale's sign and exponent
   logic signed [31:0] opa_1, opb_1;  // stage 2's multiplier operands
-  assign f32_0 = in_bank_i ? prm1_q.f32 : prm0_q.f32;
-  assign f32_1 = bank1_q ? prm1_q.f32 : prm0_q.f32;
-  assign f32_2 = bank2_q ? prm1_q.f32 : prm0_q.f32;
-  assign m0_1  = bank1_q ? prm1_q.m0 : prm0_q.m0;
-  assign se_2  = bank2_q ? prm1_q.m0[31:23] : prm0_q.m0[31:23];
+  if (Slots > 1) begin : gen_read_once
+    // One read per accumulator (the caller's, at its drain stage): the
+    // record travels down the pipeline with the row. Synthesis keeps only
+    // the fields a later stage uses.
+    prm_t p1_q, p2_q, p3_q;
+    always_ff @(posedge clk_i) begin
+      if (vld_i[2]) p3_q <= p2_q;
+      if (vld_i[1]) p2_q <= p1_q;
+      if (vld_i[0]) p1_q <= in_prm_i;
+    end
+    assign p0 = in_prm_i;
+    assign p1 = p1_q;
+    assign p2 = p2_q;
+    assign p3 = p3_q;
+    logic unused_ro;
+    assign unused_ro = ^{i0, i1, i2, i3};
+  end else begin : gen_read_stage
+    // One record per bank: each stage reads its own.
+    assign p0 = prm_q[i0[0]];
+    assign p1 = prm_q[i1[0]];
+    assign p2 = prm_q[i2[0]];
+    assign p3 = prm_q[i3[0]];
+    logic unused_rs;
+    assign unused_rs = ^in_prm_i;
+  end
+  assign f32_0 = p0.f32;
+  assign f32_1 = p1.f32;
+  assign f32_2 = p2.f32;
+  assign m0_1  = p1.m0;
+  assign se_2  = p2.m0[31:23];
   assign opa_1 = f32_1 ? $signed({8'd0, a1_q[23:0]}) : a1_q;
   assign opb_1 = f32_1 ? sig_of_f32(m0_1[30:0]) : $signed(m0_1);
 
@@ -221,15 +320,15 @@ module qnpu_requant #(
   // written (Verilator then needs no shadow copies of them).
   always_ff @(posedge clk_i) begin
     if (vld_i[3]) begin                         // 4: zero point, clamp, bypass
-      {sat_q, out_q} <= bank3_q ? zp_clamp(y3_q, prm1_q.zp, prm1_q.amin, prm1_q.amax, prm1_q.byp, acc3_q)
-                                : zp_clamp(y3_q, prm0_q.zp, prm0_q.amin, prm0_q.amax, prm0_q.byp, acc3_q);
+      {sat_q, out_q} <= zp_clamp(y3_q, p3.zp, p3.amin, p3.amax, p3.byp, acc3_q);
       row4_q <= row3_q;
     end
     if (vld_i[2]) begin                         // 3: SRDHM, RDBPOT, or the float32 roundings
       y3_q    <= f32_2 ? f32_round(prod2_q[47:0], acc2_q[31:24], se_2)
-                       : srdhm_rdbpot(prod2_q, both_min2_q, bank2_q ? $signed(prm1_q.shift) : $signed(prm0_q.shift));
+                       : srdhm_rdbpot(prod2_q, both_min2_q, p2.shift);
       acc3_q  <= acc2_q;
       bank3_q <= bank2_q;
+      slot3_q <= slot2_q;
       row3_q  <= row2_q;
     end
     if (vld_i[1]) begin                         // 2: the 32x32 product (24x24 for float32)
@@ -239,13 +338,15 @@ module qnpu_requant #(
       // carries stage 1's {zero, sign, exponent} to stage 3
       acc2_q      <= f32_1 ? {a1_q[31:24], acc1_q[23:0]} : acc1_q;
       bank2_q     <= bank1_q;
+      slot2_q     <= slot1_q;
       row2_q      <= row1_q;
     end
     if (vld_i[0]) begin                         // 1: saturating left shift, or float32(acc)
       a1_q    <= f32_0 ? to_f32(in_acc_i)
-                       : sat_lshift(in_acc_i, in_bank_i ? $signed(prm1_q.shift) : $signed(prm0_q.shift));
+                       : sat_lshift(in_acc_i, p0.shift);
       acc1_q  <= in_acc_i;
       bank1_q <= in_bank_i;
+      slot1_q <= in_slot_i;
       row1_q  <= in_row_i;
     end
   end
@@ -256,6 +357,10 @@ module qnpu_requant #(
 
   // Record bits outside the fields: the top 2 bits of the shift byte and
   // the 6 spare flag bits (7 without the float32 path).
+  // Each stage reads only some fields of its parameter record.
+  logic unused_fields;
+  assign unused_fields = ^{p0, p1, p2, p3, pb0, pb1, pbs};
+
   logic unused_bits;
   assign unused_bits = ^{prm_rec_i[qnpu_reg_pkg::PrmShiftLsb + 6 +: 2],
                          prm_rec_i[qnpu_reg_pkg::PrmFlagsLsb + 1 +: 7]};

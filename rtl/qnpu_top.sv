@@ -18,6 +18,8 @@ module qnpu_top #(
   parameter int EngQ     = qnpu_reg_pkg::DefaultEngQ,      // command queue entries per engine
   parameter int Int4     = qnpu_reg_pkg::DefaultInt4,      // 0: int8-only PEs (no W4A4; CONFIG0 says so)
   parameter int ReqF32   = qnpu_reg_pkg::DefaultReqF32,    // 0: Q31 requantization only (CONFIG0 says so)
+  parameter int ReqShare = qnpu_reg_pkg::DefaultReqShare,  // columns per requantization unit, at most Cols (CONFIG0 says so)
+  localparam int Share   = ReqShare < Cols ? ReqShare : Cols,  // the build's columns per unit
   localparam int DataW   = 8 * qnpu_reg_pkg::BeatBytes,    // memory-port data bits
   localparam int MmioW   = $clog2(qnpu_reg_pkg::RegWindow)
 ) (
@@ -66,7 +68,8 @@ module qnpu_top #(
   logic [$clog2(StrbW+1)-1:0] rd_bytes, wr_bytes;
 
   qnpu_regs #(.Rows(Rows), .Cols(Cols), .AccDepth(AccDepth), .ActRows(ActRows),
-              .WgtRows(WgtRows), .OutRows(OutRows), .DataW(DataW), .Int4(Int4), .ReqF32(ReqF32)) u_regs (
+              .WgtRows(WgtRows), .OutRows(OutRows), .DataW(DataW), .Int4(Int4), .ReqF32(ReqF32),
+              .ReqShare(Share)) u_regs (
     .clk_i, .rst_ni,
     .mmio_valid_i, .mmio_write_i, .mmio_addr_i, .mmio_wdata_i, .mmio_ready_o,
     .mmio_rvalid_o, .mmio_rdata_o, .irq_o,
@@ -166,7 +169,8 @@ module qnpu_top #(
   assign rq_wdata[2*DataW-1:DataW] = '0;
   assign rq_wstrb[2*StrbW-1:StrbW] = '0;
 
-  qnpu_ex #(.Rows(Rows), .Cols(Cols), .AccDepth(AccDepth), .OutRows(OutRows), .Int4(Int4), .ReqF32(ReqF32)) u_ex (
+  qnpu_ex #(.Rows(Rows), .Cols(Cols), .AccDepth(AccDepth), .OutRows(OutRows), .Int4(Int4), .ReqF32(ReqF32),
+            .ReqShare(Share)) u_ex (
     .clk_i, .rst_ni, .halt_i(halt), .clr_i(soft_reset),
     .cmd_valid_i(eng_valid[1]), .cmd_ready_o(eng_ready[1]), .cmd_i(eng_cmd[511:256]), .done_o(eng_done[1]),
     .act_re_o(ex_act_re), .act_raddr_o(ex_act_raddr), .act_rdata_i(act_rdata),

@@ -294,6 +294,7 @@ qnpu_status_t qnpu_sim_create(const qnpu_sim_config_t *cfg_in, qnpu_sim_t **out)
   s->shape.cols = (c0 >> QNPU_CONFIG0_COLS_SHIFT) & QNPU_CONFIG0_COLS_MASK;
   s->shape.data_bytes = (c0 >> QNPU_CONFIG0_DATA_BYTES_SHIFT) & QNPU_CONFIG0_DATA_BYTES_MASK;
   s->shape.precisions = (c0 >> QNPU_CONFIG0_PRECISIONS_SHIFT) & QNPU_CONFIG0_PRECISIONS_MASK;
+  s->shape.req_share = 1u << ((c0 >> QNPU_CONFIG0_REQ_SHARE_LOG2_SHIFT) & QNPU_CONFIG0_REQ_SHARE_LOG2_MASK);
   s->shape.act_rows = (c1 >> QNPU_CONFIG1_ACT_ROWS_SHIFT) & QNPU_CONFIG1_ACT_ROWS_MASK;
   s->shape.wgt_rows = (c1 >> QNPU_CONFIG1_WGT_ROWS_SHIFT) & QNPU_CONFIG1_WGT_ROWS_MASK;
   s->shape.out_rows = (c2 >> QNPU_CONFIG2_OUT_ROWS_SHIFT) & QNPU_CONFIG2_OUT_ROWS_MASK;

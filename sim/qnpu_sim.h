@@ -52,6 +52,7 @@ void qnpu_sim_config_default(qnpu_sim_config_t *cfg);
 typedef struct {
   uint32_t rows, cols, acc_depth, act_rows, wgt_rows, out_rows, data_bytes;
   uint32_t precisions;          /* CONFIG0.PRECISIONS: bit p set = QNPU_MODE p built */
+  uint32_t req_share;           /* columns per requantization unit (CONFIG0.REQ_SHARE_LOG2) */
 } qnpu_sim_shape_t;
 
 /* Creates and resets a model. QNPU_ERR_ARG for a bad configuration,

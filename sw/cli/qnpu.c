@@ -322,6 +322,7 @@ static int run_and_report(const opts_t *o, const subject_t *s) {
       cJSON_AddNumberToObject(cf, "wgt_rows", info.wgt_rows);
       cJSON_AddNumberToObject(cf, "out_rows", info.out_rows);
       cJSON_AddNumberToObject(cf, "dram_bytes_per_cycle", info.data_bytes);
+      cJSON_AddNumberToObject(cf, "cols_per_requant_unit", info.req_share);
       cJSON_AddNumberToObject(cf, "peak_macs_per_cycle", peak);
       cJSON *pl = cJSON_AddObjectToObject(j, "plan");
       cJSON_AddNumberToObject(pl, "tile_oh", rs.tile_oh);

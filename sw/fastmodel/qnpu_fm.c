@@ -67,6 +67,7 @@ void qnpu_fm_config_default(qnpu_fm_config_t *c) {
   c->eng_q = QNPU_DEFAULT_ENG_Q;
   c->int4 = QNPU_DEFAULT_INT4;
   c->req_f32 = QNPU_DEFAULT_REQ_F32;
+  c->req_share = QNPU_DEFAULT_REQ_SHARE;
   c->dram_bytes = 16u << 20;
 }
 
@@ -737,6 +738,14 @@ static int busy(const qnpu_fm_t *f) {
 
 /* ---- registers --------------------------------------------------------------- */
 
+/* log2 of the columns per requantization unit, as the RTL builds it (capped at Cols). */
+static uint32_t share_log2(const qnpu_fm_config_t *c) {
+  uint32_t p = c->req_share ? c->req_share : 1u, l = 0;
+  if (p > c->cols) p = c->cols;
+  while ((2u << l) <= p) l++;
+  return l;
+}
+
 static qnpu_status_t reg_read(void *ctx, uint32_t off, uint32_t *v) {
   qnpu_fm_t *f = ctx;
   const qnpu_fm_config_t *c = &f->cfg;
@@ -748,6 +757,7 @@ static qnpu_status_t reg_read(void *ctx, uint32_t off, uint32_t *v) {
     case QNPU_CONFIG0_REG_OFFSET:
       *v = c->rows << QNPU_CONFIG0_ROWS_SHIFT | c->cols << QNPU_CONFIG0_COLS_SHIFT |
            prec << QNPU_CONFIG0_PRECISIONS_SHIFT | (c->req_f32 ? 1u : 0u) << QNPU_CONFIG0_REQUANT_F32_SHIFT |
+           share_log2(c) << QNPU_CONFIG0_REQ_SHARE_LOG2_SHIFT |
            QNPU_BEAT_BYTES << QNPU_CONFIG0_DATA_BYTES_SHIFT;
       break;
     case QNPU_CONFIG1_REG_OFFSET: *v = c->act_rows | c->wgt_rows << 16; break;

@@ -32,6 +32,7 @@ typedef struct {
   uint32_t fetch_q, eng_q;              /* queue depths                     */
   int int4;                             /* W4A4 built                       */
   int req_f32;                          /* float32 requantization built     */
+  uint32_t req_share;                   /* columns per requantization unit (reported in CONFIG0; no timing here) */
   uint64_t dram_bytes;                  /* default 16 MiB                   */
 } qnpu_fm_config_t;
 

@@ -24,6 +24,7 @@
 #define QNPU_DEFAULT_ENG_Q 4u /* command queue entries per engine */
 #define QNPU_DEFAULT_INT4 1u /* 1: int8/int4 PEs (W4A4 built); 0: int8-only PEs */
 #define QNPU_DEFAULT_REQ_F32 1u /* 1: requantization units with ONNX Runtime's float32 path beside the Q31 one; 0: Q31 only */
+#define QNPU_DEFAULT_REQ_SHARE 8u /* columns per requantization unit (1, 2, 4, ...; a power of two, capped at Cols): one unit drains the accumulators of ReqShare columns */
 
 /* Precision codes (COMPUTE.MODE, CONFIG0.PRECISIONS bit positions). */
 #define QNPU_MODE_W8A8 0u /* int8 weights x int8 activations, one MAC per PE per cycle */
@@ -49,6 +50,8 @@
 #define QNPU_CONFIG0_PRECISIONS_MASK 0x7u
 #define QNPU_CONFIG0_REQUANT_F32_SHIFT 19u
 #define QNPU_CONFIG0_REQUANT_F32_MASK 0x1u
+#define QNPU_CONFIG0_REQ_SHARE_LOG2_SHIFT 20u
+#define QNPU_CONFIG0_REQ_SHARE_LOG2_MASK 0x7u
 #define QNPU_CONFIG0_DATA_BYTES_SHIFT 24u
 #define QNPU_CONFIG0_DATA_BYTES_MASK 0xffu
 #define QNPU_CONFIG1_REG_OFFSET 0x00cu

@@ -34,7 +34,10 @@
 
 namespace {
 
-constexpr int kRows = TB_ROWS, kCols = TB_COLS, kAccDepth = TB_ACC_DEPTH;
+#ifndef TB_REQ_SHARE
+#define TB_REQ_SHARE 1
+#endif
+constexpr int kRows = TB_ROWS, kCols = TB_COLS, kAccDepth = TB_ACC_DEPTH, kShare = TB_REQ_SHARE;
 // Cycles from a row's presentation to its result in the last column (the
 // core's Latency parameter, docs/architecture.md).
 constexpr int kLatency = kRows + kCols + 4;
@@ -102,7 +105,7 @@ struct Problem {
 };
 
 struct Stats {
-  uint64_t macs = 0, hw_macs = 0, cycles = 0, problems = 0, sat = 0, ties = 0, wraps = 0;
+  uint64_t macs = 0, hw_macs = 0, cycles = 0, problems = 0, sat = 0, ties = 0, wraps = 0, holds = 0;
 };
 
 class Bench {
@@ -121,6 +124,9 @@ class Bench {
     top_->prm_we_i = 0;
     top_->a_acc_row_i = top_->a_out_row_i = 0;
     top_->a_first_i = top_->a_last_i = top_->a_pbank_i = top_->a_swap_i = 0;
+    top_->a_end_i = 0;
+    top_->chk_row_i = 0;
+    top_->clr_i = 0;
     top_->prm_bank_i = 0;
     top_->prm_col_i = 0;
     for (int w = 0; w < 4; w++) top_->prm_rec_i[w] = 0;
@@ -207,11 +213,11 @@ uint64_t Bench::run(const Problem &p, Stats &st, std::string &why) {
   std::vector<uint64_t> outs(kCols, 0);  // outputs received per column
   std::vector<uint64_t> tile_done(tiles, 0);
   std::vector<int64_t> t_row(static_cast<size_t>(tiles) * p.M, -1);  // presentation of each last-fold row
-  uint64_t mismatches = 0, rows_issued = 0;
+  uint64_t mismatches = 0, rows_issued = 0, dones = 0, holds = 0;
   int64_t first_issue = -1, last_issue = -1;
   const uint64_t expect_per_col = static_cast<uint64_t>(tiles) * p.M;
   const uint64_t start = cycle_;
-  const uint64_t watchdog = start + 1000 + 20ull * (static_cast<uint64_t>(total_folds) * (p.M + 2 * kRows) + 1ull * kCols * tiles);
+  const uint64_t watchdog = start + 1000 + 20ull * kShare * (static_cast<uint64_t>(total_folds) * (p.M + 2 * kRows) + 1ull * kCols * tiles);
   const int nparams = kCols;
 
   top_->mode_i = p.mode;
@@ -223,7 +229,10 @@ uint64_t Bench::run(const Problem &p, Stats &st, std::string &why) {
       const int tile = static_cast<int>(idx / p.M), m = static_cast<int>(idx % p.M);
       const int row = static_cast<int>(get(top_->out_row_o, j * TB_ROW_W, TB_ROW_W));
       const int64_t when = t_row[idx < t_row.size() ? idx : 0];
-      if (idx < t_row.size() && static_cast<int64_t>(cycle_) - when != kLatency - (kCols - 1 - j)) {
+      // The fixed latency of one requantization unit per column; a shared
+      // unit drains later, never earlier.
+      const int64_t lat = static_cast<int64_t>(cycle_) - when, want_lat = kLatency - (kCols - 1 - j);
+      if (idx < t_row.size() && (kShare == 1 ? lat != want_lat : lat < want_lat)) {
         if (mismatches++ == 0)
           why = "column " + std::to_string(j) + " emitted row " + std::to_string(m) + " " +
                 std::to_string(static_cast<int64_t>(cycle_) - when) + " cycles after it entered, not " +
@@ -245,9 +254,20 @@ uint64_t Bench::run(const Problem &p, Stats &st, std::string &why) {
         why += buf;
       }
     }
+    // ---- a command's results all written (shared requantization): every
+    // output of its tile must be in, this cycle's included ---------------------------
+    if (top_->done_o) {
+      dones++;
+      if (kShare == 1 || tile_done[dones - 1] != static_cast<uint64_t>(p.M) * kCols) {
+        if (mismatches++ == 0)
+          why = "done_o for tile " + std::to_string(dones - 1) + " with " +
+                std::to_string(dones <= static_cast<uint64_t>(tiles) ? tile_done[dones - 1] : 0) + " of its " +
+                std::to_string(p.M * kCols) + " outputs written";
+      }
+    }
     bool all = true;
     for (int j = 0; j < kCols; j++) all = all && outs[j] >= expect_per_col;
-    if (all && wl == total_folds && al == total_folds) break;
+    if (all && wl == total_folds && al == total_folds && (kShare == 1 || dones == static_cast<uint64_t>(tiles))) break;
     if (cycle_ > watchdog) {
       why += "; watchdog: outputs stopped (" + std::to_string(outs[0]) + " of " + std::to_string(expect_per_col) + " in column 0)";
       return mismatches + 1;
@@ -287,18 +307,28 @@ uint64_t Bench::run(const Problem &p, Stats &st, std::string &why) {
     // ---- activations: fold al, row al_row, once al is swapped in -------
     top_->a_valid_i = 0;
     top_->a_swap_i = 0;
+    top_->a_end_i = 0;
     if (al < total_folds && !idle) {
       const int tile = al / folds, f = al % folds;
       const bool params_ready = pt > tile;
-      if (swaps > al && params_ready) {
+      // shared requantization: the row's accumulator row may still drain
+      // consecutive tiles in the two halves of the accumulators when they fit
+      // (as the runtime allocates them), else all in the same rows
+      const int acc_base = 2 * p.M <= kAccDepth ? (tile & 1) * p.M : 0;
+      top_->chk_row_i = acc_base + al_row;
+      top_->eval();
+      const bool hold = top_->chk_hold_o;
+      holds += hold && swaps > al && params_ready;
+      if (swaps > al && params_ready && !hold) {
         for (int i = 0; i < kRows; i++) put(top_->a_data_i, i * 8, 8, act_byte(f, al_row, i));
         top_->a_valid_i = 1;
-        top_->a_acc_row_i = al_row;
+        top_->a_acc_row_i = acc_base + al_row;
         top_->a_out_row_i = al_row;
         if (f == folds - 1) t_row[static_cast<size_t>(tile) * p.M + al_row] = c;
         top_->a_first_i = f == 0;
         top_->a_last_i = f == folds - 1;
         top_->a_pbank_i = tile & 1;
+        top_->a_end_i = f == folds - 1 && al_row == p.M - 1;  // the tile's final row
         rows_issued++;
         if (first_issue < 0) first_issue = c;
         last_issue = c;
@@ -341,9 +371,15 @@ uint64_t Bench::run(const Problem &p, Stats &st, std::string &why) {
   }
   top_->a_valid_i = 0;
   top_->a_swap_i = 0;
+  top_->a_end_i = 0;
   top_->w_valid_i = 0;
   top_->prm_we_i = 0;
   for (int i = 0; i < 64 && top_->busy_o; i++) tick();
+  if (kShare > 1 && dones != static_cast<uint64_t>(tiles)) {
+    why += "; " + std::to_string(dones) + " done_o pulses for " + std::to_string(tiles) + " tiles";
+    mismatches++;
+  }
+  st.holds += holds;
   if (top_->busy_o) {
     why += "; busy_o still high after the last output";
     mismatches++;
@@ -594,8 +630,9 @@ int main(int argc, char **argv) {
   }
   Bench bench(argc, argv);
   int failures = 0;
-  printf("tb_core %dx%d (AccDepth %d), seed %" PRIu64 ", %" PRIu64 " MACs per precision%s\n", kRows, kCols,
-         kAccDepth, seed, target, vargs.c_str());
+  printf("tb_core %dx%d (AccDepth %d, %d column(s) per requantization unit), seed %" PRIu64 ", %" PRIu64
+         " MACs per precision%s\n",
+         kRows, kCols, kAccDepth, kShare, seed, target, vargs.c_str());
   for (int mode = kW8A8; mode <= kW4A4; mode++) {
     std::string lname = kModeName[mode];
     for (auto &ch : lname) ch = static_cast<char>(tolower(ch));
@@ -617,17 +654,18 @@ int main(int argc, char **argv) {
     };
     for (int v = 0; v < 2 && failures == 0; v++) check(requant_sweep(r, static_cast<Mode>(mode), v, st));
     for (int v = 0; v < 4 && failures == 0; v++) check(f32_sweep(r, static_cast<Mode>(mode), v));
-    // A full-size back-to-back problem to measure how busy the array stays.
-    {
+    // Full-size back-to-back problems to measure how busy the array stays:
+    // K of 16, 8 and one fold (below ReqShare folds a shared
+    // requantization unit cannot keep up).
+    for (int kf_count : {16, 8, 1}) {
       Problem p;
-      p.name = "throughput";
       p.mode = static_cast<Mode>(mode);
       Rng pr{seed + 77};
       p = random_problem(pr, p.mode, -1);
-      p.name = "throughput";
-      p.M = kAccDepth;
-      p.K = 8 * kfold(p.mode);
-      p.N = 2 * kCols;
+      p.name = kf_count == 8 ? "throughput" : "throughput-" + std::to_string(kf_count) + "-fold";
+      p.M = kAccDepth / 2;
+      p.K = kf_count * kfold(p.mode);
+      p.N = 4 * kCols;
       p.gap_percent = 0;
       p.bypass = false;
       p.f32 = false;  // Q31 (m0, shift below); a float32 draw would leave scale[] N entries short
@@ -642,9 +680,9 @@ int main(int argc, char **argv) {
       p.shift.assign(p.N, -10);
       finish(p);
       if (check(p))
-        printf("  %s throughput: M=%d K=%d N=%d in %.0f cycles; array fed %.1f%% of cycles between first and "
+        printf("  %s %s: M=%d K=%d N=%d in %.0f cycles; array fed %.1f%% of cycles between first and "
                "last row; %.1f%% of peak end to end (fill, drain and parameter writes included)\n",
-               kModeName[mode], p.M, p.K, p.N, last_cycles_, 100.0 * last_busy_,
+               kModeName[mode], p.name.c_str(), p.M, p.K, p.N, last_cycles_, 100.0 * last_busy_,
                100.0 * p.M * p.K * p.N / (static_cast<double>(kRows) * kCols * (mode == kW4A4 ? 2 : 1) * last_cycles_));
     }
     while (st.macs < target && failures == 0) check(random_problem(r, static_cast<Mode>(mode), idx++));

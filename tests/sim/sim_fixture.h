@@ -41,6 +41,7 @@ static inline int setup(void **state) {
   fc.wgt_rows = sh.wgt_rows;
   fc.out_rows = sh.out_rows;
   fc.int4 = (sh.precisions >> QNPU_MODE_W4A4) & 1;
+  fc.req_share = sh.req_share;
   fc.dram_bytes = sc.dram_bytes;
   if (qnpu_fm_create(&fc, &f->fm)) return -1;
   f->hal_sim = qnpu_hal_sim(f->sim);

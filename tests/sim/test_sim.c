@@ -249,8 +249,12 @@ static void test_sim_two_tiles_overlap_dma_and_compute(void **state) {
   const uint64_t busy = (uint64_t)c->ld_busy + c->ex_busy + c->st_busy;
   print_message("  two tiles: %llu cycles; load busy %u, compute busy %u, store busy %u (sum %llu): %.0f%% overlap\n",
                 (unsigned long long)c->cycles, c->ld_busy, c->ex_busy, c->st_busy, (unsigned long long)busy,
-                100.0 * (double)(busy - c->cycles) / (double)c->cycles);
-  assert_true(busy > c->cycles); /* the engines ran at the same time */
+                100.0 * ((double)busy - (double)c->cycles) / (double)c->cycles);
+  /* the engines ran at the same time: compute started before the loads
+   * were done; and with one requantization unit per column (no drain tail
+   * after the last tile) the busy cycles add up to more than the run */
+  assert_true(c->first_row < c->ld_busy);
+  if (in->req_share == 1) assert_true(busy > c->cycles);
   assert_int_equal(c->macs, 2ull * M * K * N);
   assert_int_equal(cnt[1].macs, c->macs);
   assert_int_equal(cnt[1].rd_bytes, c->rd_bytes);

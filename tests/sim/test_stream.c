@@ -315,13 +315,15 @@ static void test_stream_accumulator_base_rows(void **state) {
   free(got);
 }
 
-/* Six output tiles of three folds, each its own COMPUTE with LAST, back to
+/* Six output tiles of three folds (or of as many folds as columns share a
+ * requantization unit, if more), each its own COMPUTE with LAST, back to
  * back: every result bit-exact, and the array is fed in every cycle from
  * the first row to the last (no drain between tiles, folds every M cycles). */
 static void test_stream_output_tiles_back_to_back(void **state) {
   fixture_t *f = *state;
   const qnpu_dev_info_t *in = qnpu_drv_info(f->dev);
-  const uint32_t R = in->rows, C = in->cols, M = 2 * R > 32 ? 2 * R : 32, T = 6, folds = 3, K = folds * R;
+  const uint32_t R = in->rows, C = in->cols, M = 2 * R > 32 ? 2 * R : 32, T = 6;
+  const uint32_t folds = in->req_share > 3 ? in->req_share : 3, K = folds * R;
   test_rng_t r = {test_master_seed() + 202};
   int8_t *a = malloc(M * K), *b = malloc((size_t)T * K * C);
   fill_random(&r, a, M * K, -128, 127);
