@@ -14,7 +14,9 @@ log=$out/build.log
 : > "$log"
 fail() { tail -30 "$log"; echo "fastmodel: $1 failed (log: $log)" >&2; exit 1; }
 
-verilator --cc -O3 --x-assign fast --x-initial fast -GRows="$r" -GCols="$c" --top-module qnpu_top \
+# VL_PARAMS (optional): more -G settings of qnpu_top, e.g. "-GActRows=1024" (make sweep)
+# shellcheck disable=SC2086
+verilator --cc -O3 --x-assign fast --x-initial fast -GRows="$r" -GCols="$c" ${VL_PARAMS:-} --top-module qnpu_top \
   --lib-create qnpu_vtop -Mdir "$out" -CFLAGS "-std=c++17" rtl/lint.vlt "$@" >> "$log" 2>&1 || fail "verilator"
 
 # the C include path is the Makefile's (INCLUDES, VINC), passed in QNPU_INCLUDES
