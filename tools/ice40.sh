@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ice40.sh OUTDIR RTL... - the largest qnpu_array (inside syn/qnpu_ice40_wrap.sv)
 # that synth_ice40 + nextpnr-ice40 can place and route on an UP5K (with and
-# without DSP inference) and an HX8K; Fmax as the median of SEEDS placement
+# without DSP inference) and an HX8K, and the whole qnpu_core (inside
+# syn/qnpu_ice40_core.sv) on the UP5K; Fmax as the median of SEEDS placement
 # seeds. Writes OUTDIR/ice40.json for tools/synreport.py.
 set -uo pipefail
 out=$1; shift
@@ -79,13 +80,51 @@ for target in "up5k sg48 1" "up5k sg48 0" "hx8k ct256 0"; do
     echo "ice40: $1 dsp=$3: nothing fits" >&2
   fi
 done
-# For the record: what one requantization unit and the smallest whole core
-# cost on iCE40 (synthesis only; they do not fit the parts above).
+# The whole core (array, accumulators, one requantization unit shared by
+# all columns) in syn/qnpu_ice40_core.sv on the UP5K, PEs and the
+# requantization multiplier in DSPs (QNPU_PE_PRODUCTS: the PEs' whole-product
+# form, which DSP inference maps). Each ICE40_CORES item is
+# RxC:ACCDEPTH:REQF32; every attempt is reported, placed or not.
+cores=${ICE40_CORES:-"2x2:4:0 2x2:4:1 2x2:16:0 4x4:4:0"}
+core_rows=()
+for item in $cores; do
+  IFS=: read -r sz acc f32 <<< "$item"; r=${sz%x*}; c=${sz#*x}
+  tag="core_up5k_${r}x${c}_acc${acc}_f${f32}"
+  echo "ice40: up5k whole core ${r}x${c}, AccDepth $acc, ReqF32 $f32" >&2
+  synth "$tag" "read_verilog -sv -DSYNTHESIS -DQNPU_PE_PRODUCTS $rtl syn/qnpu_ice40_core.sv; \
+    chparam -set Rows $r -set Cols $c -set ReqShare $c -set AccDepth $acc -set OutRows $acc -set ReqF32 $f32 \
+    qnpu_ice40_core; synth_ice40 -top qnpu_ice40_core -dsp -json $out/ice40/$tag.json" \
+    || { echo "ice40: yosys failed on the core harness ($out/ice40/$tag.yosys.log)" >&2; exit 1; }
+  fm=(); placed=true; lcs=0
+  for s in $seeds; do
+    if ! timeout 900 nextpnr-ice40 --up5k --package sg48 --json "$out/ice40/$tag.json" --freq 12 --seed "$s" \
+         --log "$out/ice40/$tag.seed$s.log" >/dev/null 2>&1; then
+      placed=false
+      lcs=$(grep -o "ICESTORM_LC: *[0-9]*" "$out/ice40/$tag.seed$s.log" | head -1 | grep -o "[0-9]*$")
+      break
+    fi
+    f=$(grep -o "Max frequency for clock '[^']*': [0-9.]*" "$out/ice40/$tag.seed$s.log" | tail -1 | awk '{print $NF}')
+    fm+=("${f:-0}")
+    lcs=$(grep -o "ICESTORM_LC: *[0-9]*" "$out/ice40/$tag.seed$s.log" | head -1 | grep -o "[0-9]*$")
+  done
+  med=0
+  if $placed; then
+    med=$(printf '%s\n' "${fm[@]}" | sort -g | awk '{a[NR]=$1} END{print (NR%2)? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}')
+  fi
+  core_rows+=("$(printf '{"device": "up5k", "rows": %d, "cols": %d, "acc_depth": %d, "req_f32": %d, "placed": %s, "luts": %d, "ffs": %d, "dsps": %d, "brams": %d, "logic_cells": %d, "fmax_median": %s, "fmax_seeds": [%s]}' \
+    "$r" "$c" "$acc" "$f32" "$placed" "$(cells "$tag" SB_LUT4)" "$(cells "$tag" SB_DFF)" "$(cells "$tag" SB_MAC16)" \
+    "$(cells "$tag" SB_RAM40_4K)" "${lcs:-0}" "$med" "$(IFS=,; echo "${fm[*]}")")")
+  echo "ice40: ${core_rows[-1]}" >&2
+done
+
+# For the record: one requantization unit, and the whole accelerator at 2x2
+# for the largest iCE40 nextpnr-ice40 supports (HX8K, 7,680 LUTs; synthesis
+# only - it is far beyond the part).
 extra=()
-for blk in qnpu_requant qnpu_core; do
-  setp=""; [[ $blk == qnpu_core ]] && setp="chparam -set Rows 2 -set Cols 2 -set AccDepth 4 qnpu_core;"
+for blk in qnpu_requant qnpu_top; do
+  setp=""; [[ $blk == qnpu_top ]] && setp="chparam -set Rows 2 -set Cols 2 -set AccDepth 4 -set OutRows 4 -set ActRows 64 -set WgtRows 64 qnpu_top;"
   synth "$blk" "read_verilog -sv -DSYNTHESIS $rtl; $setp synth_ice40 -top $blk" \
     || { echo "ice40: yosys failed on $blk ($out/ice40/$blk.yosys.log)" >&2; exit 1; }
-  extra+=("$(printf '{"block": "%s", "luts": %d, "ffs": %d}' "$blk" "$(cells "$blk" SB_LUT4)" "$(cells "$blk" SB_DFF)")")
+  extra+=("$(printf '{"block": "%s", "luts": %d, "ffs": %d, "brams": %d}' "$blk" "$(cells "$blk" SB_LUT4)" "$(cells "$blk" SB_DFF)" "$(cells "$blk" SB_RAM40_4K)")")
 done
-(IFS=,; printf '{"fits": [%s], "synth_only": [%s]}\n' "${results[*]}" "${extra[*]}") > "$out/ice40.json"
+(IFS=,; printf '{"fits": [%s], "cores": [%s], "synth_only": [%s]}\n' "${results[*]}" "${core_rows[*]}" "${extra[*]}") > "$out/ice40.json"

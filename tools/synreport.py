@@ -255,12 +255,26 @@ def main():
                 seeds=", ".join(f"{v:.1f}" for v in e["fmax_seeds"])))
         if not ice.get("fits"):
             L.append("| — | — | nothing fits | | | | | | |")
+        cores = ice.get("cores", [])
+        if cores:
+            L += ["", "### The whole core on the UP5K", "",
+                  "`qnpu_core` (array, accumulators, one requantization unit shared by all columns) in the serial "
+                  "harness `syn/qnpu_ice40_core.sv`; PEs and the requantization multiplier in DSPs. Every attempt "
+                  "is listed; logic cells are nextpnr's (LUTs and flip-flops packed), of 5,280.", "",
+                  "| array | AccDepth | float32 path | placed | LUTs | flip-flops | DSPs | BRAMs | logic cells "
+                  "| Fmax MHz (median) | seeds (MHz) |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+            for e in cores:
+                L.append("| {r}×{c} | {a} | {f} | {p} | {lut} | {ff} | {ds} | {br} | {lc} | {fm} | {seeds} |".format(
+                    r=e["rows"], c=e["cols"], a=e["acc_depth"], f="yes" if e["req_f32"] else "no",
+                    p="yes" if e["placed"] else "**no**", lut=e["luts"], ff=e["ffs"], ds=e["dsps"], br=e["brams"],
+                    lc=e["logic_cells"], fm=f"{e['fmax_median']:.1f}" if e["placed"] else "—",
+                    seeds=", ".join(f"{v:.1f}" for v in e["fmax_seeds"])))
         so = ice.get("synth_only", [])
         if so:
-            L += ["", "Synthesis only (these do not fit either part): " + "; ".join(
-                f"`{e['block']}` (2×2, AccDepth 4 for the core): {e['luts']} LUTs, {e['ffs']} flip-flops" for e in so)
-                  + ". Each column's requantization unit has a 32×32 multiplier, so even the smallest whole "
-                  "core exceeds an UP5K (5280 LUTs, 8 DSPs) and an HX8K (7680 LUTs)."]
+            L += ["", "Synthesis only: " + "; ".join(
+                f"`{e['block']}`{' (2×2, AccDepth 4, scratchpads of 64 rows)' if e['block'] == 'qnpu_top' else ''}: "
+                f"{e['luts']} LUTs, {e['ffs']} flip-flops, {e.get('brams', 0)} BRAMs" for e in so)
+                  + ". The whole accelerator exceeds the largest iCE40 nextpnr-ice40 supports (HX8K: 7,680 LUTs)."]
     L += ["", "![GE vs array size](ge_vs_size.png)", ""]
     with open(os.path.join(a.out, "report.md"), "w") as f:
         f.write("\n".join(L))
