@@ -172,12 +172,16 @@ check-gen:
 	@echo "check-gen: rtl/qnpu_reg_pkg.sv, sw/include/qnpu_regs.h, regs/qnpu_defaults.mk, docs/registers.md match regs/qnpu.json"
 
 # One Verilated test bench per size: $(B)/rtl/core_RxC/tb_core.
+# A recipe's size $* = RxC or RxCpP -> shell variables r, c and p (P columns
+# per requantization unit: the build default unless given, capped at c).
+SIZE_RCP = sz=$*; p=$(QNPU_DEFAULT_REQ_SHARE); case $$sz in *p*) p=$${sz\#*p}; sz=$${sz%p*};; esac; \
+           r=$${sz%x*}; c=$${sz\#*x}; if [ $$p -gt $$c ]; then p=$$c; fi;
+
 # core_RxC or core_RxCpP (P columns per requantization unit).
 $(B)/rtl/core_%/tb_core: $(RTL_SRC) tests/rtl/tb_core.cpp $(LIB)
 	@mkdir -p $(dir $@)
 	@echo "verilator: building the $* core test bench"
-	@sz=$*; p=$(QNPU_DEFAULT_REQ_SHARE); case $$sz in *p*) p=$${sz#*p}; sz=$${sz%p*};; esac; r=$${sz%x*}; c=$${sz#*x}; \
-	[ $$p -gt $$c ] && p=$$c; \
+	@$(SIZE_RCP) \
 	verilator --cc --exe --build -j 2 -O3 --assert --x-assign unique --x-initial unique $(VCOV) \
 	  -GRows=$$r -GCols=$$c -GAccDepth=$(ACC_DEPTH) -GOutRows=$(ACC_DEPTH) -GReqShare=$$p --top-module $(RTL_TOP) \
 	  -Mdir $(dir $@) -o tb_core \
@@ -298,8 +302,7 @@ VINC      := -isystem /usr/share/verilator/include -isystem /usr/share/verilator
 $(B)/sim_%/libqnpu_vtop.a: $(TOP_SRC) rtl/lint.vlt
 	@mkdir -p $(dir $@)
 	@echo "verilator: building the $* accelerator model"
-	@sz=$*; p=$(QNPU_DEFAULT_REQ_SHARE); case $$sz in *p*) p=$${sz#*p}; sz=$${sz%p*};; esac; r=$${sz%x*}; c=$${sz#*x}; \
-	[ $$p -gt $$c ] && p=$$c; \
+	@$(SIZE_RCP) \
 	verilator --cc --build -j 2 -O3 --assert --trace-fst --x-assign unique --x-initial unique $(VCOV) \
 	  -GRows=$$r -GCols=$$c -GReqShare=$$p --top-module qnpu_top --lib-create qnpu_vtop -Mdir $(dir $@) \
 	  -CFLAGS "$(if $(SAN),-O1,-O2) -std=c++17 $(SAN) $(if $(SAN),-fno-sanitize=shift-base$(comma)alignment)" rtl/lint.vlt $(TOP_SRC) > $(dir $@)build.log 2>&1 \
