@@ -27,7 +27,9 @@ model has no time.
 
 Writes OUT/report.md, report.json, report.csv, pareto_cycles.png and
 pareto_energy.png. Work runs on --jobs workers (builds, syntheses and
-simulations); every step's log is under OUT/work/.
+simulations); every step's log is under OUT/work/. A rerun redoes only
+what the RTL or the flow changed since: syntheses, Verilated builds and
+the runs of a rebuilt binary.
 """
 import argparse
 import concurrent.futures as cf
@@ -129,7 +131,8 @@ def simulate(a, r, c, v, i4, precs):
     for p in precs:
         js = os.path.join(d, f"stack_{p}.json")
         t0 = time.time()
-        run([exe, "--json", js, "--stack", p, "--jobs", "1"], os.path.join(work, f"{t}_{p}.log"))
+        if not (os.path.exists(js) and os.path.getmtime(js) > os.path.getmtime(exe)):  # else: this binary's run
+            run([exe, "--json", js, "--stack", p, "--jobs", "1"], os.path.join(work, f"{t}_{p}.log"))
         with open(js) as f:
             res[p] = json.load(f)
         s = res[p]["stack"]
