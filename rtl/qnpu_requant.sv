@@ -90,15 +90,19 @@ module qnpu_requant #(
     $error("qnpu_requant: the parameter record of regs/qnpu.json changed; update the field widths here");
   end
 
+  // The one decoder of a record: the one written (one column, decoded
+  // records stored) or the one read (several columns, raw records stored).
+  logic [127:0] dec_in, raw;
+  assign dec_in = Slots > 1 ? raw : prm_rec_i;
   always_comb begin
-    rec.bias  = prm_rec_i[qnpu_reg_pkg::PrmBiasLsb +: 32];
-    rec.m0    = prm_rec_i[qnpu_reg_pkg::PrmM0Lsb +: 32];
-    rec.shift = prm_rec_i[qnpu_reg_pkg::PrmShiftLsb +: 6];
-    rec.zp    = prm_rec_i[qnpu_reg_pkg::PrmZpLsb +: 16];
-    rec.amin  = prm_rec_i[qnpu_reg_pkg::PrmActMinLsb +: 16];
-    rec.amax  = prm_rec_i[qnpu_reg_pkg::PrmActMaxLsb +: 16];
-    rec.byp   = prm_rec_i[qnpu_reg_pkg::PrmFlagsLsb];
-    rec.f32   = ReqF32 != 0 && prm_rec_i[qnpu_reg_pkg::PrmFlagsLsb + 1];
+    rec.bias  = dec_in[qnpu_reg_pkg::PrmBiasLsb +: 32];
+    rec.m0    = dec_in[qnpu_reg_pkg::PrmM0Lsb +: 32];
+    rec.shift = dec_in[qnpu_reg_pkg::PrmShiftLsb +: 6];
+    rec.zp    = dec_in[qnpu_reg_pkg::PrmZpLsb +: 16];
+    rec.amin  = dec_in[qnpu_reg_pkg::PrmActMinLsb +: 16];
+    rec.amax  = dec_in[qnpu_reg_pkg::PrmActMaxLsb +: 16];
+    rec.byp   = dec_in[qnpu_reg_pkg::PrmFlagsLsb];
+    rec.f32   = ReqF32 != 0 && dec_in[qnpu_reg_pkg::PrmFlagsLsb + 1];
   end
 
   logic [IdxW-1:0] i_we, i_bs, i0, i1, i2, i3;  // the entries written, read for a bias, used by each stage
@@ -129,28 +133,18 @@ module qnpu_requant #(
   logic [$bits(rec)-1:0] prm_q [2];  // Slots == 1
   if (Slots > 1) begin : gen_store_raw
     logic [127:0] raw_q [2*Slots];
-    logic [127:0] raw;
     always_ff @(posedge clk_i) begin
       if (prm_we_i) raw_q[i_we] <= prm_rec_i;
     end
     assign raw = raw_q[i_bs];
-    always_comb begin
-      pbs.bias  = raw[qnpu_reg_pkg::PrmBiasLsb +: 32];
-      pbs.m0    = raw[qnpu_reg_pkg::PrmM0Lsb +: 32];
-      pbs.shift = raw[qnpu_reg_pkg::PrmShiftLsb +: 6];
-      pbs.zp    = raw[qnpu_reg_pkg::PrmZpLsb +: 16];
-      pbs.amin  = raw[qnpu_reg_pkg::PrmActMinLsb +: 16];
-      pbs.amax  = raw[qnpu_reg_pkg::PrmActMaxLsb +: 16];
-      pbs.byp   = raw[qnpu_reg_pkg::PrmFlagsLsb];
-      pbs.f32   = ReqF32 != 0 && raw[qnpu_reg_pkg::PrmFlagsLsb + 1];
-    end
+    assign pbs = rec;
     assign pb0 = '0;
     assign pb1 = '0;
     assign prm_q[0] = '0;
     assign prm_q[1] = '0;
     logic unused_raw;
     assign unused_raw = ^{raw[qnpu_reg_pkg::PrmShiftLsb + 6 +: 2], raw[qnpu_reg_pkg::PrmFlagsLsb + 2 +: 6],
-                          rec, prm_q[0], prm_q[1]};
+                          prm_q[0], prm_q[1]};
   end else begin : gen_store_dec
     always_ff @(posedge clk_i) begin
       if (prm_we_i) prm_q[i_we] <= rec;
@@ -158,6 +152,7 @@ module qnpu_requant #(
     assign pb0 = prm_q[0];
     assign pb1 = prm_q[1];
     assign pbs = prm_q[i_bs];
+    assign raw = '0;
   end
   assign bias0_o    = pb0.bias;
   assign bias1_o    = pb1.bias;
