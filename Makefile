@@ -60,7 +60,7 @@ CLI      := $(B)/bin/qnpu
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 TESTS    := $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all deps demo demo-layers train test test-unit test-asan test-rtl test-layers test-net test-onnx \
+.PHONY: all deps demo demo-layers train test test-unit test-asan test-rtl test-requant test-layers test-net test-onnx \
         test-onnx-quick test-gl test-pe test-asan-sim asan-sim-run coverage coverage-run fuzz fuzz-quick lint gen \
         check-gen regress regress-build regress-jobs regress-merge regress-slurm syn sweep bench bench-hw clean help
 .SECONDARY:
@@ -129,7 +129,7 @@ test: deps
 
 # ---- RTL -------------------------------------------------------------------
 CORE_SRC  := rtl/qnpu_reg_pkg.sv rtl/qnpu_pe.sv rtl/qnpu_array.sv rtl/qnpu_accum.sv \
-             rtl/qnpu_requant.sv rtl/qnpu_fifo.sv rtl/qnpu_core.sv          # packages first
+             rtl/qnpu_requant.sv rtl/qnpu_fifo.sv rtl/qnpu_mul8x2.sv rtl/qnpu_core.sv  # packages first
 TOP_SRC   := $(CORE_SRC) rtl/qnpu_spad.sv rtl/qnpu_agen.sv rtl/qnpu_ex.sv rtl/qnpu_ld.sv \
              rtl/qnpu_st.sv rtl/qnpu_ctrl.sv rtl/qnpu_regs.sv rtl/qnpu_mem_arb.sv rtl/qnpu_top.sv
 RTL_SRC   := $(CORE_SRC)
@@ -207,13 +207,48 @@ $(B)/rtl/pe_%/tb_pe: rtl/qnpu_pe.sv tests/rtl/tb_pe.cpp
 test-pe: $(PE_CONFIGS:%=$(B)/rtl/pe_%/tb_pe)
 	@for t in $^; do $$t --seed $(strip $(VSEED)) || exit 1; done
 
+# One requantization unit, a result per cycle, against the golden model
+# (every shift, edge multipliers and accumulators, float32, bypass, the
+# saturation flag). requant_1: one column per unit (four stages);
+# requant_4: a shared unit (five).
+REQ_BATCHES ?= 25000                  # records (40 results each) per unit in make test
+$(B)/rtl/requant_%/tb_requant: rtl/qnpu_reg_pkg.sv rtl/qnpu_requant.sv tests/rtl/tb_requant.cpp $(LIB)
+	@mkdir -p $(dir $@)
+	@echo "verilator: building the requantization unit test bench (Slots $*)"
+	@verilator --cc --exe --build -j 2 -O3 --assert --x-assign unique --x-initial unique $(VCOV) \
+	  -GSlots=$* --top-module qnpu_requant -Mdir $(dir $@) -o tb_requant \
+	  -CFLAGS "-O2 -std=c++17 -DTB_SLOTS=$* -I$(CURDIR)/sw/golden -I$(CURDIR)/sw/include" \
+	  -LDFLAGS "$(CURDIR)/$(LIB) -lm $(LDFLAGS_ALL)" \
+	  rtl/qnpu_reg_pkg.sv rtl/qnpu_requant.sv $(CURDIR)/tests/rtl/tb_requant.cpp > $(dir $@)build.log 2>&1 \
+	  || { tail -30 $(dir $@)build.log; exit 1; }
+
+test-requant: $(B)/rtl/requant_1/tb_requant $(B)/rtl/requant_4/tb_requant
+	@for t in $^; do $$t --seed $(strip $(VSEED)) --batches $(strip $(REQ_BATCHES)) || exit 1; done
+
+# The 4x4 core with int8-only PEs, the first four PE pairs on shared
+# multipliers (qnpu_mul8x2: the iCE40 build's DSP pairing, its portable form).
+$(B)/rtl/core_mul/tb_core: $(RTL_SRC) tests/rtl/tb_core.cpp $(LIB)
+	@mkdir -p $(dir $@)
+	@echo "verilator: building the 4x4 core test bench with shared PE multipliers"
+	@verilator --cc --exe --build -j 2 -O3 --assert --x-assign unique --x-initial unique $(VCOV) \
+	  -GRows=4 -GCols=4 -GAccDepth=$(ACC_DEPTH) -GOutRows=$(ACC_DEPTH) -GReqShare=4 -GInt4=0 -GMulPairs=4 \
+	  --top-module $(RTL_TOP) -Mdir $(dir $@) -o tb_core \
+	  -CFLAGS "-O2 -std=c++17 -DTB_ROWS=4 -DTB_COLS=4 -DTB_ACC_DEPTH=$(ACC_DEPTH) -DTB_REQ_SHARE=4 -DTB_INT4=0 \
+	           -DTB_ROW_W=$$(python3 -c 'import math; print(math.ceil(math.log2($(ACC_DEPTH))))') \
+	           -I$(CURDIR)/sw/golden -I$(CURDIR)/sw/include" \
+	  -LDFLAGS "$(CURDIR)/$(LIB) -lm $(LDFLAGS_ALL)" \
+	  $(RTL_SRC) $(CURDIR)/tests/rtl/tb_core.cpp > $(dir $@)build.log 2>&1 \
+	  || { tail -30 $(dir $@)build.log; exit 1; }
+
 # Each size: zero-initialised flip-flops, then random ones (+verilator+seed).
 SIM_BINS     = $(foreach s,$(1),$(SIM_TESTS:%=$(B)/tests/sim/%_$(s)))
 STREAMS      ?= 50                    # random command streams per test_stream run in make test
 REGRESS_STREAMS ?= 100                # ... in make regress (x 5 sizes x 4 runs)
 
-test-rtl: $(TEST_SIZES:%=$(B)/rtl/core_%/tb_core) $(call SIM_BINS,$(SIM_SIZES)) test-pe
-	@tests/run_rtl.sh "rtl" "$(RTL_MACS)" "1" "$(strip $(VSEED))" $(TEST_SIZES:%=$(B)/rtl/core_%/tb_core)
+test-rtl: $(TEST_SIZES:%=$(B)/rtl/core_%/tb_core) $(B)/rtl/core_mul/tb_core $(call SIM_BINS,$(SIM_SIZES)) \
+          test-pe test-requant
+	@tests/run_rtl.sh "rtl" "$(RTL_MACS)" "1" "$(strip $(VSEED))" $(TEST_SIZES:%=$(B)/rtl/core_%/tb_core) \
+	  $(B)/rtl/core_mul/tb_core
 	@QNPU_RANDOM_INIT= QNPU_STREAMS=$(strip $(STREAMS)) tests/run_tests.sh "sim" $(call SIM_BINS,$(SIM_SIZES))
 	@QNPU_RANDOM_INIT=$(strip $(VSEED)) QNPU_STREAMS=$(strip $(STREAMS)) tests/run_tests.sh "sim-random-init" \
 	  $(call SIM_BINS,$(SIM_SIZES))

@@ -13,7 +13,11 @@
 //
 // Store = 1 (a requantization unit shared by several columns, qnpu_core's
 // ReqShare > 1): a LAST-fold row is stored like any other, without the
-// bias, and the drain reads it back through rd_*.
+// bias, and the drain reads it back through rd_*. Both reads are then
+// synchronous, as block RAM and SRAM macros read: the read-modify-write
+// reads the row a cycle ahead (pre_row_i, the row in_row_i names in the
+// next cycle; the row written in between is forwarded), and rd_data_o is
+// the row rd_row_i named in the previous cycle.
 module qnpu_accum #(
   parameter int PsumW = 20,   // width of the column sums from the array
   parameter int Depth = 64,   // accumulator rows
@@ -24,6 +28,7 @@ module qnpu_accum #(
   input  logic             clk_i,
   input  logic             in_valid_i,
   input  logic [RowW-1:0]  in_row_i,
+  input  logic [RowW-1:0]  pre_row_i,   // Store = 1: in_row_i of the next cycle
   input  logic [OutW-1:0]  in_out_row_i,
   input  logic             in_first_i,  // first fold: start from 0
   input  logic             in_last_i,   // last fold: add the bias and emit
@@ -34,21 +39,38 @@ module qnpu_accum #(
   output logic [OutW-1:0]  out_row_o,
   output logic             out_bank_o,
   output logic [31:0]      out_acc_o,
-  // Store = 1: the drain's read port
+  // Store = 1: the drain's read port (data a cycle after the row)
   input  logic [RowW-1:0]  rd_row_i,
   output logic [31:0]      rd_data_o
 );
 
-  logic [31:0] mem_q [Depth];
-  logic [31:0] sum;
+  // no_rw_check: a read of the row written in the same cycle is never used
+  // (Store = 1 forwards that row; Store = 0 reads asynchronously), so
+  // synthesis need not model read-during-write.
+  (* no_rw_check *) logic [31:0] mem_q [Depth];
+  logic [31:0] sum, old;
+  logic [31:0] psum_x;
 
-  assign sum = (in_first_i ? 32'd0 : mem_q[in_row_i]) + {{(32-PsumW){psum_i[PsumW-1]}}, psum_i};
+  assign psum_x = {{(32-PsumW){psum_i[PsumW-1]}}, psum_i};
+  assign sum    = (in_first_i ? 32'd0 : old) + psum_x;
 
   if (Store != 0) begin : gen_store
+    // The row read a cycle ahead, unless the previous cycle wrote it.
+    logic [31:0]     pre_q, wd_q, rd_q;
+    logic            wv_q;
+    logic [RowW-1:0] wa_q;
     always_ff @(posedge clk_i) begin
       if (in_valid_i) mem_q[in_row_i] <= sum;
+      pre_q <= mem_q[pre_row_i];
+      rd_q  <= mem_q[rd_row_i];
+      wv_q  <= in_valid_i;
+      if (in_valid_i) begin
+        wa_q <= in_row_i;
+        wd_q <= sum;
+      end
     end
-    assign rd_data_o  = mem_q[rd_row_i];
+    assign old        = (wv_q && wa_q == in_row_i) ? wd_q : pre_q;
+    assign rd_data_o  = rd_q;
     assign out_row_o  = '0;
     assign out_bank_o = 1'b0;
     assign out_acc_o  = '0;
@@ -73,9 +95,10 @@ module qnpu_accum #(
     assign out_row_o  = row_q;
     assign out_bank_o = bank_q;
     assign out_acc_o  = acc_q;
+    assign old        = mem_q[in_row_i];
     assign rd_data_o  = '0;
     logic unused_rd;
-    assign unused_rd = ^rd_row_i;
+    assign unused_rd = ^{rd_row_i, pre_row_i};
   end
 
 endmodule

@@ -20,6 +20,10 @@ module qnpu_array #(
   parameter int Cols  = 4,                 // PE columns (output channels)
   parameter int PsumW = 16 + $clog2(Rows), // partial-sum width
   parameter int Int4  = 1,                 // 0: int8-only PEs (W4A4 unsupported)
+  // PE pairs (row-major: PE(i,2k) and PE(i,2k+1)) that share one
+  // qnpu_mul8x2 instead of multiplying on their own (Int4 = 0 only): an
+  // FPGA's multiplier blocks serve the first MulPairs pairs.
+  parameter int MulPairs = 0,
   localparam int RowIdxW = $clog2(Rows)
 ) (
   input  logic                  clk_i,
@@ -38,6 +42,9 @@ module qnpu_array #(
 
   if (Rows < 2 || Cols < 2) begin : gen_bad_size
     $error("qnpu_array: Rows and Cols must be at least 2");
+  end
+  if (MulPairs < 0 || MulPairs > Rows * (Cols / 2) || (MulPairs > 0 && Int4 != 0)) begin : gen_bad_pairs
+    $error("qnpu_array: MulPairs must be in [0, Rows * Cols / 2], with Int4 = 0");
   end
 
   logic mode4, mode_w4;
@@ -115,9 +122,12 @@ module qnpu_array #(
   assign col_base = mode4 ? PsumW'(Rows * PeBase4) : PsumW'(Rows * PeBase8);
 
   for (genvar i = 0; i < Rows; i++) begin : gen_row
+    logic [Cols*8-1:0]  mul_a, mul_w;  // each PE's product operands
+    logic [Cols*16-1:0] mul_p;         // and the products of the shared multipliers
     for (genvar j = 0; j < Cols; j++) begin : gen_col
       logic [8:0]       a_in, a_out;
       logic [PsumW-1:0] ps_in, ps_out;
+      localparam int Ext = (i * (Cols / 2) + j / 2 < MulPairs && j / 2 < Cols / 2) ? 1 : 0;
       if (j == 0) begin : gen_left
         assign a_in = gen_askew[i].a;
       end else begin : gen_inner
@@ -128,7 +138,7 @@ module qnpu_array #(
       end else begin : gen_below
         assign ps_in = gen_row[i-1].gen_col[j].ps_out;
       end
-      qnpu_pe #(.PsumW(PsumW), .Int4(Int4)) u_pe (
+      qnpu_pe #(.PsumW(PsumW), .Int4(Int4), .ExtMul(Ext)) u_pe (
         .clk_i,
         .mode4_i  (mode4),
         .a_i      (a_in),
@@ -136,8 +146,33 @@ module qnpu_array #(
         .psum_i   (ps_in),
         .psum_o   (ps_out),
         .w_we_i   (gen_wskew[j].row_we[i]),
-        .w_i      (gen_wskew[j].w)
+        .w_i      (gen_wskew[j].w),
+        .mul_a_o  (mul_a[j*8 +: 8]),
+        .mul_w_o  (mul_w[j*8 +: 8]),
+        .mul_p_i  (mul_p[j*16 +: 16])
       );
+    end
+    // The shared multipliers: PE(i,2k) on the low half, PE(i,2k+1) on the high.
+    for (genvar k = 0; k < Cols / 2; k++) begin : gen_pair
+      if (i * (Cols / 2) + k < MulPairs) begin : gen_mul
+        qnpu_mul8x2 u_mul (
+          .a0_i (mul_a[2*k*8 +: 8]),
+          .b0_i (mul_w[2*k*8 +: 8]),
+          .a1_i (mul_a[(2*k+1)*8 +: 8]),
+          .b1_i (mul_w[(2*k+1)*8 +: 8]),
+          .p0_o (mul_p[2*k*16 +: 16]),
+          .p1_o (mul_p[(2*k+1)*16 +: 16])
+        );
+      end else begin : gen_none
+        assign mul_p[2*k*16 +: 32] = '0;
+        logic unused_ops;
+        assign unused_ops = ^{mul_a[2*k*8 +: 16], mul_w[2*k*8 +: 16]};
+      end
+    end
+    if (Cols % 2 != 0) begin : gen_odd
+      assign mul_p[(Cols-1)*16 +: 16] = '0;
+      logic unused_odd;
+      assign unused_odd = ^{mul_a[(Cols-1)*8 +: 8], mul_w[(Cols-1)*8 +: 8]};
     end
   end
 

@@ -32,6 +32,7 @@ module qnpu_core #(
   parameter int Int4     = 1,   // 0: int8-only PEs (W4A4 unsupported)
   parameter int ReqF32   = 1,   // 0: Q31 requantization only (no float32 path)
   parameter int ReqShare = 1,   // columns per requantization unit (a power of two dividing Cols)
+  parameter int MulPairs = 0,   // PE pairs sharing a qnpu_mul8x2 (FPGA multiplier blocks; Int4 = 0)
   localparam int RowW    = $clog2(AccDepth),
   localparam int OutW    = $clog2(OutRows),
   localparam int RowIdxW = $clog2(Rows)
@@ -84,7 +85,7 @@ module qnpu_core #(
 
   logic [Cols*PsumW-1:0] psum;
 
-  qnpu_array #(.Rows(Rows), .Cols(Cols), .PsumW(PsumW), .Int4(Int4)) u_array (
+  qnpu_array #(.Rows(Rows), .Cols(Cols), .PsumW(PsumW), .Int4(Int4), .MulPairs(MulPairs)) u_array (
     .clk_i,
     .rst_ni,
     .mode_i,
@@ -138,10 +139,18 @@ module qnpu_core #(
   end
 
   assign tag_col[0] = gen_tag_dly[Rows-1].q;
+  // Each column's tag one cycle ahead (the synchronous accumulator reads).
+  logic [TagW-1:0] tag_pre [Cols];
+  if (Rows == 1) begin : gen_pre1
+    assign tag_pre[0] = tag_in;
+  end else begin : gen_pren
+    assign tag_pre[0] = gen_tag_dly[Rows-2].q;
+  end
   for (genvar j = 1; j < Cols; j++) begin : gen_tag_col
     logic [TagW-1:0] t_q;
     always_ff @(posedge clk_i) t_q <= tag_col[j-1];
     assign tag_col[j] = t_q;
+    assign tag_pre[j] = tag_col[j-1];
   end
 
   // ---- per column: accumulator and requantization ---------------------------
@@ -158,6 +167,7 @@ module qnpu_core #(
         .clk_i,
         .in_valid_i   (vld_col[j]),
         .in_row_i     (tag_col[j][TagW-1 -: RowW]),
+        .pre_row_i    ('0),
         .in_out_row_i (tag_col[j][4 +: OutW]),
         .in_first_i   (tag_col[j][3]),
         .in_last_i    (tag_col[j][2]),
@@ -204,6 +214,10 @@ module qnpu_core #(
     assign drain_busy = 1'b0;
     logic unused_direct;
     assign unused_direct = ^{chk_row_i, tag_col[Cols-1][0]};
+    for (genvar j = 0; j < Cols; j++) begin : gen_pre_unused
+      logic unused_pre;
+      assign unused_pre = ^tag_pre[j];
+    end
   end else begin : gen_shared
     localparam int P     = ReqShare;
     localparam int G     = Cols / P;               // requantization units
@@ -230,6 +244,7 @@ module qnpu_core #(
         .clk_i,
         .in_valid_i   (vld_col[j]),
         .in_row_i     (tag_col[j][TagW-1 -: RowW]),
+        .pre_row_i    (tag_pre[j][TagW-1 -: RowW]),
         .in_out_row_i (tag_col[j][4 +: OutW]),
         .in_first_i   (tag_col[j][3]),
         .in_last_i    (tag_col[j][2]),
@@ -256,7 +271,7 @@ module qnpu_core #(
     assign tl     = tag_col[Cols-1];
     assign q_push = vld_col[Cols-1] && (tl[2] || tl[0]);
     assign q_in   = {tl[TagW-1 -: RowW], tl[4 +: OutW], tl[1], tl[0], tl[2]};
-    qnpu_fifo #(.Width(QW), .Depth(QDepth)) u_dq (
+    qnpu_fifo #(.Width(QW), .Depth(QDepth), .SyncRd(1)) u_dq (
       .clk_i,
       .rst_ni,
       .clr_i,
@@ -275,7 +290,8 @@ module qnpu_core #(
     assign {h_acc, h_out, h_bank, h_end, h_row} = q_head;
 
     // The drain: slot s of every group per cycle, P cycles per row; a
-    // marker takes one cycle. Stage D registers accumulator + bias.
+    // marker takes one cycle. It reads the accumulators and the parameter
+    // store (both synchronously: the data is there in stage D).
     logic [SlotW-1:0] slot_q;
     logic             d_go, d_last;
     assign d_go   = !q_empty;
@@ -305,29 +321,38 @@ module qnpu_core #(
     assign chk_hold_o = pend_q[chk_row_i] || (a_valid_i && a_last_i && a_acc_row_i == chk_row_i) ||
                         32'(q_cnt) + 32'(Margin) >= 32'(QDepth);
 
-    // Stage D and the requantization stages' valid bits (shared by all
-    // units, which work in step): dv_q a row in D, rv_q[k] in stage k+1;
-    // the end flag travels beside them and becomes done_o with the results.
-    logic             dv_q, dend_q, dbank_q;
-    logic [SlotW-1:0] dslot_q;
-    logic [OutW-1:0]  dout_q;
-    logic [3:0]       rv_q, re_q;
+    // Stage D holds what the drain read (the accumulators and the
+    // parameter store read synchronously) and adds the bias; stage E
+    // registers the sum and the record for the unit. The valid bits are
+    // shared by all units, which work in step: dv_q a row in D, ev_q in E,
+    // rv_q[k] in requantization stage k+1; the end flag travels beside
+    // them and becomes done_o with the results.
+    logic             dv_q, dend_q, dbank_q, ev_q, eend_q, ebank_q;
+    logic [SlotW-1:0] dslot_q, eslot_q;
+    logic [OutW-1:0]  dout_q, eout_q;
+    logic [4:0]       rv_q, re_q;   // the shared units' five stages
     always_ff @(posedge clk_i or negedge rst_ni) begin
       if (!rst_ni) begin
         dv_q   <= 1'b0;
         dend_q <= 1'b0;
+        ev_q   <= 1'b0;
+        eend_q <= 1'b0;
         rv_q   <= '0;
         re_q   <= '0;
       end else if (clr_i) begin
         dv_q   <= 1'b0;
         dend_q <= 1'b0;
+        ev_q   <= 1'b0;
+        eend_q <= 1'b0;
         rv_q   <= '0;
         re_q   <= '0;
       end else begin
         dv_q   <= d_go && h_row;
         dend_q <= d_go && h_end && d_last;
-        rv_q   <= {rv_q[2:0], dv_q};
-        re_q   <= {re_q[2:0], dend_q};
+        ev_q   <= dv_q;
+        eend_q <= dend_q;
+        rv_q   <= {rv_q[3:0], ev_q};
+        re_q   <= {re_q[3:0], eend_q};
       end
     end
     always_ff @(posedge clk_i) begin
@@ -336,9 +361,14 @@ module qnpu_core #(
         dbank_q <= h_bank;
         dout_q  <= h_out;
       end
+      if (dv_q) begin
+        eslot_q <= dslot_q;
+        ebank_q <= dbank_q;
+        eout_q  <= dout_q;
+      end
     end
-    assign done_o     = re_q[3];
-    assign drain_busy = !q_empty || dv_q || dend_q || (|rv_q) || (|re_q);
+    assign done_o     = re_q[4];
+    assign drain_busy = !q_empty || dv_q || dend_q || ev_q || eend_q || (|rv_q) || (|re_q);
 
     logic [G-1:0] sat_g;
     for (genvar g = 0; g < G; g++) begin : gen_unit
@@ -346,15 +376,15 @@ module qnpu_core #(
       logic [PrmW-1:0]       rec, prm_q;
       logic [SlotW+OutW-1:0] orow;
       logic [31:0]           odata;
-      // this group's accumulator of the slot being drained
+      // this group's accumulator of the slot in D
       logic [31:0] rd_g;
       always_comb begin
         rd_g = rd[g*P];
         for (int k = 1; k < P; k++)
-          if (slot_q == SlotW'(k)) rd_g = rd[g*P + k];
+          if (dslot_q == SlotW'(k)) rd_g = rd[g*P + k];
       end
       always_ff @(posedge clk_i) begin
-        if (d_go && h_row) begin
+        if (dv_q) begin
           acc_q <= rd_g + rec[PrmW-1 -: 32];  // + the record's bias
           prm_q <= rec;
         end
@@ -371,10 +401,10 @@ module qnpu_core #(
         .bsel_bank_i (h_bank),
         .bsel_slot_i (slot_q),
         .bsel_rec_o  (rec),
-        .vld_i       ({rv_q[2:0], dv_q}),
-        .in_row_i    ({dslot_q, dout_q}),
-        .in_bank_i   (dbank_q),
-        .in_slot_i   (dslot_q),
+        .vld_i       ({rv_q[3:0], ev_q}),
+        .in_row_i    ({eslot_q, eout_q}),
+        .in_bank_i   (ebank_q),
+        .in_slot_i   (eslot_q),
         .in_prm_i    (prm_q),
         .in_acc_i    (acc_q),
         .out_row_o   (orow),
@@ -382,7 +412,7 @@ module qnpu_core #(
         .out_sat_o   (sat_g[g])
       );
       for (genvar k = 0; k < P; k++) begin : gen_out
-        assign out_valid_o[g*P + k]              = rv_q[3] && orow[OutW +: SlotW] == SlotW'(k);
+        assign out_valid_o[g*P + k]              = rv_q[4] && orow[OutW +: SlotW] == SlotW'(k);
         assign out_sat_o[g*P + k]                = sat_g[g] && out_valid_o[g*P + k];
         assign out_row_o[(g*P + k)*OutW +: OutW] = orow[OutW-1:0];
         assign out_data_o[(g*P + k)*32 +: 32]    = odata;

@@ -40,10 +40,16 @@
 // `make test-pe` checks both forms against the formula above for every
 // weight and activation in both modes; the gate-level test runs the
 // synthesized netlist.
+//
+// ExtMul = 1 (int8 only): the product comes from outside - mul_a_o and
+// mul_w_o are its operands, mul_p_i their signed 16-bit product - so that
+// qnpu_array can give two PEs one multiplier block of an FPGA
+// (qnpu_mul8x2; an iCE40 DSP in its dual 8x8 mode).
 // No reset: every register here is datapath; control travels elsewhere.
 module qnpu_pe #(
-  parameter int PsumW = 20,  // partial-sum width: 16 + clog2(Rows) holds a full column
-  parameter int Int4  = 1    // 0: int8-only PE (no W4A4 datapath), for area comparisons
+  parameter int PsumW  = 20,  // partial-sum width: 16 + clog2(Rows) holds a full column
+  parameter int Int4   = 1,   // 0: int8-only PE (no W4A4 datapath), for area comparisons
+  parameter int ExtMul = 0    // 1: the product arrives on mul_p_i (int8 only)
 ) (
   input  logic             clk_i,
   input  logic             mode4_i,
@@ -55,7 +61,11 @@ module qnpu_pe #(
   output logic [PsumW-1:0] psum_o,
   // next fold's weight
   input  logic             w_we_i,
-  input  logic [7:0]       w_i
+  input  logic [7:0]       w_i,
+  // ExtMul = 1: this cycle's product, formed outside
+  output logic [7:0]       mul_a_o,
+  output logic [7:0]       mul_w_o,
+  input  logic [15:0]      mul_p_i
 );
 
   logic [7:0]       w_q, wn_q;
@@ -65,11 +75,26 @@ module qnpu_pe #(
 
   assign m4 = Int4 != 0 && mode4_i;
 
+  if (ExtMul != 0 && Int4 != 0) begin : gen_bad_ext
+    $error("qnpu_pe: ExtMul needs Int4 = 0 (the external product is int8 x int8)");
+  end
+  assign mul_a_o = a_i[7:0];
+  assign mul_w_o = w_q;
+
+  // Whole products add less the Baugh-Wooley constants (qnpu_array starts
+  // each column at Rows times them).
+  localparam int Base8 = -32512;
+
 `ifdef SYNTHESIS
 `ifndef QNPU_PE_PRODUCTS
 `define QNPU_PE_BITS
 `endif
 `endif
+  if (ExtMul != 0) begin : gen_ext
+    assign sum = psum_i + PsumW'(32'($signed(mul_p_i)) - Base8);
+    logic unused_m4;
+    assign unused_m4 = m4;
+  end else begin : gen_own
 `ifdef QNPU_PE_BITS
   // Partial-product bit (i, j) = activation bit i AND weight bit j, at
   // weight 2^(i+j), inverted where a Baugh-Wooley sign term sits: in int8
@@ -100,11 +125,8 @@ module qnpu_pe #(
     end
   end
 `else
-  // Whole products in a 32-bit context (see above), less the Baugh-Wooley
-  // constants (qnpu_array starts each column at Rows times them).
-  localparam int Base8 = -32512;
+  // Whole products in a 32-bit context (see above).
   localparam int Base4 = -32256;
-
   always_comb begin
     if (m4)
       sum = psum_i + PsumW'((32'($signed(w_q[7:4]) * $signed(a_i[3:0])) +
@@ -113,6 +135,9 @@ module qnpu_pe #(
       sum = psum_i + PsumW'(32'($signed(w_q) * $signed(a_i[7:0])) - Base8);
   end
 `endif
+    logic unused_mul;
+    assign unused_mul = ^mul_p_i;
+  end
 `undef QNPU_PE_BITS
 
   always_ff @(posedge clk_i) begin

@@ -1,5 +1,5 @@
-// qnpu_requant.sv - one column's requantization unit, 4-stage pipeline,
-// one result per cycle. Bit-exact with qnpu_golden_requantize(), in
+// qnpu_requant.sv - one column's requantization unit, a 4-stage pipeline
+// (5 when it serves several columns), one result per cycle. Bit-exact with qnpu_golden_requantize(), in
 // TFLite's Q31 mode:
 //
 //   a   = saturate_int32(acc << max(shift, 0))     (acc already holds the bias)
@@ -27,16 +27,20 @@
 // qnpu_reg_pkg::Prm*). The stages' valid bits are the caller's (qnpu_core
 // keeps one shift register for all columns): vld_i[0] says an accumulator
 // arrives, vld_i[s] that stage s holds a row; out_* are valid one cycle
-// after vld_i[3].
+// after vld_i[Stages-1].
 //
 // A unit may serve Slots columns (qnpu_core's ReqShare): it then holds both
 // banks of every column's parameters, and each accumulator names its column
-// (in_slot_i) as well as its bank.
+// (in_slot_i) as well as its bank. Such a unit has no fixed latency to keep
+// (its results leave through the core's drain) and splits stage 3 in two:
+// the rounding add, then the shift (the longest path of the unit, on an
+// iCE40 as in a standard-cell flow).
 module qnpu_requant #(
   parameter int RowW   = 6,  // width of the output row tag
   parameter int ReqF32 = 1,  // 1: the float32 (ONNX Runtime) path beside the Q31 one
   parameter int Slots  = 1,  // columns served
   localparam int SlotW = Slots > 1 ? $clog2(Slots) : 1,
+  localparam int Stages = Slots > 1 ? 5 : 4,  // pipeline stages
   localparam int PrmW  = qnpu_reg_pkg::PrmBiasWidth + qnpu_reg_pkg::PrmM0Width + qnpu_reg_pkg::PrmShiftWidth +
                          qnpu_reg_pkg::PrmZpWidth + qnpu_reg_pkg::PrmActMinWidth + qnpu_reg_pkg::PrmActMaxWidth +
                          qnpu_reg_pkg::PrmFlagsWidth  // a decoded record, bias in the top bits
@@ -50,14 +54,15 @@ module qnpu_requant #(
   // the biases of both banks of column 0, for an accumulator that adds them
   output logic [31:0]       bias0_o,
   output logic [31:0]       bias1_o,
-  // Slots > 1: the decoded record of any column and bank (the only read
-  // of the parameter store; the caller adds its bias and hands the record
-  // back with the accumulator, in_prm_i)
+  // Slots > 1: the decoded record of any column and bank, a cycle after
+  // it is named (the only read of the parameter store, a synchronous one;
+  // the caller adds its bias and hands the record back with the
+  // accumulator, in_prm_i)
   input  logic              bsel_bank_i,
   input  logic [SlotW-1:0]  bsel_slot_i,
   output logic [PrmW-1:0]   bsel_rec_o,
   // accumulators in, and the stages' valid bits
-  input  logic [3:0]        vld_i,
+  input  logic [Stages-1:0] vld_i,
   input  logic [RowW-1:0]   in_row_i,
   input  logic              in_bank_i,
   input  logic [SlotW-1:0]  in_slot_i,
@@ -128,15 +133,19 @@ module qnpu_requant #(
 
   // The parameter store. One column: two decoded records, read by every
   // stage. Several columns: the records as written (2 x Slots x 128 bits,
-  // a one-write one-read register file) decoded at the one read.
+  // a one-write one-read memory with a synchronous read, as block RAM and
+  // SRAM macros have) decoded after the one read.
   prm_t pb0, pb1, pbs;
   logic [$bits(rec)-1:0] prm_q [2];  // Slots == 1
   if (Slots > 1) begin : gen_store_raw
-    logic [127:0] raw_q [2*Slots];
+    // no_rw_check: software writes only the bank no row in flight names.
+    (* no_rw_check *) logic [127:0] raw_q [2*Slots];
+    logic [127:0] rd_q;
     always_ff @(posedge clk_i) begin
       if (prm_we_i) raw_q[i_we] <= prm_rec_i;
+      rd_q <= raw_q[i_bs];
     end
-    assign raw = raw_q[i_bs];
+    assign raw = rd_q;
     assign pbs = rec;
     assign pb0 = '0;
     assign pb1 = '0;
@@ -159,33 +168,40 @@ module qnpu_requant #(
   assign bsel_rec_o = pbs;
 
   // ---- the arithmetic of each stage ---------------------------------------------
-  // Stage 1: saturating left shift by max(shift, 0).
+  // Stage 1: saturating left shift by n = max(shift, 0). It overflows when
+  // one of the n bits below acc's sign bit differs from it.
   function automatic logic signed [31:0] sat_lshift(logic signed [31:0] acc, logic signed [5:0] sh);
-    logic signed [62:0] wide;
-    wide = {{31{acc[31]}}, acc} <<< (sh[5] ? 5'd0 : sh[4:0]);
-    if (wide > 63'sh7FFF_FFFF)       sat_lshift = 32'sh7FFF_FFFF;
-    else if (wide < -63'sh8000_0000) sat_lshift = 32'sh8000_0000;
-    else                             sat_lshift = wide[31:0];
+    logic [4:0]  n;
+    logic [30:0] x, top;
+    n   = sh[5] ? 5'd0 : sh[4:0];
+    x   = acc[30:0] ^ {31{acc[31]}};
+    top = ~(31'h7FFF_FFFF >> n);             // bits 30 .. 31-n
+    if ((x & top) == 31'd0) sat_lshift = acc <<< n;
+    else                    sat_lshift = acc[31] ? 32'sh8000_0000 : 32'sh7FFF_FFFF;
   endfunction
 
-  // Stage 3: SRDHM of the product, then RDBPOT by max(-shift, 0) (ties away
-  // from zero). both_min: a = M0 = INT32_MIN, which saturates.
-  function automatic logic signed [31:0] srdhm_rdbpot(logic signed [63:0] prod, logic both_min,
-                                                       logic signed [5:0] sh);
-    logic signed [63:0] nudged;
-    logic signed [31:0] t, q;
-    logic [4:0]         right;
-    logic [31:0]        mask, rem, thr;
-    nudged = prod + 64'sd1073741824;
-    t      = both_min ? 32'sh7FFF_FFFF : nudged[62:31];
-    right  = sh[5] ? 5'(-sh) : 5'd0;
-    mask   = (32'd1 << right) - 32'd1;
-    rem    = t & mask;
-    thr    = (mask >> 1) + {31'd0, t[31]};
-    // Shift in a signed expression of its own: mixed with an unsigned
-    // operand ">>>" would turn into a logical shift.
-    q      = t >>> right;
-    srdhm_rdbpot = q + {31'd0, rem > thr};
+  // Stage 3: SRDHM of the product, then RDBPOT by r = max(-shift, 0) (ties
+  // away from zero). both_min: a = M0 = INT32_MIN, which saturates to
+  // INT32_MAX (prod = 2^62 has bit 30 clear, so the carry below is 0).
+  // Otherwise |prod| < 2^62, so SRDHM is t = prod[62:31] + prod[30] (no
+  // overflow), and RDBPOT(t, r) = (t + k) >>> r with k = 2^(r-1) - (t < 0)
+  // for r > 0 and 0 for r = 0: one add (t's increment as its carry in),
+  // here, and one shift (srdhm_add(...) >>> r). Stage 2 forms k, taking the
+  // sign of t from the operands' (a1[31] ^ M0[31]): they differ only when
+  // t = 0, and 0 + k shifts to 0 with either k.
+  function automatic logic signed [32:0] srdhm_add(logic [62:30] prod, logic both_min, logic [31:0] k);
+    logic [31:0] p;
+    p         = both_min ? 32'h7FFF_FFFF : prod[62:31];
+    srdhm_add = $signed({p[31], p} + {1'b0, k} + 33'(prod[30]));
+  endfunction
+
+  // Stage 2: the rounding addend k (above) for exponent r.
+  // 2^r - 1, bit by bit (a decoder, not a subtraction).
+  function automatic logic [31:0] low_mask(logic [4:0] r);
+    for (int i = 0; i < 32; i++) low_mask[i] = 5'(i) < r;
+  endfunction
+  function automatic logic [31:0] rnd_k(logic [4:0] r, logic neg);
+    rnd_k = neg ? low_mask(r) >> 1 : low_mask(r) ^ (low_mask(r) >> 1);
   endfunction
 
   // ---- the float32 path ----------------------------------------------------------
@@ -250,23 +266,32 @@ module qnpu_requant #(
       f32_round = (f[6] ^ s[8]) ? -$signed(q) : $signed(q);
   endfunction
 
-  // Stage 4: + zero point, clamp to [lo, hi] (or the raw accumulator in
-  // bypass); the top bit says the clamp changed the value.
+  // The last stage: + zero point, clamp to [lo, hi] (or the raw
+  // accumulator in bypass, which stage 3 hands on as y); the top bit says
+  // the clamp changed the value. The comparisons y + zp < lo and
+  // y + zp > hi arrive as lt and gt, formed from lo - zp and hi - zp so that
+  // they do not wait for the sum (with Stages = 5, a stage ahead).
   function automatic logic [32:0] zp_clamp(logic signed [31:0] y, logic signed [15:0] zp, logic signed [15:0] lo,
-                                           logic signed [15:0] hi, logic bypass, logic [31:0] acc);
-    logic signed [32:0] z;
-    z = {y[31], y} + 33'(zp);
-    if (bypass)           zp_clamp = {1'b0, acc};
-    else if (z < 33'(lo)) zp_clamp = {1'b1, 32'(lo)};
-    else if (z > 33'(hi)) zp_clamp = {1'b1, 32'(hi)};
-    else                  zp_clamp = {1'b0, z[31:0]};
+                                           logic signed [15:0] hi, logic lt, logic gt, logic bypass);
+    if (bypass)  zp_clamp = {1'b0, y};
+    else if (lt) zp_clamp = {1'b1, 32'(lo)};
+    else if (gt) zp_clamp = {1'b1, 32'(hi)};
+    else         zp_clamp = {1'b0, y + 32'(zp)};  // no overflow: lo - zp <= y <= hi - zp
   endfunction
 
   // ---- the pipeline: data registers loaded only when their stage is valid
   // (idle columns cost nothing, in silicon as in Verilator).
 
-  logic signed [31:0] a1_q, acc1_q, acc2_q, y3_q, acc3_q;
-  logic signed [63:0] prod2_q;
+  logic signed [31:0] a1_q, acc1_q, acc2_q;
+  logic signed [32:0] y3_q;             // Stages = 5: before RDBPOT's shift
+  logic [4:0]         r1_q, r2_q, r3_q; // RDBPOT's exponent r
+  logic [31:0]        k2_q;             // and its rounding addend
+  // what the last stage reads: stage 3's registers, or (Stages = 5) stage 4's
+  logic signed [31:0] y_l;
+  logic               lt_l, gt_l;
+  logic [RowW-1:0]    row_l;
+  prm_t               p_l;
+  logic signed [62:0] prod2_q;  // |product| <= 2^62: 63 bits
   logic               both_min2_q, sat_q;
   prm_t               p0, p1, p2, p3;  // the parameters each stage uses
   logic [RowW-1:0]    row1_q, row2_q, row3_q, row4_q;
@@ -303,9 +328,9 @@ module qnpu_requant #(
     logic unused_rs;
     assign unused_rs = ^in_prm_i;
   end
-  assign f32_0 = p0.f32;
-  assign f32_1 = p1.f32;
-  assign f32_2 = p2.f32;
+  assign f32_0 = ReqF32 != 0 && p0.f32;
+  assign f32_1 = ReqF32 != 0 && p1.f32;
+  assign f32_2 = ReqF32 != 0 && p2.f32;
   assign m0_1  = p1.m0;
   assign se_2  = p2.m0[31:23];
   assign opa_1 = f32_1 ? $signed({8'd0, a1_q[23:0]}) : a1_q;
@@ -314,20 +339,24 @@ module qnpu_requant #(
   // The stages in reverse order, so that each register is read before it is
   // written (Verilator then needs no shadow copies of them).
   always_ff @(posedge clk_i) begin
-    if (vld_i[3]) begin                         // 4: zero point, clamp, bypass
-      {sat_q, out_q} <= zp_clamp(y3_q, p3.zp, p3.amin, p3.amax, p3.byp, acc3_q);
-      row4_q <= row3_q;
+    if (vld_i[Stages-1]) begin                  // last: zero point, clamp, bypass
+      {sat_q, out_q} <= zp_clamp(y_l, p_l.zp, p_l.amin, p_l.amax, lt_l, gt_l, p_l.byp);
+      row4_q <= row_l;
     end
-    if (vld_i[2]) begin                         // 3: SRDHM, RDBPOT, or the float32 roundings
-      y3_q    <= f32_2 ? f32_round(prod2_q[47:0], acc2_q[31:24], se_2)
-                       : srdhm_rdbpot(prod2_q, both_min2_q, p2.shift);
-      acc3_q  <= acc2_q;
+    if (vld_i[2]) begin                         // 3: SRDHM, RDBPOT (Stages = 5: its add), or the float32 roundings
+      if (p2.byp)          y3_q <= 33'(acc2_q);  // bypass: the raw accumulator, r = 0
+      else if (f32_2)      y3_q <= 33'(f32_round(prod2_q[47:0], acc2_q[31:24], se_2));
+      else if (Stages > 4) y3_q <= srdhm_add(prod2_q[62:30], both_min2_q, k2_q);
+      else                 y3_q <= srdhm_add(prod2_q[62:30], both_min2_q, k2_q) >>> r2_q;
+      r3_q    <= r2_q;
       bank3_q <= bank2_q;
       slot3_q <= slot2_q;
       row3_q  <= row2_q;
     end
     if (vld_i[1]) begin                         // 2: the 32x32 product (24x24 for float32)
-      prod2_q     <= 64'(opa_1) * 64'(opb_1);
+      prod2_q     <= 63'(64'(opa_1) * 64'(opb_1));
+      r2_q        <= r1_q;
+      k2_q        <= rnd_k(r1_q, a1_q[31] ^ m0_1[31]);
       both_min2_q <= a1_q == 32'sh8000_0000 && m0_1 == 32'h8000_0000;
       // float32: the raw accumulator is not needed (no bypass); its slot
       // carries stage 1's {zero, sign, exponent} to stage 3
@@ -343,7 +372,64 @@ module qnpu_requant #(
       bank1_q <= in_bank_i;
       slot1_q <= in_slot_i;
       row1_q  <= in_row_i;
+      r1_q    <= (!f32_0 && !p0.byp && p0.shift[5]) ? 5'(-p0.shift) : 5'd0;  // 0: float32, bypass
     end
+  end
+
+  if (Stages > 4) begin : gen_stage_shift
+    // Stage 3 also shifts the clamp's bounds by r: y < lo - zp is
+    // s < (lo - zp) * 2^r, y > hi - zp is s > (hi - zp) * 2^r + 2^r - 1,
+    // for y = s >>> r. Stage 4 then shifts s and compares it at once.
+    localparam int BW = 49;  // |(lo - zp) * 2^31| < 2^47
+    // (lo - zp and hi - zp formed in stage 2, so that stage 3 only shifts)
+    logic signed [BW-1:0] lob3_q, hib3_q;
+    logic signed [16:0]   lozp2_q, hizp2_q;
+    logic [31:0]          mask2;
+    assign mask2 = low_mask(r2_q);
+    always_ff @(posedge clk_i) begin
+      if (vld_i[2]) begin
+        lob3_q <= BW'(lozp2_q) <<< r2_q;
+        hib3_q <= (BW'(hizp2_q) <<< r2_q) | BW'(mask2);
+      end
+      if (vld_i[1]) begin
+        lozp2_q <= 17'(p1.amin) - 17'(p1.zp);
+        hizp2_q <= 17'(p1.amax) - 17'(p1.zp);
+      end
+    end
+    // Stage 4: RDBPOT's shift (a float32 or bypass row has r = 0).
+    logic signed [31:0] y4_q;
+    logic               lt4_q, gt4_q;
+    logic [RowW-1:0]    row4s_q;
+    prm_t               p4_q;
+    always_ff @(posedge clk_i) begin
+      if (vld_i[3]) begin
+        y4_q    <= 32'(y3_q >>> r3_q);
+        lt4_q   <= BW'(y3_q) < lob3_q;
+        gt4_q   <= BW'(y3_q) > hib3_q;
+        row4s_q <= row3_q;
+        p4_q    <= p3;
+      end
+    end
+    assign y_l   = y4_q;
+    assign lt_l  = lt4_q;
+    assign gt_l  = gt4_q;
+    assign row_l = row4s_q;
+    assign p_l   = p4_q;
+  end else begin : gen_stage_last
+    logic signed [16:0] lozp3_q, hizp3_q;
+    always_ff @(posedge clk_i) begin
+      if (vld_i[2]) begin
+        lozp3_q <= 17'(p2.amin) - 17'(p2.zp);
+        hizp3_q <= 17'(p2.amax) - 17'(p2.zp);
+      end
+    end
+    assign y_l   = 32'(y3_q);
+    assign lt_l  = y_l < 32'(lozp3_q);
+    assign gt_l  = y_l > 32'(hizp3_q);
+    assign row_l = row3_q;
+    assign p_l   = p3;
+    logic unused_r3;
+    assign unused_r3 = ^{r3_q, y3_q[32]};
   end
 
   assign out_row_o  = row4_q;
@@ -354,7 +440,7 @@ module qnpu_requant #(
   // the 6 spare flag bits (7 without the float32 path).
   // Each stage reads only some fields of its parameter record.
   logic unused_fields;
-  assign unused_fields = ^{p0, p1, p2, p3, pb0, pb1, pbs};
+  assign unused_fields = ^{p0, p1, p2, p3, p_l, pb0, pb1, pbs};
 
   logic unused_bits;
   assign unused_bits = ^{prm_rec_i[qnpu_reg_pkg::PrmShiftLsb + 6 +: 2],

@@ -633,7 +633,10 @@ int main(int argc, char **argv) {
   printf("tb_core %dx%d (AccDepth %d, %d column(s) per requantization unit), seed %" PRIu64 ", %" PRIu64
          " MACs per precision%s\n",
          kRows, kCols, kAccDepth, kShare, seed, target, vargs.c_str());
-  for (int mode = kW8A8; mode <= kW4A4; mode++) {
+#ifndef TB_INT4
+#define TB_INT4 1
+#endif
+  for (int mode = kW8A8; mode <= (TB_INT4 ? kW4A4 : kW4A8); mode++) {  // int8-only PEs: no W4A4
     std::string lname = kModeName[mode];
     for (auto &ch : lname) ch = static_cast<char>(tolower(ch));
     if (modes != "all" && modes != lname) continue;
