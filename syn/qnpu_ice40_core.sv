@@ -10,7 +10,9 @@ module qnpu_ice40_core #(
   parameter int AccDepth = 16,
   parameter int OutRows  = 16,
   parameter int ReqShare = 2,
-  parameter int ReqF32   = 1
+  parameter int ReqF32   = 1,
+  parameter int Int4     = 1,
+  parameter int MulPairs = 0
 ) (
   input  logic clk_i,
   input  logic rst_ni,
@@ -25,8 +27,11 @@ module qnpu_ice40_core #(
   // mode, a_valid, a_data, a_acc_row, a_out_row, first, last, pbank, swap,
   // end, chk_row, clr, w_valid, w_row, w_data, prm_we, prm_col, prm_bank, prm_rec
   localparam int InW  = 2 + 1 + Rows*8 + RowW + OutW + 5 + RowW + 1 + 1 + RowIdxW + Cols*8 + 1 + ColW + 1 + 128;
-  // out_valid, out_row, out_data, out_sat, busy, chk_hold, done
-  localparam int OW   = Cols + Cols*OutW + Cols*32 + Cols + 3;
+  // out_valid, out_row, out_data, out_sat, busy, chk_hold, done; with
+  // shared requantization (ReqShare > 1) the P columns of a unit carry the
+  // same out_row and out_data wires, captured once per unit
+  localparam int G    = ReqShare > 1 ? Cols / ReqShare : Cols;
+  localparam int OW   = Cols + G*OutW + G*32 + Cols + 3;
 
   logic [InW-1:0] in_q;
   always_ff @(posedge clk_i) in_q <= {in_q[InW-2:0], sin_i};
@@ -46,7 +51,7 @@ module qnpu_ice40_core #(
   localparam int A7 = A6 + RowIdxW;            // w_data
   localparam int A8 = A7 + Cols*8;             // prm_we, prm_col, prm_bank, prm_rec
   qnpu_core #(.Rows(Rows), .Cols(Cols), .AccDepth(AccDepth), .OutRows(OutRows), .ReqF32(ReqF32),
-              .ReqShare(ReqShare)) u_core (
+              .ReqShare(ReqShare), .Int4(Int4), .MulPairs(MulPairs)) u_core (
     .clk_i,
     .rst_ni,
     .mode_i      (in_q[1:0] == 2'd3 ? 2'd0 : in_q[1:0]),
@@ -77,9 +82,16 @@ module qnpu_ice40_core #(
     .busy_o      (busy)
   );
 
+  logic [G*OutW-1:0] row_g;
+  logic [G*32-1:0]   data_g;
+  for (genvar g = 0; g < G; g++) begin : gen_grp
+    localparam int J = ReqShare > 1 ? g * ReqShare : g;
+    assign row_g[g*OutW +: OutW] = out_row[J*OutW +: OutW];
+    assign data_g[g*32 +: 32]    = out_data[J*32 +: 32];
+  end
   logic [OW-1:0] out_q;
   always_ff @(posedge clk_i) begin
-    if (load_i) out_q <= {out_valid, out_row, out_data, out_sat, busy, hold, done};
+    if (load_i) out_q <= {out_valid, row_g, data_g, out_sat, busy, hold, done};
     else        out_q <= {1'b0, out_q[OW-1:1]};
   end
   assign sout_o = out_q[0];

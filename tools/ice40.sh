@@ -6,7 +6,8 @@
 # seeds. Writes OUTDIR/ice40.json for tools/synreport.py.
 set -uo pipefail
 out=$1; shift
-rtl="$*"
+# The iCE40 flow reads its own qnpu_mul8x2 (one SB_MAC16 in dual 8x8 mode).
+rtl="$*"; rtl=${rtl//rtl\/qnpu_mul8x2.sv/syn\/ice40\/qnpu_mul8x2.sv}
 seeds=${SEEDS:-"1 2 3"}
 sizes=${ICE40_SIZES:-"2x2 4x4 4x8 8x8 8x16 16x16"}
 mkdir -p "$out/ice40"
@@ -81,38 +82,47 @@ for target in "up5k sg48 1" "up5k sg48 0" "hx8k ct256 0"; do
   fi
 done
 # The whole core (array, accumulators, one requantization unit shared by
-# all columns) in syn/qnpu_ice40_core.sv on the UP5K, PEs and the
-# requantization multiplier in DSPs (QNPU_PE_PRODUCTS: the PEs' whole-product
-# form, which DSP inference maps). Each ICE40_CORES item is
-# RxC:ACCDEPTH:REQF32; every attempt is reported, placed or not.
-cores=${ICE40_CORES:-"2x2:4:0 2x2:4:1 2x2:16:0 4x4:4:0"}
+# all columns) in syn/qnpu_ice40_core.sv on the UP5K, the requantization
+# multiplier in DSPs. Each ICE40_CORES item is
+# RxC:ACCDEPTH:REQF32[:INT4[:MULPAIRS]]. MULPAIRS = 0: every PE multiplies
+# in a DSP of its own (QNPU_PE_PRODUCTS: the PEs' whole-product form, which
+# DSP inference maps); MULPAIRS > 0 (int8-only PEs): that many pairs of PEs
+# share a DSP in its dual 8x8 mode and the rest multiply in LUTs (the
+# partial-product form). Every attempt is reported, placed or not.
+cores=${ICE40_CORES:-"2x2:256:0 4x4:16:0:0:4 4x4:32:0:0:4"}
 core_rows=()
 for item in $cores; do
-  IFS=: read -r sz acc f32 <<< "$item"; r=${sz%x*}; c=${sz#*x}
-  tag="core_up5k_${r}x${c}_acc${acc}_f${f32}"
-  echo "ice40: up5k whole core ${r}x${c}, AccDepth $acc, ReqF32 $f32" >&2
-  synth "$tag" "read_verilog -sv -DSYNTHESIS -DQNPU_PE_PRODUCTS $rtl syn/qnpu_ice40_core.sv; \
+  IFS=: read -r sz acc f32 i4 mp <<< "$item"; r=${sz%x*}; c=${sz#*x}; i4=${i4:-1}; mp=${mp:-0}
+  tag="core_up5k_${r}x${c}_acc${acc}_f${f32}_i${i4}_m${mp}"
+  form="-DQNPU_PE_PRODUCTS"; [[ $mp != 0 ]] && form=""
+  echo "ice40: up5k whole core ${r}x${c}, AccDepth $acc, ReqF32 $f32, Int4 $i4, MulPairs $mp" >&2
+  synth "$tag" "read_verilog -sv -DSYNTHESIS $form $rtl syn/qnpu_ice40_core.sv; \
     chparam -set Rows $r -set Cols $c -set ReqShare $c -set AccDepth $acc -set OutRows $acc -set ReqF32 $f32 \
-    qnpu_ice40_core; synth_ice40 -top qnpu_ice40_core -dsp -json $out/ice40/$tag.json" \
+    -set Int4 $i4 -set MulPairs $mp qnpu_ice40_core; synth_ice40 -top qnpu_ice40_core -dsp -json $out/ice40/$tag.json" \
     || { echo "ice40: yosys failed on the core harness ($out/ice40/$tag.yosys.log)" >&2; exit 1; }
-  fm=(); placed=true; lcs=0
+  # The seeds are placed concurrently (two cores); the design places when
+  # every seed does.
+  fm=(); placed=true; lcs=0; pids=()
   for s in $seeds; do
-    if ! timeout 900 nextpnr-ice40 --up5k --package sg48 --json "$out/ice40/$tag.json" --freq 12 --seed "$s" \
-         --log "$out/ice40/$tag.seed$s.log" >/dev/null 2>&1; then
-      placed=false
-      lcs=$(grep -o "ICESTORM_LC: *[0-9]*" "$out/ice40/$tag.seed$s.log" | head -1 | grep -o "[0-9]*$")
-      break
-    fi
+    timeout 1800 nextpnr-ice40 --up5k --package sg48 --json "$out/ice40/$tag.json" --freq 30 --timing-allow-fail \
+      --seed "$s" --log "$out/ice40/$tag.seed$s.log" >/dev/null 2>&1 &
+    pids+=($!)
+  done
+  i=0
+  for s in $seeds; do
+    wait "${pids[$i]}" || placed=false
+    i=$((i + 1))
+    lcs=$(grep -o "ICESTORM_LC: *[0-9]*" "$out/ice40/$tag.seed$s.log" | head -1 | grep -o "[0-9]*$")
     f=$(grep -o "Max frequency for clock '[^']*': [0-9.]*" "$out/ice40/$tag.seed$s.log" | tail -1 | awk '{print $NF}')
     fm+=("${f:-0}")
-    lcs=$(grep -o "ICESTORM_LC: *[0-9]*" "$out/ice40/$tag.seed$s.log" | head -1 | grep -o "[0-9]*$")
   done
+  $placed || fm=()
   med=0
   if $placed; then
     med=$(printf '%s\n' "${fm[@]}" | sort -g | awk '{a[NR]=$1} END{print (NR%2)? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}')
   fi
-  core_rows+=("$(printf '{"device": "up5k", "rows": %d, "cols": %d, "acc_depth": %d, "req_f32": %d, "placed": %s, "luts": %d, "ffs": %d, "dsps": %d, "brams": %d, "logic_cells": %d, "fmax_median": %s, "fmax_seeds": [%s]}' \
-    "$r" "$c" "$acc" "$f32" "$placed" "$(cells "$tag" SB_LUT4)" "$(cells "$tag" SB_DFF)" "$(cells "$tag" SB_MAC16)" \
+  core_rows+=("$(printf '{"device": "up5k", "rows": %d, "cols": %d, "acc_depth": %d, "req_f32": %d, "int4": %d, "mul_pairs": %d, "placed": %s, "luts": %d, "ffs": %d, "dsps": %d, "brams": %d, "logic_cells": %d, "fmax_median": %s, "fmax_seeds": [%s]}' \
+    "$r" "$c" "$acc" "$f32" "$i4" "$mp" "$placed" "$(cells "$tag" SB_LUT4)" "$(cells "$tag" SB_DFF)" "$(cells "$tag" SB_MAC16)" \
     "$(cells "$tag" SB_RAM40_4K)" "${lcs:-0}" "$med" "$(IFS=,; echo "${fm[*]}")")")
   echo "ice40: ${core_rows[-1]}" >&2
 done

@@ -283,13 +283,18 @@ def main():
         if cores:
             L += ["", "### The whole core on the UP5K", "",
                   "`qnpu_core` (array, accumulators, one requantization unit shared by all columns) in the serial "
-                  "harness `syn/qnpu_ice40_core.sv`; PEs and the requantization multiplier in DSPs. Every attempt "
-                  "is listed; logic cells are nextpnr's (LUTs and flip-flops packed), of 5,280.", "",
-                  "| array | AccDepth | float32 path | placed | LUTs | flip-flops | DSPs | BRAMs | logic cells "
-                  "| Fmax MHz (median) | seeds (MHz) |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "harness `syn/qnpu_ice40_core.sv`, placed for 30 MHz; the requantization multiplier in DSPs, "
+                  "the PEs in DSPs of their own (PE DSP pairs 0) or, int8-only, that many PE pairs per DSP in its "
+                  "dual 8x8 mode and the rest in LUTs. Every attempt is listed; logic cells are nextpnr's (LUTs "
+                  "and flip-flops packed), of 5,280.", "",
+                  "| array | AccDepth | float32 path | int4 PEs | PE DSP pairs | placed | LUTs | flip-flops | DSPs "
+                  "| BRAMs | logic cells | Fmax MHz (median) | seeds (MHz) |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
             for e in cores:
-                L.append("| {r}×{c} | {a} | {f} | {p} | {lut} | {ff} | {ds} | {br} | {lc} | {fm} | {seeds} |".format(
+                L.append("| {r}×{c} | {a} | {f} | {i4} | {mp} | {p} | {lut} | {ff} | {ds} | {br} | {lc} | {fm} "
+                         "| {seeds} |".format(
                     r=e["rows"], c=e["cols"], a=e["acc_depth"], f="yes" if e["req_f32"] else "no",
+                    i4="yes" if e.get("int4", 1) else "no", mp=e.get("mul_pairs", 0),
                     p="yes" if e["placed"] else "**no**", lut=e["luts"], ff=e["ffs"], ds=e["dsps"], br=e["brams"],
                     lc=e["logic_cells"], fm=f"{e['fmax_median']:.1f}" if e["placed"] else "—",
                     seeds=", ".join(f"{v:.1f}" for v in e["fmax_seeds"])))
