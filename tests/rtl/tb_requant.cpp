@@ -25,6 +25,13 @@
 
 #include "Vqnpu_requant.h"
 #include "verilated.h"
+#if VM_COVERAGE
+#include <unistd.h>
+
+#include <string>
+
+#include "verilated_cov.h"
+#endif
 
 extern "C" {
 #include "qnpu_golden.h"
@@ -267,6 +274,12 @@ int main(int argc, char **argv) {
     }
   }
   top.final();
+#if VM_COVERAGE  // make coverage: this run's line and toggle counts
+  if (const char *dir = getenv("QNPU_COVERAGE_DIR")) {
+    const std::string path = std::string(dir) + "/requant-" + std::to_string(getpid()) + ".dat";
+    Verilated::threadContextp()->coveragep()->write(path.c_str());
+  }
+#endif
   if (!flight.empty()) {
     fprintf(stderr, "tb_requant: %zu results never came out\n", flight.size());
     fails++;
