@@ -178,7 +178,7 @@ SIZE_RCP = sz=$*; p=$(QNPU_DEFAULT_REQ_SHARE); case $$sz in *p*) p=$${sz\#*p}; s
            r=$${sz%x*}; c=$${sz\#*x}; if [ $$p -gt $$c ]; then p=$$c; fi;
 
 # core_RxC or core_RxCpP (P columns per requantization unit).
-$(B)/rtl/core_%/tb_core: $(RTL_SRC) tests/rtl/tb_core.cpp $(LIB)
+$(B)/rtl/core_%/tb_core: $(RTL_SRC) tests/rtl/tb_core.cpp tests/rtl/tb_prm.h $(LIB)
 	@mkdir -p $(dir $@)
 	@echo "verilator: building the $* core test bench"
 	@$(SIZE_RCP) \
@@ -212,7 +212,7 @@ test-pe: $(PE_CONFIGS:%=$(B)/rtl/pe_%/tb_pe)
 # saturation flag). requant_1: one column per unit (four stages);
 # requant_4: a shared unit (five).
 REQ_BATCHES ?= 25000                  # records (40 results each) per unit in make test
-$(B)/rtl/requant_%/tb_requant: rtl/qnpu_reg_pkg.sv rtl/qnpu_requant.sv tests/rtl/tb_requant.cpp $(LIB)
+$(B)/rtl/requant_%/tb_requant: rtl/qnpu_reg_pkg.sv rtl/qnpu_requant.sv tests/rtl/tb_requant.cpp tests/rtl/tb_prm.h $(LIB)
 	@mkdir -p $(dir $@)
 	@echo "verilator: building the requantization unit test bench (Slots $*)"
 	@verilator --cc --exe --build -j 2 -O3 --assert --x-assign unique --x-initial unique $(VCOV) \
@@ -227,7 +227,7 @@ test-requant: $(B)/rtl/requant_1/tb_requant $(B)/rtl/requant_4/tb_requant
 
 # The 4x4 core with int8-only PEs, the first four PE pairs on shared
 # multipliers (qnpu_mul8x2: the iCE40 build's DSP pairing, its portable form).
-$(B)/rtl/core_mul/tb_core: $(RTL_SRC) tests/rtl/tb_core.cpp $(LIB)
+$(B)/rtl/core_mul/tb_core: $(RTL_SRC) tests/rtl/tb_core.cpp tests/rtl/tb_prm.h $(LIB)
 	@mkdir -p $(dir $@)
 	@echo "verilator: building the 4x4 core test bench with shared PE multipliers"
 	@verilator --cc --exe --build -j 2 -O3 --assert --x-assign unique --x-initial unique $(VCOV) \
@@ -286,7 +286,7 @@ $(B)/gl/qnpu_core_$(GL_SIZE)_gates.v: $(CORE_SRC) syn/gates.ys
 # -fno-const-bit-op-tree: Verilator 5.006 (Debian bookworm) mis-evaluates
 # some XOR/XNOR gate trees of Yosys netlists with that optimisation on
 # (upstream verilator#4059, #4709, #5186); docs/area.md has the evidence.
-$(B)/gl/tb_core_gl: $(B)/gl/qnpu_core_$(GL_SIZE)_gates.v tests/rtl/tb_core.cpp $(LIB)
+$(B)/gl/tb_core_gl: $(B)/gl/qnpu_core_$(GL_SIZE)_gates.v tests/rtl/tb_core.cpp tests/rtl/tb_prm.h $(LIB)
 	@echo "verilator: building the gate-level test bench"
 	@r=$(word 1,$(subst x, ,$(GL_SIZE))); c=$(word 2,$(subst x, ,$(GL_SIZE))); \
 	verilator --cc --exe --build -j 2 --x-assign unique --x-initial unique -fno-const-bit-op-tree \

@@ -31,6 +31,7 @@
 #endif
 
 #include "qnpu_regs.h"
+#include "tb_prm.h"
 
 namespace {
 
@@ -290,11 +291,7 @@ uint64_t Bench::run(const Problem &p, Stats &st, std::string &why) {
       prm.zp = p.zp;
       prm.act_min = p.act_min;
       prm.act_max = p.act_max;
-      uint8_t rec[QNPU_PRM_RECORD_BYTES];
-      qnpu_prm_encode(&prm, rec);
-      for (int w = 0; w < 4; w++)
-        top_->prm_rec_i[w] = static_cast<uint32_t>(rec[4 * w]) | static_cast<uint32_t>(rec[4 * w + 1]) << 8 |
-                             static_cast<uint32_t>(rec[4 * w + 2]) << 16 | static_cast<uint32_t>(rec[4 * w + 3]) << 24;
+      tb_put_prm(top_->prm_rec_i, prm);
       top_->prm_we_i = 1;
       top_->prm_col_i = j;
       top_->prm_bank_i = pt & 1;

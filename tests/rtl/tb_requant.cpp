@@ -37,6 +37,7 @@ extern "C" {
 #include "qnpu_golden.h"
 }
 #include "qnpu_regs.h"
+#include "tb_prm.h"
 
 #ifndef TB_SLOTS
 #define TB_SLOTS 1
@@ -206,11 +207,7 @@ int main(int argc, char **argv) {
       prm.zp = r.zp;
       prm.act_min = r.amin;
       prm.act_max = r.amax;
-      uint8_t rec[QNPU_PRM_RECORD_BYTES];
-      qnpu_prm_encode(&prm, rec);
-      for (int w = 0; w < 4; w++)
-        top.prm_rec_i[w] = static_cast<uint32_t>(rec[4 * w]) | static_cast<uint32_t>(rec[4 * w + 1]) << 8 |
-                           static_cast<uint32_t>(rec[4 * w + 2]) << 16 | static_cast<uint32_t>(rec[4 * w + 3]) << 24;
+      tb_put_prm(top.prm_rec_i, prm);
       top.prm_we_i = 1;
       top.prm_bank_i = b & 1;
     }
