@@ -46,23 +46,28 @@ module qnpu_fifo #(
     if (do_push) mem_q[wr_q] <= data_i;
   end
 
-  if (SyncRd == 0) begin : gen_async
-    always_ff @(posedge clk_i or negedge rst_ni) begin
-      if (!rst_ni) begin
-        rd_q  <= '0;
-        wr_q  <= '0;
-        cnt_q <= '0;
-      end else if (clr_i) begin
-        rd_q  <= '0;
-        wr_q  <= '0;
-        cnt_q <= '0;
-      end else begin
-        if (do_push) wr_q <= wr_q + 1'b1;
-        if (do_pop)  rd_q <= rd_q + 1'b1;
-        if (do_push && !do_pop) cnt_q <= cnt_q + 1'b1;
-        if (do_pop && !do_push) cnt_q <= cnt_q - 1'b1;
-      end
+  // The pointers and the count; the read pointer advances on a pop
+  // (SyncRd = 0) or when the head register is loaded (SyncRd = 1).
+  logic rd_adv;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      rd_q  <= '0;
+      wr_q  <= '0;
+      cnt_q <= '0;
+    end else if (clr_i) begin
+      rd_q  <= '0;
+      wr_q  <= '0;
+      cnt_q <= '0;
+    end else begin
+      if (do_push) wr_q <= wr_q + 1'b1;
+      if (rd_adv)  rd_q <= rd_q + 1'b1;
+      if (do_push && !do_pop) cnt_q <= cnt_q + 1'b1;
+      if (do_pop && !do_push) cnt_q <= cnt_q - 1'b1;
     end
+  end
+
+  if (SyncRd == 0) begin : gen_async
+    assign rd_adv  = do_pop;
     assign data_o  = mem_q[rd_q];
     assign empty_o = (cnt_q == '0);
   end else begin : gen_sync
@@ -71,34 +76,23 @@ module qnpu_fifo #(
     logic             hv_q;   // the head register holds a word
     logic [CntW-1:0]  mcnt_q; // words in the memory
     logic [Width-1:0] head_q;
-    logic             ld;
-    assign ld = mcnt_q != '0 && (!hv_q || do_pop);
+    assign rd_adv = mcnt_q != '0 && (!hv_q || do_pop);
     always_ff @(posedge clk_i or negedge rst_ni) begin
       if (!rst_ni) begin
-        rd_q   <= '0;
-        wr_q   <= '0;
-        cnt_q  <= '0;
         mcnt_q <= '0;
         hv_q   <= 1'b0;
       end else if (clr_i) begin
-        rd_q   <= '0;
-        wr_q   <= '0;
-        cnt_q  <= '0;
         mcnt_q <= '0;
         hv_q   <= 1'b0;
       end else begin
-        if (do_push) wr_q <= wr_q + 1'b1;
-        if (ld)      rd_q <= rd_q + 1'b1;
-        if (do_push && !do_pop) cnt_q <= cnt_q + 1'b1;
-        if (do_pop && !do_push) cnt_q <= cnt_q - 1'b1;
-        if (do_push && !ld) mcnt_q <= mcnt_q + 1'b1;
-        if (ld && !do_push) mcnt_q <= mcnt_q - 1'b1;
-        if (ld)          hv_q <= 1'b1;
+        if (do_push && !rd_adv) mcnt_q <= mcnt_q + 1'b1;
+        if (rd_adv && !do_push) mcnt_q <= mcnt_q - 1'b1;
+        if (rd_adv)      hv_q <= 1'b1;
         else if (do_pop) hv_q <= 1'b0;
       end
     end
     always_ff @(posedge clk_i) begin
-      if (ld) head_q <= mem_q[rd_q];
+      if (rd_adv) head_q <= mem_q[rd_q];
     end
     assign data_o  = head_q;
     assign empty_o = !hv_q;

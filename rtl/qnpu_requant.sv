@@ -195,13 +195,16 @@ module qnpu_requant #(
     srdhm_add = $signed({p[31], p} + {1'b0, k} + 33'(prod[30]));
   endfunction
 
-  // Stage 2: the rounding addend k (above) for exponent r.
   // 2^r - 1, bit by bit (a decoder, not a subtraction).
   function automatic logic [31:0] low_mask(logic [4:0] r);
     for (int i = 0; i < 32; i++) low_mask[i] = 5'(i) < r;
   endfunction
+  // Stage 2: the rounding addend k (above) for exponent r: 2^(r-1), or
+  // 2^(r-1) - 1 when t < 0 (0 for r = 0).
   function automatic logic [31:0] rnd_k(logic [4:0] r, logic neg);
-    rnd_k = neg ? low_mask(r) >> 1 : low_mask(r) ^ (low_mask(r) >> 1);
+    logic [31:0] m;
+    m     = low_mask(r);
+    rnd_k = neg ? m >> 1 : m ^ (m >> 1);
   endfunction
 
   // ---- the float32 path ----------------------------------------------------------
